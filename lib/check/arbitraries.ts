@@ -1,0 +1,87 @@
+// fast-check arbitraries for tensors: shapes, broadcast-compatible shape pairs, and values kept
+// away from kinks and poles (the finite differences of |x| near 0, or of log near 0, are wrong,
+// not the gradient).
+
+import fc from 'fast-check';
+import type { Shape } from '../shape.ts';
+import { tensor } from '../constants.ts';
+import type { Tensor } from '../tensor.ts';
+
+export interface ShapeOptions {
+  readonly minRank?: number;
+  readonly maxRank?: number;
+  readonly minDim?: number;
+  readonly maxDim?: number;
+}
+
+export const shapeArbitrary = ({ minRank = 0, maxRank = 3, minDim = 1, maxDim = 4 }: ShapeOptions = {}): fc.Arbitrary<number[]> =>
+  fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
+
+/** A shape and a second one that broadcasts against it: leading axes dropped, some sizes set to 1. */
+export const broadcastPairArbitrary = (options: ShapeOptions = {}): fc.Arbitrary<[number[], number[]]> =>
+  shapeArbitrary(options).chain((shape) =>
+    fc
+      .tuple(
+        fc.integer({ min: 0, max: shape.length }),
+        fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }),
+        fc.boolean(),
+      )
+      .map(([drop, ones, swap]) => {
+        const other = shape.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d));
+        return (swap ? [other, shape] : [shape, other]) as [number[], number[]];
+      }),
+  );
+
+export interface ValueOptions {
+  readonly min?: number;
+  readonly max?: number;
+  /** Points to stay away from (kinks, poles), by at least `margin`. */
+  readonly avoid?: readonly number[];
+  readonly margin?: number;
+}
+
+/** Moves a value out of the `margin` neighbourhood of every avoided point, within [min, max]. */
+const pushAway = (v: number, { min = -2, max = 2, avoid = [], margin = 0.05 }: ValueOptions): number => {
+  for (const point of avoid)
+    if (Math.abs(v - point) < margin) {
+      const up = point + margin;
+      v = up <= max ? up : point - margin;
+    }
+  return v;
+};
+
+export const valuesArbitrary = (count: number, options: ValueOptions = {}): fc.Arbitrary<number[]> => {
+  const { min = -2, max = 2 } = options;
+  return fc
+    .array(fc.double({ min, max, noNaN: true, noDefaultInfinity: true }), { minLength: count, maxLength: count })
+    .map((values) => values.map((v) => pushAway(v, options)));
+};
+
+/** A constant tensor of the given shape with values from `valuesArbitrary`. */
+export const tensorArbitrary = <const S extends Shape>(shape: S, options: ValueOptions = {}): fc.Arbitrary<Tensor<S>> =>
+  valuesArbitrary(shape.reduce((a, b) => a * b, 1), options).map((values) => tensor(values, shape));
+
+/** A tensor of a random shape. */
+export const anyTensorArbitrary = (shape: ShapeOptions = {}, values: ValueOptions = {}): fc.Arbitrary<Tensor> =>
+  shapeArbitrary(shape).chain((s) => tensorArbitrary(s, values));
+
+/** L2-normalised rows: `rows` points on the unit sphere in `dimension` dimensions. */
+export const unitRowsArbitrary = (rows: number, dimension: number): fc.Arbitrary<Tensor<[number, number]>> =>
+  valuesArbitrary(rows * dimension, { min: -1, max: 1 })
+    .filter((values) => {
+      for (let r = 0; r < rows; r++) {
+        let norm = 0;
+        for (let c = 0; c < dimension; c++) norm += values[r * dimension + c] ** 2;
+        if (norm < 1e-4) return false;
+      }
+      return true;
+    })
+    .map((values) => {
+      const out = [...values];
+      for (let r = 0; r < rows; r++) {
+        const row = out.slice(r * dimension, (r + 1) * dimension);
+        const norm = Math.sqrt(row.reduce((a, v) => a + v * v, 0));
+        for (let c = 0; c < dimension; c++) out[r * dimension + c] = row[c] / norm;
+      }
+      return tensor(out, [rows, dimension]);
+    });

@@ -1,0 +1,5 @@
+// a == b as 0 or 1. Piecewise constant: no gradient flows.
+import { binaryOp, binaryPrimitive } from './elementwise.ts';
+
+export const equalPrimitive = binaryPrimitive('equal', (a, b) => (a === b ? 1 : 0), () => [null, null], (a, b) => `(${a} == ${b} ? 1 : 0)`);
+export const equal = binaryOp(equalPrimitive);

@@ -1,0 +1,6 @@
+// exp. VJP: ct * exp(x), reusing the node's own output.
+import { unaryOp, unaryPrimitive } from './elementwise.ts';
+import { mul } from './mul.ts';
+
+export const expPrimitive = unaryPrimitive('exp', Math.exp, (ct, node) => [mul(ct, node)], (x) => `Math.exp(${x})`);
+export const exp = unaryOp(expPrimitive);

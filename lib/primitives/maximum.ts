@@ -1,0 +1,12 @@
+// Elementwise maximum. VJP: the cotangent to the larger operand, split evenly on ties.
+import { binaryOp, binaryPrimitive } from './elementwise.ts';
+import { tieSplit } from './tie-split.ts';
+import { greater } from './greater.ts';
+
+export const maximumPrimitive = binaryPrimitive(
+  'maximum',
+  (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  (ct, { inputs: [a, b] }) => tieSplit(ct, greater(a, b), a, b),
+  (a, b) => `Math.max(${a}, ${b})`,
+);
+export const maximum = binaryOp(maximumPrimitive);

@@ -1,0 +1,47 @@
+// Shared machinery of the reductions (sum, max): the shape rule and the reference loop over the
+// reduced axes. Axes are resolved (negative ones counted from the end) when the node is built.
+
+import { normalizeAxes, type Shape, stridesOf } from '../shape.ts';
+import type { Value } from '../tensor.ts';
+
+export interface ReduceParams {
+  /** Sorted, non-negative, distinct. */
+  readonly axes: readonly number[];
+  readonly keepdims: boolean;
+}
+
+export const reducedShape = (shape: Shape, { axes, keepdims }: ReduceParams): Shape =>
+  keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+
+export const resolveReduceParams = (
+  op: string,
+  shape: Shape,
+  axes: number | readonly number[] | undefined,
+  keepdims: boolean,
+): ReduceParams => {
+  const list = axes === undefined ? shape.map((_, i) => i) : typeof axes === 'number' ? [axes] : axes;
+  return { axes: normalizeAxes(op, list, shape.length, shape).sort((a, b) => a - b), keepdims };
+};
+
+/** Folds every reduced window with `step`, starting from `initial`. */
+export const reduceEvaluate =
+  (initial: number, step: (accumulator: number, value: number) => number) =>
+  ([x]: readonly Value[], { axes }: ReduceParams, shape: Shape): Float64Array => {
+    const out = new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(initial);
+    // Map every input index to its output position: reduced axes contribute nothing.
+    const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const outStrides = stridesOf(keptShape).map((s, i) => (axes.includes(i) ? 0 : s));
+    const rank = x.shape.length;
+    const index = new Array<number>(rank).fill(0);
+    let target = 0;
+    for (let i = 0; i < x.data.length; i++) {
+      out[target] = step(out[target], x.data[i]);
+      for (let axis = rank - 1; axis >= 0; axis--) {
+        target += outStrides[axis];
+        if (++index[axis] < x.shape[axis]) break;
+        target -= outStrides[axis] * x.shape[axis];
+        index[axis] = 0;
+      }
+    }
+    return out;
+  };

@@ -1,0 +1,87 @@
+// slice: a strided window, `start` inclusive to `stop` exclusive with a positive `step` on every
+// axis (the op resolves negative and missing bounds first, numpy style). VJP: the cotangent
+// spread back to the chosen positions (zeros between steps), then padded to the input's size.
+
+import { formatShape, sizeOf, stridesOf } from '../shape.ts';
+import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';
+import { stridedView } from './strided-view.ts';
+import { dilate } from '../composites/dilate.ts';
+import { flip } from './flip.ts';
+import { pad } from './pad.ts';
+
+export interface SliceParams {
+  readonly starts: readonly number[];
+  readonly stops: readonly number[];
+  readonly steps: readonly number[];
+}
+
+const lengthOf = (start: number, stop: number, step: number): number => Math.max(0, Math.ceil((stop - start) / step));
+
+export const slicePrimitive: Primitive<SliceParams> = {
+  name: 'slice',
+  shape: ([x], { starts, stops, steps }) => {
+    const bad = x.findIndex(
+      (d, i) => !(steps[i] >= 1 && starts[i] >= 0 && stops[i] <= d && Number.isInteger(starts[i] + stops[i] + steps[i])),
+    );
+    if (starts.length !== x.length || stops.length !== x.length || steps.length !== x.length || bad >= 0)
+      throw shapeError(
+        'slice',
+        `bounds start [${starts.join(', ')}] stop [${stops.join(', ')}] step [${steps.join(', ')}] do not fit ${formatShape(x)}`,
+        [x],
+      );
+    return x.map((_, i) => lengthOf(starts[i], stops[i], steps[i]));
+  },
+  evaluate: ([x], { starts, steps }, shape) => {
+    const strides = stridesOf(x.shape);
+    const offset = starts.reduce((o, s, axis) => o + s * strides[axis], 0);
+    return stridedView(x.data, shape, strides.map((s, axis) => s * steps[axis]), offset);
+  },
+  vjp: (ct, node) => {
+    const { starts, steps } = node.params;
+    const inputShape = node.inputs[0].shape;
+    const spread = steps.reduce<Tensor>((t, step, axis) => dilate(t, axis, step), ct);
+    return [pad(spread, inputShape.map((d, axis) => [starts[axis], d - starts[axis] - spread.shape[axis]] as const))];
+  },
+};
+
+/** One axis's slice, numpy style: negative indices count from the end; step may be negative. */
+export interface AxisSlice {
+  readonly start?: number;
+  readonly stop?: number;
+  readonly step?: number;
+}
+
+/**
+ * `slice(x, [{ start: 1 }, { step: 2 }])`: one entry per leading axis (missing axes are kept
+ * whole). A negative step reads backwards: a flip composed with a positive-step slice.
+ */
+export const slice = (x: Tensor, axes: readonly (AxisSlice | undefined)[]): Tensor => {
+  if (axes.length > x.rank)
+    throw shapeError('slice', `${axes.length} axis slices given for rank ${x.rank}`, [x.shape]);
+  const clamp = (v: number, d: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+  const flipped: number[] = [];
+  const starts: number[] = [];
+  const stops: number[] = [];
+  const steps: number[] = [];
+  x.shape.forEach((d, axis) => {
+    const { start, stop, step = 1 } = axes[axis] ?? {};
+    if (step === 0 || !Number.isInteger(step)) throw shapeError('slice', `step ${step} on axis ${axis}`, [x.shape]);
+    if (step > 0) {
+      const from = clamp(start ?? 0, d);
+      starts.push(from);
+      stops.push(Math.max(from, clamp(stop ?? d, d)));
+    } else {
+      // Reading backwards from `start` to `stop` is reading forwards in the flipped axis.
+      flipped.push(axis);
+      const first = start === undefined ? d - 1 : Math.min(start < 0 ? start + d : start, d - 1);
+      const last = stop === undefined ? -1 : Math.max(stop < 0 ? stop + d : stop, -1);
+      const from = d - 1 - first;
+      starts.push(Math.min(from, d));
+      stops.push(Math.max(from, Math.min(d - 1 - last, d)));
+    }
+    steps.push(Math.abs(step));
+  });
+  const source = flipped.length > 0 && sizeOf(x.shape) > 0 ? flip(x, flipped) : x;
+  const whole = starts.every((s, i) => s === 0 && stops[i] === x.shape[i] && steps[i] === 1);
+  return whole ? source : apply(slicePrimitive, [source], { starts, stops, steps });
+};

@@ -1,0 +1,66 @@
+// The training-curves picture: training loss per epoch beside kNN top-1 and
+// top-5 accuracy per epoch (epoch 0 = the random encoder before training).
+import type { RGB } from './raster.ts';
+import { lineChart, type Series } from './line-chart.ts';
+
+/** One epoch's numbers; a missing or NaN value is simply not drawn. */
+export interface EpochMetrics {
+  readonly epoch: number;
+  /** Mean training loss over the epoch (absent for epoch 0). */
+  readonly loss?: number;
+  /** kNN top-1 accuracy on the test set, in percent (0..100). */
+  readonly top1?: number;
+  /** kNN top-5 accuracy on the test set, in percent (0..100). */
+  readonly top5?: number;
+}
+
+export interface CurvesChartOptions {
+  readonly epochs: readonly EpochMetrics[];
+  readonly width?: number;
+  readonly height?: number;
+  /** Optional heading across the whole picture. */
+  readonly title?: string;
+}
+
+// Tableau-10 blue/orange/green: distinct for most colour-vision types, and
+// exported so tests (and legends elsewhere) can refer to the same colours.
+export const LOSS_COLOR: RGB = [31, 119, 180];
+export const TOP1_COLOR: RGB = [255, 127, 14];
+export const TOP5_COLOR: RGB = [44, 160, 44];
+
+function series(name: string, color: RGB, epochs: readonly EpochMetrics[], pick: (m: EpochMetrics) => number | undefined): Series {
+  return { name, color, points: epochs.map((m) => ({ x: m.epoch, y: pick(m) ?? NaN })) };
+}
+
+/** PNG (default 900x400) of the loss panel and the kNN accuracy panel. */
+export function curvesChart(options: CurvesChartOptions): Buffer {
+  const { epochs } = options;
+  // Both panels span the same epochs (loss has no epoch 0) so they line up by eye.
+  const xInclude = epochs.map((m) => m.epoch).filter(Number.isFinite);
+  return lineChart({
+    width: options.width ?? 900,
+    height: options.height ?? 400,
+    title: options.title,
+    panels: [
+      {
+        title: 'Training loss',
+        xLabel: 'epoch',
+        yLabel: 'loss',
+        integerX: true,
+        xInclude,
+        series: [series('train loss', LOSS_COLOR, epochs, (m) => m.loss)],
+      },
+      {
+        title: 'kNN accuracy (test)',
+        xLabel: 'epoch',
+        yLabel: 'accuracy (%)',
+        integerX: true,
+        xInclude,
+        series: [
+          series('top-1', TOP1_COLOR, epochs, (m) => m.top1),
+          series('top-5', TOP5_COLOR, epochs, (m) => m.top5),
+        ],
+      },
+    ],
+  });
+}

@@ -1,0 +1,22 @@
+// Public surface of the report pictures: data in, PNG Buffer out.
+// Callers decide where (and whether) to write the files.
+export { curvesChart, LOSS_COLOR, TOP1_COLOR, TOP5_COLOR } from './curves-chart.ts';
+export type { CurvesChartOptions, EpochMetrics } from './curves-chart.ts';
+export {
+  neighboursGrid,
+  neighboursGridLayout,
+  neighboursGridRaster,
+  MATCH_COLOR,
+  MISMATCH_COLOR,
+  QUERY_COLOR,
+  IMAGE_BYTES,
+  IMAGE_SIDE,
+} from './neighbours-grid.ts';
+export type { NeighboursGridOptions, NeighboursGridLayout, NeighboursRow, Neighbour, LabelledImage } from './neighbours-grid.ts';
+export { lineChart, lineChartRaster } from './line-chart.ts';
+export type { LineChartOptions, Panel, Series, Point } from './line-chart.ts';
+export { Raster, WHITE, BLACK } from './raster.ts';
+export type { RGB } from './raster.ts';
+export { drawText, glyph, textWidth, textHeight, GLYPH_WIDTH, GLYPH_HEIGHT, GLYPH_ADVANCE } from './font.ts';
+export { niceTicks, niceStep, formatTick } from './ticks.ts';
+export type { Ticks } from './ticks.ts';

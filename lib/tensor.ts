@@ -58,6 +58,14 @@ export class Tensor<S extends Shape = Shape, P = any> {
   toString(): string {
     return `${this.primitive.name}#${this.id}${formatShape(this.shape)}`;
   }
+
+  /** How property-test reports print a tensor: a constant as the call that rebuilds it. */
+  [Symbol.for('fast-check/toStringMethod')](): string {
+    const data = (this.params as { data?: Float64Array } | undefined)?.data;
+    return this.primitive.leaf && data instanceof Float64Array
+      ? `tensor([${Array.from(data).join(', ')}], ${formatShape(this.shape)})`
+      : this.toString();
+  }
 }
 
 export type AnyTensor = Tensor<Shape, any>;

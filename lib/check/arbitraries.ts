@@ -38,6 +38,16 @@ export interface ValueOptions {
   /** Points to stay away from (kinks, poles), by at least `margin`. */
   readonly avoid?: readonly number[];
   readonly margin?: number;
+  /**
+   * Keep every pair of values at least this far apart (kinks of max and max pooling sit on
+   * ties). Values are pushed upwards in sorted order, so they may exceed `max` slightly.
+   */
+  readonly distinct?: number;
+  /**
+   * Put every value on a lattice cell: floor(v) + offset + 0.1 * frac(v). Two operands with
+   * offsets 0.2 and 0.6 can never tie (the kink of an elementwise maximum or minimum).
+   */
+  readonly lattice?: number;
 }
 
 /** Moves a value out of the `margin` neighbourhood of every avoided point, within [min, max]. */
@@ -50,11 +60,27 @@ const pushAway = (v: number, { min = -2, max = 2, avoid = [], margin = 0.05 }: V
   return v;
 };
 
+const spreadApart = (values: number[], gap: number): number[] => {
+  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const out = [...values];
+  let previous = -Infinity;
+  for (const [v, i] of order) {
+    previous = Math.max(v, previous + gap);
+    out[i] = previous;
+  }
+  return out;
+};
+
+const onLattice = (v: number, offset: number): number => Math.floor(v) + offset + 0.1 * (v - Math.floor(v));
+
 export const valuesArbitrary = (count: number, options: ValueOptions = {}): fc.Arbitrary<number[]> => {
-  const { min = -2, max = 2 } = options;
+  const { min = -2, max = 2, distinct, lattice } = options;
   return fc
     .array(fc.double({ min, max, noNaN: true, noDefaultInfinity: true }), { minLength: count, maxLength: count })
-    .map((values) => values.map((v) => pushAway(v, options)));
+    .map((values) => {
+      const placed = values.map((v) => (lattice === undefined ? pushAway(v, options) : onLattice(v, lattice)));
+      return distinct === undefined ? placed : spreadApart(placed, distinct);
+    });
 };
 
 /** A constant tensor of the given shape with values from `valuesArbitrary`. */

@@ -53,6 +53,7 @@ export { customVjp } from './primitives/custom-vjp.ts';
 // Composites: plain functions of primitives, differentiated for free.
 export { relu, sigmoid, logSigmoid, tanh, softplus, square } from './composites/activations.ts';
 export { log1p } from './composites/log1p.ts';
+export { expm1 } from './composites/expm1.ts';
 export { logsumexp, logSoftmax, softmax } from './composites/softmax.ts';
 export { mean, variance } from './composites/statistics.ts';
 export { l2Normalize } from './composites/normalize.ts';

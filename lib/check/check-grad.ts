@@ -10,7 +10,7 @@ import { formatShape, sizeOf, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { backpropagate, type VjpRules } from '../autodiff.ts';
 import { evaluateNodes } from '../interpret.ts';
-import { flattenTree, type TensorTree } from '../tree.ts';
+import { flattenTree } from '../tree.ts';
 import { tensor } from '../constants.ts';
 import { mul } from '../primitives/mul.ts';
 import { sum } from '../primitives/sum.ts';
@@ -124,7 +124,7 @@ export const formatGradCheckFailure = (failure: GradCheckFailure): string => {
  * `f` with respect to every tensor in `inputs` matches finite differences, else Left(failure)
  * naming the input, the element, both values and the error.
  */
-export const checkGrad = <T extends TensorTree>(
+export const checkGrad = <T,>(
   f: (inputs: T) => Tensor,
   inputs: T,
   options: CheckGradOptions = {},
@@ -173,7 +173,7 @@ export const checkGrad = <T extends TensorTree>(
 };
 
 /** `assertGrad`: checkGrad that throws an Error carrying the same report. */
-export const assertGrad = <T extends TensorTree>(f: (inputs: T) => Tensor, inputs: T, options: CheckGradOptions = {}): GradCheckReport => {
+export const assertGrad = <T,>(f: (inputs: T) => Tensor, inputs: T, options: CheckGradOptions = {}): GradCheckReport => {
   const result = checkGrad(f, inputs, options);
   if (result._tag === 'Left') throw new GradCheckError(result.left);
   return result.right;

@@ -4,10 +4,9 @@
 
 import fc from 'fast-check';
 import type { Tensor } from '../tensor.ts';
-import type { TensorTree } from '../tree.ts';
 import { checkGrad, type CheckGradOptions, formatGradCheckFailure } from './check-grad.ts';
 
-export const gradientProperty = <T extends TensorTree>(
+export const gradientProperty = <T,>(
   f: (inputs: T) => Tensor,
   arbitrary: fc.Arbitrary<T>,
   options: CheckGradOptions = {},

@@ -11,6 +11,11 @@ import { mul } from '../primitives/mul.ts';
 import { neg } from '../primitives/neg.ts';
 import { sub } from '../primitives/sub.ts';
 import { log1p } from './log1p.ts';
+import { expm1 } from './expm1.ts';
+import { customVjp } from '../primitives/custom-vjp.ts';
+import { div } from '../primitives/div.ts';
+import { less } from '../primitives/less.ts';
+import { select } from '../primitives/select.ts';
 
 // Generic code widens to `Tensor` before calling broadcasting operations: their shape checks
 // cannot be decided for an unknown `S`, and the result keeps `x`'s shape anyway.
@@ -26,7 +31,21 @@ export const sigmoid = <S extends Shape>(x: Tensor<S>): Tensor<S> => exp(neg(sof
 /** log(sigmoid(x)) = -softplus(-x). */
 export const logSigmoid = <S extends Shape>(x: Tensor<S>): Tensor<S> => neg(softplus(neg(x)));
 
-/** tanh(x) = 2 sigmoid(2x) - 1. */
-export const tanh = <S extends Shape>(x: Tensor<S>): Tensor<S> => sub(mul(sigmoid(mul(x as Tensor, 2)), 2), 1) as Tensor<S>;
+/**
+ * tanh(x) = sign(x) * -expm1(-2|x|) / (2 + expm1(-2|x|)): no overflow, and full relative precision
+ * near 0 where 2 sigmoid(2x) - 1 would cancel. The VJP, 1 - tanh^2, is given directly so the
+ * sign's kink at 0 does not zero the gradient there.
+ */
+const tanhCustom = customVjp(
+  'tanh',
+  (x: Tensor) => {
+    const e = expm1(mul(abs(x), -2));
+    const magnitude = div(neg(e), add(e, 2));
+    return select(less(x, 0), neg(magnitude), magnitude);
+  },
+  (ct, _x, y) => [mul(ct, sub(1, mul(y, y)))],
+);
+
+export const tanh = <S extends Shape>(x: Tensor<S>): Tensor<S> => tanhCustom(x as Tensor) as Tensor<S>;
 
 export const square = <S extends Shape>(x: Tensor<S>): Tensor<S> => mul(x as Tensor, x as Tensor) as Tensor<S>;

@@ -21,6 +21,10 @@ export const logsumexp = (x: Tensor, axes: Axes = -1, keepdims = false): Tensor 
   return keepdims ? kept : reshape(kept, reducedShape(x.shape, resolveReduceParams('logsumexp', x.shape, axes, false)));
 };
 
-export const logSoftmax = <S extends Shape>(x: Tensor<S>, axes: Axes = -1): Tensor<S> => sub(x as Tensor, logsumexp(x, axes, true)) as Tensor<S>;
+/** (x - m) - log(sum(exp(x - m))): subtracting in the shifted frame keeps exp(logSoftmax) exact. */
+export const logSoftmax = <S extends Shape>(x: Tensor<S>, axes: Axes = -1): Tensor<S> => {
+  const shifted = sub(x as Tensor, stopGradient(max(x, axes, true)));
+  return sub(shifted, log(sum(exp(shifted), axes, true))) as Tensor<S>;
+};
 
 export const softmax = <S extends Shape>(x: Tensor<S>, axes: Axes = -1): Tensor<S> => exp(logSoftmax(x, axes));

@@ -71,13 +71,13 @@ export const slice = (x: Tensor, axes: readonly (AxisSlice | undefined)[]): Tens
       starts.push(from);
       stops.push(Math.max(from, clamp(stop ?? d, d)));
     } else {
-      // Reading backwards from `start` to `stop` is reading forwards in the flipped axis.
+      // Python's bounds for a negative step (start defaults to the last element, a stop of -1
+      // means "past the first"), then read forwards in the flipped axis: i -> d - 1 - i.
+      const resolve = (v: number | undefined, fallback: number) => (v === undefined ? fallback : v < 0 ? Math.max(v + d, -1) : Math.min(v, d - 1));
       flipped.push(axis);
-      const first = start === undefined ? d - 1 : Math.min(start < 0 ? start + d : start, d - 1);
-      const last = stop === undefined ? -1 : Math.max(stop < 0 ? stop + d : stop, -1);
-      const from = d - 1 - first;
-      starts.push(Math.min(from, d));
-      stops.push(Math.max(from, Math.min(d - 1 - last, d)));
+      const from = d - 1 - resolve(start, d - 1);
+      starts.push(from);
+      stops.push(Math.max(from, d - 1 - resolve(stop, -1)));
     }
     steps.push(Math.abs(step));
   });

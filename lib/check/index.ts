@@ -10,3 +10,5 @@ export {
   valuesArbitrary,
 } from './arbitraries.ts';
 export type { ShapeOptions, ValueOptions } from './arbitraries.ts';
+export { planProgram, programArbitrary, programDescriptionArbitrary, programOperations, runProgram } from './random-programs.ts';
+export type { ProgramDescription, ProgramInputs, ProgramStep } from './random-programs.ts';

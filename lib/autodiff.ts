@@ -4,7 +4,7 @@
 
 import { formatShape, type Shape, sameShape } from './shape.ts';
 import { type Primitive, type Tensor, type VjpRule } from './tensor.ts';
-import { flattenTree, type TensorTree, unflattenTree } from './tree.ts';
+import { flattenTree, unflattenTree } from './tree.ts';
 import { fill, zerosLike } from './constants.ts';
 import { add } from './primitives/add.ts';
 
@@ -92,7 +92,7 @@ type Rest = readonly unknown[];
  * `vjp(f, primals)`: the outputs of `f(primals)` and a pullback that maps cotangents shaped like
  * the outputs to cotangents shaped like the primals.
  */
-export const vjp = <P extends TensorTree, O extends TensorTree>(
+export const vjp = <P, O>(
   f: (primals: P) => O,
   primals: P,
   options: AutodiffOptions = {},
@@ -117,19 +117,19 @@ const scalarSeed = (value: Tensor, where: string): Tensor => {
  * respect to every tensor of `params`, as a tree shaped like `params`. With `hasAux`, `f`
  * returns `[value, aux]` and the result is `[[value, aux], gradient]`.
  */
-export function valueAndGrad<P extends TensorTree, R extends Rest>(
+export function valueAndGrad<P, R extends Rest>(
   f: (params: P, ...rest: R) => Tensor,
   options?: AutodiffOptions & { hasAux?: false },
 ): (params: P, ...rest: R) => [Tensor<[]>, P];
-export function valueAndGrad<P extends TensorTree, R extends Rest, A>(
+export function valueAndGrad<P, R extends Rest, A>(
   f: (params: P, ...rest: R) => readonly [Tensor, A],
   options: AutodiffOptions & { hasAux: true },
 ): (params: P, ...rest: R) => [[Tensor<[]>, A], P];
 export function valueAndGrad(
-  f: (params: TensorTree, ...rest: Rest) => Tensor | readonly [Tensor, unknown],
+  f: (params: unknown, ...rest: Rest) => Tensor | readonly [Tensor, unknown],
   options: AutodiffOptions & { hasAux?: boolean } = {},
 ) {
-  return (params: TensorTree, ...rest: Rest) => {
+  return (params: unknown, ...rest: Rest) => {
     const result = f(params, ...rest);
     const [value, aux] = options.hasAux ? (result as readonly [Tensor, unknown]) : [result as Tensor, undefined];
     const wrt = flattenTree(params).leaves;
@@ -141,6 +141,6 @@ export function valueAndGrad(
 
 /** `grad(f)(params, ...rest)`: the gradient of a scalar function, a tree shaped like `params`. */
 export const grad =
-  <P extends TensorTree, R extends Rest>(f: (params: P, ...rest: R) => Tensor, options: AutodiffOptions = {}) =>
+  <P, R extends Rest>(f: (params: P, ...rest: R) => Tensor, options: AutodiffOptions = {}) =>
   (params: P, ...rest: R): P =>
     valueAndGrad(f, options)(params, ...rest)[1];

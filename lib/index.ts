@@ -62,3 +62,10 @@ export { dilate } from './composites/dilate.ts';
 
 // The gradient-check harness.
 export * from './check/index.ts';
+
+// Ranking.
+export { topKIndices } from './primitives/top-k-indices.ts';
+export { topK } from './composites/top-k.ts';
+
+// Evaluation of embeddings.
+export * from './eval/index.ts';

@@ -80,6 +80,20 @@ export type MatmulCheck<A extends Shape, B extends Shape> = number[] extends A
 // ---- ranks ----
 
 export type Rank4 = readonly [number, number, number, number];
+
+/** A rank error that a type-level check produces. */
+export interface RankMismatch<Op extends string, S extends Shape, R extends number> {
+  readonly rankError: Op;
+  readonly shape: S;
+  readonly expectedRank: R;
+}
+
+/** `unknown` when `S` has rank `R` (or its rank is not known); a `RankMismatch` otherwise. */
+export type RankCheck<Op extends string, S extends Shape, R extends number> = number extends S['length']
+  ? unknown
+  : S['length'] extends R
+    ? unknown
+    : RankMismatch<Op, S, R>;
 export type Rank2 = readonly [number, number];
 export type AtLeastRank2 = readonly [...number[], number, number];
 

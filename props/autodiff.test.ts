@@ -13,7 +13,10 @@ import { runs } from './runs.ts';
 const data = (t: Tensor) => Array.from(interpret(t).data);
 
 test('grad returns a tree shaped like the parameters, non-tensor leaves kept', () => {
-  const params = { layers: [{ w: tensor([1, 2], [2]), name: 'first' }, { w: tensor([3], [1]), name: 'second' }], scale: tensor([2], []) };
+  const params: { layers: { w: Tensor; name: string }[]; scale: Tensor } = {
+    layers: [{ w: tensor([1, 2], [2]), name: 'first' }, { w: tensor([3], [1]), name: 'second' }],
+    scale: tensor([2], []),
+  };
   const g = grad((p: typeof params) => mul(add(sum(mul(p.layers[0].w, p.layers[0].w)), sum(p.layers[1].w)), p.scale))(params);
   assert.equal(g.layers[0].name, 'first');
   assert.deepEqual(data(g.layers[0].w), [4, 8]);

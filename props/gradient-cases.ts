@@ -12,6 +12,8 @@ import {
 import {
   broadcastPairArbitrary, shapeArbitrary, tensorArbitrary, type ValueOptions,
 } from '../lib/check/index.ts';
+import { topKIndices } from '../lib/primitives/top-k-indices.ts';
+import { topK } from '../lib/composites/top-k.ts';
 
 export interface GradientCase {
   readonly arbitrary: fc.Arbitrary<any>;
@@ -206,4 +208,12 @@ export const gradientCases: Record<string, GradientCase> = {
   // stopGradient holds its value fixed: d/dx [x * stop(x)] = stop(x), not 2x.
   stopGradient: unary((x) => mul(x, stopGradient(x))),
   customVjp: unary(log1pKahan),
+  // The values of topK differentiate through gather; the indices gate them as a factor, so a
+  // gradient leaking through topKIndices would show (k = n, a full sort, is drawn often).
+  topKIndices: {
+    arbitrary: shapeArbitrary({ minRank: 1, maxRank: 3 }).chain((s) =>
+      fc.record({ x: tensorArbitrary(s, { distinct: 0.01 }), k: fc.oneof(fc.constant(s[s.length - 1]), fc.integer({ min: 1, max: s[s.length - 1] })) }),
+    ),
+    f: ({ x, k }) => mul(topK(x, k).values, add(topKIndices(x, k), 1)),
+  },
 };

@@ -5,7 +5,7 @@
 //  - weight: the input correlated with the cotangent used as the kernel; stride and dilation
 //            trade places.
 
-import { formatShape, type Rank4, type Shape, sizeOf } from '../shape.ts';
+import { formatShape, type RankCheck, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';
 import { dilate } from '../composites/dilate.ts';
 import { flip } from './flip.ts';
@@ -108,11 +108,15 @@ export const conv2dParams = ({ stride = 1, padding = 0, dilation = 1 }: Conv2dOp
 type Conv2dShape<X extends Shape, W extends Shape> = X extends readonly [infer N extends number, ...number[]]
   ? W extends readonly [infer O extends number, ...number[]]
     ? [N, O, number, number]
-    : never
-  : never;
+    : [N, number, number, number]
+  : [number, number, number, number];
 
 /** `conv2d(x, w, { stride, padding, dilation })` with x NCHW and w OIHW; ranks are checked by `tsc`. */
-export const conv2d = <X extends Rank4, W extends Rank4>(x: Tensor<X>, w: Tensor<W>, options: Conv2dOptions = {}): Tensor<Conv2dShape<X, W>> => {
+export const conv2d = <X extends Shape, W extends Shape>(
+  x: Tensor<X> & RankCheck<'conv2d: the input must be NCHW', X, 4>,
+  w: Tensor<W> & RankCheck<'conv2d: the weight must be OIHW', W, 4>,
+  options: Conv2dOptions = {},
+): Tensor<Conv2dShape<X, W>> => {
   if (x.rank !== 4 || w.rank !== 4)
     throw shapeError('conv2d', `input must be NCHW and weight OIHW (rank 4), got ${formatShape(x.shape)}`, [x.shape, w.shape]);
   return apply(conv2dPrimitive, [x, w], conv2dParams(options));

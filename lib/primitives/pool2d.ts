@@ -3,7 +3,7 @@
 // picks a padded position. The VJP gathers every window through a constant index map and
 // scatters the cotangent back through the same map, so it is made of gather and scatterAdd.
 
-import { type Rank4, sizeOf } from '../shape.ts';
+import { type RankCheck, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';
 import { tensor } from '../constants.ts';
 import { broadcastTo } from './broadcast-to.ts';
@@ -97,7 +97,10 @@ export interface Pool2dOptions {
 const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 const pool = (kind: Pool2dParams['kind']) =>
-  <X extends Rank4>(x: Tensor<X>, { window, stride = window, padding = 0 }: Pool2dOptions): Tensor<[X[0], X[1], number, number]> => {
+  <X extends Shape>(
+    x: Tensor<X> & RankCheck<'pool2d: the input must be NCHW', X, 4>,
+    { window, stride = window, padding = 0 }: Pool2dOptions,
+  ): Tensor<[X[0], X[1], number, number]> => {
     const [ph, pw] = pair(padding);
     return apply(pool2dPrimitive, [x], { kind, window: pair(window), stride: pair(stride), padding: [[ph, ph], [pw, pw]] });
   };

@@ -35,6 +35,7 @@ import { stopGradientPrimitive } from './stop-gradient.ts';
 import { subPrimitive } from './sub.ts';
 import { sumPrimitive } from './sum.ts';
 import { transposePrimitive } from './transpose.ts';
+import { topKIndicesPrimitive } from './top-k-indices.ts';
 
 export const primitives: readonly Primitive<any>[] = [
   constantPrimitive,
@@ -70,6 +71,7 @@ export const primitives: readonly Primitive<any>[] = [
   scatterAddPrimitive,
   stopGradientPrimitive,
   customVjpPrimitive,
+  topKIndicesPrimitive,
 ];
 
 export const primitiveByName: ReadonlyMap<string, Primitive<any>> = new Map(primitives.map((p) => [p.name, p]));

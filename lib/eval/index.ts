@@ -1,0 +1,5 @@
+// Public surface of embedding evaluation.
+export {
+  type FeatureMatrix, type KnnVoteOptions, type Labels, type WeightedKnnOptions, type WeightedKnnResult,
+  defaultChunkSize, defaultKnnVoteOptions, knnChunkGraph, weightedKnn,
+} from './weighted-knn.ts';

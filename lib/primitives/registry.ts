@@ -25,6 +25,7 @@ import { minimumPrimitive } from './minimum.ts';
 import { mulPrimitive } from './mul.ts';
 import { negPrimitive } from './neg.ts';
 import { padPrimitive } from './pad.ts';
+import { placeholderPrimitive } from './placeholder.ts';
 import { pool2dPrimitive } from './pool2d.ts';
 import { reshapePrimitive } from './reshape.ts';
 import { scatterAddPrimitive } from './scatter-add.ts';
@@ -39,6 +40,7 @@ import { topKIndicesPrimitive } from './top-k-indices.ts';
 
 export const primitives: readonly Primitive<any>[] = [
   constantPrimitive,
+  placeholderPrimitive,
   negPrimitive,
   expPrimitive,
   logPrimitive,

@@ -1,0 +1,286 @@
+// compile(f): a traced function of a tree of tensors becomes an async function on concrete
+// float32 data that runs as gpu.js kernels. Each argument-shape signature is traced once; its
+// kernels are built once and reused on every later call. The kernels of a program run as one
+// gpu.js pipeline, so intermediates stay in the backend's memory and results are read back
+// once; a primitive with no kernel rule splits the pipeline and runs on the host, and says so.
+
+import { isLeft } from 'fp-ts/lib/Either.js';
+import type { IKernelRunShortcut } from 'gpu.js';
+import { formatShape, type Shape, sizeOf } from '../shape.ts';
+import type { Tensor, Value } from '../tensor.ts';
+import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
+import { placeholder } from '../primitives/placeholder.ts';
+import type { ConstantParams } from '../primitives/constant.ts';
+import { type BackendChoice, type BackendName, chooseBackend } from './backend.ts';
+import { Emitter, literal } from './emitter.ts';
+import { kernelRule } from './rules.ts';
+import { isScalarConstant, schedule } from './schedule.ts';
+
+/** A concrete argument or result: a shape and row-major data. */
+export interface CompiledValue {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export type ArgumentValue = { readonly shape: readonly number[]; readonly data: ArrayLike<number> } | Tensor;
+
+export interface CompileOptions {
+  readonly backend?: BackendName;
+  /** Print (or hand to this function) every kernel's source with the graph nodes it came from. */
+  readonly debug?: boolean | ((listing: string) => void);
+  /** Where degradations are reported (a backend passed over, a host step, a runtime fallback). */
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface ExecutionReport {
+  /** The backend chosen, and what really ran: the kernels' mode and the pipelines' executor. */
+  readonly backend: BackendName;
+  readonly kernelMode: string | undefined;
+  readonly executorKind: string | undefined;
+  readonly fallbackReason: string | null;
+  readonly skipped: BackendChoice['skipped'];
+  /** Primitives that ran on the host between pipelines. */
+  readonly hostSteps: readonly string[];
+}
+
+interface KernelStep {
+  readonly kind: 'kernel';
+  readonly node: Tensor;
+  readonly kernel: IKernelRunShortcut;
+  readonly buffers: readonly Tensor[];
+  readonly source: string;
+}
+
+interface HostStep {
+  readonly kind: 'host';
+  readonly node: Tensor;
+}
+
+type Segment = { readonly kind: 'pipeline'; readonly steps: KernelStep[]; readonly run: (...args: Float32Array[]) => Promise<Record<string, Float32Array>>; inputs: Tensor[]; exports: Tensor[]; pipeline: any } | HostStep;
+
+interface Program {
+  readonly placeholders: readonly Tensor[];
+  readonly outputTree: unknown;
+  readonly outputs: readonly Tensor[];
+  readonly segments: readonly Segment[];
+  readonly constants: ReadonlyMap<Tensor, Float32Array>;
+}
+
+const isValueLike = (x: unknown): x is { shape: readonly number[]; data: ArrayLike<number> } =>
+  typeof x === 'object' && x !== null && Array.isArray((x as { shape?: unknown }).shape) && ArrayBuffer.isView((x as { data?: unknown }).data);
+
+/** The leaves of an argument tree: concrete values and constant tensors. */
+const argumentLeaves = (tree: unknown): { leaves: ArgumentValue[]; paths: string[] } => {
+  const leaves: ArgumentValue[] = [];
+  const paths: string[] = [];
+  const walk = (node: unknown, path: string): void => {
+    if (isValueLike(node) || (typeof node === 'object' && node !== null && 'primitive' in node && 'shape' in node)) {
+      leaves.push(node as ArgumentValue);
+      paths.push(path === '' ? '(root)' : path);
+    } else if (Array.isArray(node)) node.forEach((child, i) => walk(child, `${path}[${i}]`));
+    else if (node !== null && typeof node === 'object')
+      for (const key of Object.keys(node).sort()) walk((node as Record<string, unknown>)[key], path === '' ? key : `${path}.${key}`);
+  };
+  walk(tree, '');
+  return { leaves, paths };
+};
+
+const rebuildArguments = (tree: unknown, replacements: readonly unknown[]): unknown => {
+  let next = 0;
+  const build = (node: unknown): unknown => {
+    if (isValueLike(node) || (typeof node === 'object' && node !== null && 'primitive' in node && 'shape' in node)) return replacements[next++];
+    if (Array.isArray(node)) return node.map(build);
+    if (node !== null && typeof node === 'object') {
+      const out: Record<string, unknown> = Object.fromEntries(Object.keys(node).map((key) => [key, undefined]));
+      for (const key of Object.keys(node).sort()) out[key] = build((node as Record<string, unknown>)[key]);
+      return out;
+    }
+    return node;
+  };
+  return build(tree);
+};
+
+const dataOf = (value: ArgumentValue): ArrayLike<number> =>
+  'primitive' in value ? ((value as Tensor).params as ConstantParams).data : value.data;
+
+const toFloat32 = (data: ArrayLike<number>): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data));
+
+export interface CompiledFunction<A, O> {
+  /** Takes the traced function's argument tree with concrete values (or constant tensors) at its leaves. */
+  (args: MapLeaves<A, ArgumentValue>): Promise<MapLeaves<O, CompiledValue>>;
+  /** What ran on the last call. */
+  readonly report: () => ExecutionReport | undefined;
+  /** Traces and kernels built so far: a second call with the same shapes adds neither. */
+  readonly stats: () => { readonly traces: number; readonly kernelsBuilt: number };
+  readonly destroy: () => Promise<void>;
+}
+
+export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): CompiledFunction<A, O> => {
+  const choice = chooseBackend(options.backend);
+  if (isLeft(choice)) throw new Error(`compile: ${choice.left}`);
+  const { gpu, backend, skipped } = choice.right;
+  const warn = options.onWarning ?? ((message: string) => console.warn(message));
+  const programs = new Map<string, Program>();
+  const kernels = new Map<string, IKernelRunShortcut>();
+  let traces = 0;
+  let lastReport: ExecutionReport | undefined;
+  const warned = new Set<string>();
+  const warnOnce = (message: string) => {
+    if (!warned.has(message)) {
+      warned.add(message);
+      warn(message);
+    }
+  };
+
+  const kernelFor = (source: string, size: number): IKernelRunShortcut => {
+    const key = `${size}\n${source}`;
+    let kernel = kernels.get(key);
+    if (kernel === undefined) {
+      kernel = gpu.createKernel(source, { output: [size], immutable: true, precision: 'single' } as any);
+      kernels.set(key, kernel);
+    }
+    return kernel;
+  };
+
+  const build = (args: A, leaves: ArgumentValue[], paths: string[]): Program => {
+    traces++;
+    const placeholders = leaves.map((leaf, i) => placeholder(leaf.shape as Shape, paths[i], i));
+    const outputTree = f(rebuildArguments(args, placeholders) as A);
+    const outputs = flattenTree(outputTree).leaves;
+    const { order, materialised } = schedule(outputs);
+    const constants = new Map<Tensor, Float32Array>();
+    const segments: Segment[] = [];
+    const listings: string[] = [];
+    let current: KernelStep[] | undefined;
+    for (const node of order) {
+      const rule = kernelRule(node);
+      if (rule.kind === 'leaf') {
+        if (node.primitive.name === 'constant') constants.set(node, toFloat32((node.params as ConstantParams).data));
+        continue;
+      }
+      if (rule.kind === 'host' || node.size === 0) {
+        current = undefined;
+        segments.push({ kind: 'host', node });
+        if (node.size > 0) warnOnce(`compile: ${node.primitive.name} has no kernel rule; it runs on the host between pipelines`);
+        continue;
+      }
+      const fusedNodes: Tensor[] = [];
+      const emitter = new Emitter((w, n, index) => {
+        // An empty tensor is never really read (no index is valid); gpu.js cannot take empty arguments.
+        if (n.size === 0) return '0.0';
+        if (n !== node && materialised.has(n)) return w.read(n, index);
+        if (isScalarConstant(n)) return literal((n.params as ConstantParams).data[0]);
+        const nodeRule = kernelRule(n);
+        if (nodeRule.kind !== 'fused' && nodeRule.kind !== 'boundary') throw new Error(`compile: ${n} cannot be inlined`);
+        fusedNodes.push(n);
+        return nodeRule.emit(w, n, index);
+      });
+      const flat = emitter.temp('this.thread.x');
+      const result = emitter.value(node, emitter.unravel(flat, node.shape));
+      const parameters = [...emitter.buffers.values()];
+      const source = emitter.source(result, parameters);
+      const step: KernelStep = { kind: 'kernel', node, kernel: kernelFor(source, node.size), buffers: [...emitter.buffers.keys()], source };
+      if (options.debug)
+        listings.push(`// kernel for ${node} from ${fusedNodes.map(String).join(', ')}\n// reads ${step.buffers.map(String).join(', ') || 'nothing'}\n${source}`);
+      if (current === undefined) {
+        current = [];
+        segments.push({ kind: 'pipeline', steps: current } as unknown as Segment);
+      }
+      current.push(step);
+    }
+    if (options.debug) {
+      const text = listings.join('\n\n');
+      if (typeof options.debug === 'function') options.debug(text);
+      else console.log(text);
+    }
+    // Wire each pipeline: what it takes in, what later steps and the caller need from it.
+    const neededLater = new Set<Tensor>(outputs);
+    for (let s = segments.length - 1; s >= 0; s--) {
+      const segment = segments[s];
+      if (segment.kind === 'host') {
+        // An empty tensor needs nothing to be computed.
+        if (segment.node.size > 0) segment.node.inputs.forEach((input) => neededLater.add(input));
+        continue;
+      }
+      const produced = new Set(segment.steps.map((step) => step.node));
+      const inputs = [...new Set(segment.steps.flatMap((step) => step.buffers.filter((b) => !produced.has(b))))];
+      const exports = segment.steps.map((step) => step.node).filter((node) => neededLater.has(node));
+      const steps = segment.steps;
+      const plan = function (this: unknown, ...handles: unknown[]) {
+        const env = new Map<Tensor, unknown>(inputs.map((input, i) => [input, handles[i]]));
+        for (const step of steps) env.set(step.node, step.kernel(...(step.buffers.map((b) => env.get(b)) as [])));
+        return Object.fromEntries(exports.map((node) => [`n${node.id}`, env.get(node)]));
+      };
+      // gpu.js reads a pipeline's arity from the function's length.
+      Object.defineProperty(plan, 'length', { value: inputs.length });
+      const pipeline = gpu.createPipeline(plan as any);
+      Object.assign(segment, { inputs, exports, pipeline, run: (...args: Float32Array[]) => pipeline(...args) });
+      inputs.forEach((input) => neededLater.add(input));
+    }
+    return { placeholders, outputTree, outputs, segments, constants };
+  };
+
+  const run = async (args: unknown): Promise<any> => {
+    const { leaves, paths } = argumentLeaves(args);
+    const signature = leaves.map((leaf) => formatShape(leaf.shape as Shape)).join(';');
+    let program = programs.get(signature);
+    if (program === undefined) {
+      program = build(args as A, leaves, paths);
+      programs.set(signature, program);
+    }
+    const env = new Map<Tensor, Float32Array>(program.constants);
+    program.placeholders.forEach((p, i) => {
+      const data = dataOf(leaves[i]);
+      if (data.length !== sizeOf(p.shape))
+        throw new Error(`compile: argument ${paths[i]} has ${data.length} values for shape ${formatShape(p.shape)}`);
+      env.set(p, toFloat32(data));
+    });
+    const hostSteps: string[] = [];
+    let pipeline: any;
+    let kernel: IKernelRunShortcut | undefined;
+    for (const segment of program.segments) {
+      if (segment.kind === 'host' && segment.node.size === 0) {
+        env.set(segment.node, new Float32Array(0));
+        continue;
+      }
+      if (segment.kind === 'host') {
+        hostSteps.push(segment.node.primitive.name);
+        const inputs: Value[] = segment.node.inputs.map((input) => ({ shape: input.shape, data: Float64Array.from(env.get(input) ?? scalarData(input)) }));
+        env.set(segment.node, Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape)));
+        continue;
+      }
+      const results = await segment.run(...segment.inputs.map((input) => env.get(input)!));
+      for (const node of segment.exports) env.set(node, results[`n${node.id}`]);
+      pipeline = segment.pipeline;
+      kernel = segment.steps[0].kernel;
+    }
+    const kernelMode = (kernel as any)?.kernel?.constructor?.mode as string | undefined;
+    lastReport = {
+      backend,
+      kernelMode,
+      executorKind: pipeline?.executorKind,
+      fallbackReason: (kernel as any)?.kernel?.fallbackReason ?? null,
+      skipped,
+      hostSteps,
+    };
+    const expectedMode = backend === 'headlessgl' ? 'gpu' : backend;
+    if (kernelMode !== undefined && kernelMode !== expectedMode)
+      warnOnce(`compile: the ${backend} backend degraded to ${kernelMode}: ${lastReport.fallbackReason ?? 'no reason given'}`);
+    const values = program.outputs.map((node) => ({ shape: [...node.shape], data: Float32Array.from(env.get(node) ?? scalarData(node)) }));
+    return unflattenTree(program.outputTree, values);
+  };
+
+  const compiled = run as CompiledFunction<A, O>;
+  Object.assign(compiled, {
+    report: () => lastReport,
+    stats: () => ({ traces, kernelsBuilt: kernels.size }),
+    destroy: () => gpu.destroy(),
+  });
+  return compiled;
+};
+
+/** The value of a scalar constant that no kernel materialised. */
+const scalarData = (node: Tensor): Float32Array => {
+  if (node.primitive.name === 'constant') return toFloat32((node.params as ConstantParams).data);
+  throw new Error(`compile: no value was computed for ${node}`);
+};

@@ -1,0 +1,127 @@
+// Writes the body of one gpu.js kernel: straight-line statements with named temporaries (so a
+// value used twice is computed once, and deep index arithmetic never grows exponentially),
+// scoped loops for reductions, and reads of materialised buffers by flat row-major index.
+// Every kernel has a 1-D output over the flat index of its node: the innermost axis of the
+// tensor is the contiguous, fastest-varying one, which is the axis webasm vectorises.
+
+import type { Shape } from '../shape.ts';
+import { stridesOf } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+
+/** A JavaScript number literal that gpu.js parses, always as a floating-point value. */
+export const literal = (value: number): string => {
+  if (Number.isNaN(value)) return '(0.0 / 0.0)';
+  if (value === Infinity) return '(1.0 / 0.0)';
+  if (value === -Infinity) return '(-1.0 / 0.0)';
+  const text = String(value);
+  return /[.eE]/.test(text) ? (value < 0 ? `(${text})` : text) : value < 0 ? `(${text}.0)` : `${text}.0`;
+};
+
+/** Indents every line of every statement (loops hold several lines). */
+const indent = (statements: readonly string[]): string =>
+  statements.flatMap((s) => s.split('\n')).map((line) => `  ${line}`).join('\n');
+
+interface Scope {
+  readonly lines: string[];
+  readonly memo: Map<string, string>;
+  readonly parent?: Scope;
+}
+
+export type ValueOf = (node: Tensor, index: readonly string[]) => string;
+
+export class Emitter {
+  private scope: Scope = { lines: [], memo: new Map() };
+  private readonly root = this.scope;
+  private counter = 0;
+  /** Buffer parameter name of each materialised node this kernel reads, in parameter order. */
+  readonly buffers = new Map<Tensor, string>();
+
+  constructor(readonly valueOf: (emitter: Emitter, node: Tensor, index: readonly string[]) => string) {}
+
+  fresh(prefix: string): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  line(statement: string): void {
+    this.scope.lines.push(statement);
+  }
+
+  /** `const tN = expression;` unless the expression is already a name or a literal. */
+  temp(expression: string): string {
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(expression) || /^-?\d+(\.\d+)?$/.test(expression)) return expression;
+    const name = this.fresh('t');
+    this.line(`const ${name} = ${expression};`);
+    return name;
+  }
+
+  /** The value of `node` at `index`, computed once per scope. */
+  value(node: Tensor, index: readonly string[]): string {
+    const key = `${node.id}|${index.join(',')}`;
+    for (let s: Scope | undefined = this.scope; s; s = s.parent) {
+      const found = s.memo.get(key);
+      if (found !== undefined) return found;
+    }
+    const result = this.temp(this.valueOf(this, node, index));
+    this.scope.memo.set(key, result);
+    return result;
+  }
+
+  /** A read of a materialised node's buffer. */
+  read(node: Tensor, index: readonly string[]): string {
+    let name = this.buffers.get(node);
+    if (name === undefined) {
+      name = `b${this.buffers.size}`;
+      this.buffers.set(node, name);
+    }
+    return `${name}[${this.ravel(index, node.shape)}]`;
+  }
+
+  /** `for (let kN = 0; kN < count; kN++) { ... }` with its own scope for temporaries. */
+  loop(count: number, body: (counter: string) => void): void {
+    const counter = this.fresh('k');
+    const inner: Scope = { lines: [], memo: new Map(), parent: this.scope };
+    const outer = this.scope;
+    this.scope = inner;
+    body(counter);
+    this.scope = outer;
+    this.line(`for (let ${counter} = 0; ${counter} < ${count}; ${counter}++) {\n${indent(inner.lines)}\n}`);
+  }
+
+  /** A mutable accumulator. */
+  variable(initial: string): string {
+    const name = this.fresh('a');
+    this.line(`let ${name} = ${initial};`);
+    return name;
+  }
+
+  /** Flat row-major position of a multi-index. */
+  ravel(index: readonly string[], shape: Shape): string {
+    const strides = stridesOf(shape);
+    const terms = index.flatMap((e, axis) => (shape[axis] === 1 ? [] : [strides[axis] === 1 ? e : `${e} * ${strides[axis]}`]));
+    return terms.length === 0 ? '0' : this.temp(terms.join(' + '));
+  }
+
+  /**
+   * Multi-index of a flat position. Integer division in float32: (i + 0.5) / d keeps the quotient
+   * at least 0.5 / d away from an integer, so floor is exact for flat indices up to about 2^23.
+   */
+  unravel(flat: string, shape: Shape): string[] {
+    const index = new Array<string>(shape.length);
+    let rest = flat;
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      const d = shape[axis];
+      if (axis === 0) index[axis] = rest;
+      else if (d === 1) index[axis] = '0';
+      else {
+        const quotient = this.temp(`Math.floor((${rest} + 0.5) / ${d}.0)`);
+        index[axis] = this.temp(`${rest} - ${quotient} * ${d}`);
+        rest = quotient;
+      }
+    }
+    return index;
+  }
+
+  source(result: string, parameters: readonly string[]): string {
+    return `function(${parameters.join(', ')}) {\n${indent(this.root.lines)}\n  return ${result};\n}`;
+  }
+}

@@ -1,0 +1,220 @@
+// How each primitive becomes kernel code. A `fused` primitive is an expression or an index
+// remapping that inlines into whichever kernel consumes it; a `boundary` primitive gets its own
+// kernel, with loops over what it reduces, and pulls its inputs in as fused prologues; a `host`
+// primitive runs its float64 reference on the CPU between pipelines (reported, never silent).
+
+import type { Tensor } from '../tensor.ts';
+import type { Emitter } from './emitter.ts';
+import { literal } from './emitter.ts';
+import type { ReduceParams } from '../primitives/reduction.ts';
+import type { BroadcastParams } from '../primitives/broadcast-to.ts';
+import type { TransposeParams } from '../primitives/transpose.ts';
+import type { SliceParams } from '../primitives/slice.ts';
+import type { FlipParams } from '../primitives/flip.ts';
+import type { PadParams } from '../primitives/pad.ts';
+import type { ConcatParams } from '../primitives/concat.ts';
+import type { GatherParams } from '../primitives/gather.ts';
+import type { ScatterAddParams } from '../primitives/scatter-add.ts';
+import type { Conv2dParams } from '../primitives/conv2d.ts';
+import type { Pool2dParams } from '../primitives/pool2d.ts';
+
+type Emit = (w: Emitter, node: Tensor<any, any>, index: readonly string[]) => string;
+
+export type KernelRule =
+  | { readonly kind: 'fused'; readonly emit: Emit }
+  | { readonly kind: 'boundary'; readonly emit: Emit }
+  | { readonly kind: 'host' }
+  | { readonly kind: 'leaf' };
+
+const fused = (emit: Emit): KernelRule => ({ kind: 'fused', emit });
+const boundary = (emit: Emit): KernelRule => ({ kind: 'boundary', emit });
+
+const elementwise: Emit = (w, node, index) =>
+  node.primitive.elementwise!(node.inputs.map((input: Tensor) => w.value(input, index)), node.params);
+
+/** Sum or max over the reduced axes: nested loops with literal bounds, the input fused in. */
+const reduction =
+  (initial: string, combine: (accumulator: string, value: string) => string): Emit =>
+  (w, node, index) => {
+    const [x] = node.inputs as Tensor[];
+    const { axes, keepdims } = node.params as ReduceParams;
+    const accumulator = w.variable(initial);
+    const inputIndex: string[] = [];
+    let k = 0;
+    x.shape.forEach((_, axis) => {
+      if (axes.includes(axis)) {
+        inputIndex.push('');
+        if (keepdims) k++;
+      } else inputIndex.push(index[k++]);
+    });
+    const nest = (position: number): void => {
+      if (position === axes.length) {
+        w.line(`${accumulator} = ${combine(accumulator, w.value(x, inputIndex))};`);
+        return;
+      }
+      const axis = axes[position];
+      w.loop(x.shape[axis], (counter) => {
+        inputIndex[axis] = counter;
+        nest(position + 1);
+      });
+    };
+    nest(0);
+    return accumulator;
+  };
+
+const matmul: Emit = (w, node, index) => {
+  const [a, b] = node.inputs as Tensor[];
+  const k = a.shape[a.rank - 1];
+  const batch = index.slice(0, -2);
+  const [row, column] = index.slice(-2);
+  const accumulator = w.variable('0.0');
+  w.loop(k, (p) => {
+    w.line(`${accumulator} += ${w.value(a, [...batch, row, p])} * ${w.value(b, [...batch, p, column])};`);
+  });
+  return accumulator;
+};
+
+const conv2d: Emit = (w, node, index) => {
+  const [x, weight] = node.inputs as Tensor[];
+  const { stride, padding, dilation } = node.params as Conv2dParams;
+  const [, channels, height, width] = x.shape;
+  const [, , kh, kw] = weight.shape;
+  const [n, o, i, j] = index;
+  const accumulator = w.variable('0.0');
+  w.loop(channels, (c) =>
+    w.loop(kh, (p) => {
+      const row = w.temp(`${i} * ${stride[0]} + ${p} * ${dilation[0]} - ${padding[0][0]}`);
+      w.loop(kw, (q) => {
+        const column = w.temp(`${j} * ${stride[1]} + ${q} * ${dilation[1]} - ${padding[1][0]}`);
+        // Clamped reads keep every index in range; the mask drops the taps that fall in padding.
+        const inside = w.temp(`(${row} >= 0 && ${row} < ${height} && ${column} >= 0 && ${column} < ${width}) ? 1.0 : 0.0`);
+        const r = w.temp(`Math.min(Math.max(${row}, 0), ${height - 1})`);
+        const s = w.temp(`Math.min(Math.max(${column}, 0), ${width - 1})`);
+        const product = w.temp(`${w.value(x, [n, c, r, s])} * ${w.value(weight, [o, c, p, q])}`);
+        w.line(`${accumulator} += ${inside} != 0.0 ? ${product} : 0.0;`);
+      });
+    }),
+  );
+  return accumulator;
+};
+
+const pool2d: Emit = (w, node, index) => {
+  const [x] = node.inputs as Tensor[];
+  const { kind, window, stride, padding } = node.params as Pool2dParams;
+  const [, , height, width] = x.shape;
+  const [n, c, i, j] = index;
+  const accumulator = w.variable(kind === 'max' ? literal(-Infinity) : '0.0');
+  w.loop(window[0], (p) => {
+    const row = w.temp(`${i} * ${stride[0]} + ${p} - ${padding[0][0]}`);
+    w.loop(window[1], (q) => {
+      const column = w.temp(`${j} * ${stride[1]} + ${q} - ${padding[1][0]}`);
+      const inside = w.temp(`(${row} >= 0 && ${row} < ${height} && ${column} >= 0 && ${column} < ${width}) ? 1.0 : 0.0`);
+      const r = w.temp(`Math.min(Math.max(${row}, 0), ${height - 1})`);
+      const s = w.temp(`Math.min(Math.max(${column}, 0), ${width - 1})`);
+      const v = w.value(x, [n, c, r, s]);
+      w.line(
+        kind === 'max'
+          ? `${accumulator} = ${inside} != 0.0 ? Math.max(${accumulator}, ${v}) : ${accumulator};`
+          : `${accumulator} += ${inside} != 0.0 ? ${v} : 0.0;`,
+      );
+    });
+  });
+  return kind === 'max' ? accumulator : `${accumulator} / ${literal(window[0] * window[1])}`;
+};
+
+/** out[..., o, ...] = sum of source slices whose index is o: a loop over the indices. */
+const scatterAdd: Emit = (w, node, index) => {
+  const [source, indices] = node.inputs as Tensor[];
+  const { axis } = node.params as ScatterAddParams;
+  const before = index.slice(0, axis);
+  const target = index[axis];
+  const after = index.slice(axis + 1);
+  const accumulator = w.variable('0.0');
+  w.loop(indices.size, (k) => {
+    const position = w.unravel(k, indices.shape);
+    const picked = w.value(indices, position);
+    const v = w.value(source, [...before, ...position, ...after]);
+    w.line(`${accumulator} += ${picked} == ${target} ? ${v} : 0.0;`);
+  });
+  return accumulator;
+};
+
+const rules: Record<string, KernelRule> = {
+  constant: { kind: 'leaf' },
+  placeholder: { kind: 'leaf' },
+  stopGradient: fused((w, node, index) => w.value(node.inputs[0], index)),
+  customVjp: fused((w, node, index) => w.value(node.inputs[node.inputs.length - 1], index)),
+  broadcastTo: fused((w, node, index) => {
+    const x: Tensor = node.inputs[0];
+    const lead = (node.params as BroadcastParams).shape.length - x.rank;
+    return w.value(x, index.slice(lead).map((e, axis) => (x.shape[axis] === 1 ? '0' : e)));
+  }),
+  reshape: fused((w, node, index) => {
+    const x: Tensor = node.inputs[0];
+    return w.value(x, w.unravel(w.ravel(index, node.shape), x.shape));
+  }),
+  transpose: fused((w, node, index) => {
+    const { permutation } = node.params as TransposeParams;
+    const inputIndex = new Array<string>(permutation.length);
+    permutation.forEach((axis, i) => (inputIndex[axis] = index[i]));
+    return w.value(node.inputs[0], inputIndex);
+  }),
+  slice: fused((w, node, index) => {
+    const { starts, steps } = node.params as SliceParams;
+    return w.value(
+      node.inputs[0],
+      index.map((e, axis) => {
+        const scaled = steps[axis] === 1 ? e : `${e} * ${steps[axis]}`;
+        return starts[axis] === 0 ? scaled : w.temp(`${scaled} + ${starts[axis]}`);
+      }),
+    );
+  }),
+  flip: fused((w, node, index) => {
+    const { axes } = node.params as FlipParams;
+    return w.value(node.inputs[0], index.map((e, axis) => (axes.includes(axis) ? w.temp(`${node.shape[axis] - 1} - ${e}`) : e)));
+  }),
+  pad: fused((w, node, index) => {
+    const { widths, value } = node.params as PadParams;
+    const x: Tensor = node.inputs[0];
+    const checks: string[] = [];
+    const inputIndex = index.map((e, axis) => {
+      const [before, after] = widths[axis];
+      if (before === 0 && after === 0) return e;
+      checks.push(`${e} >= ${before} && ${e} < ${before + x.shape[axis]}`);
+      // Clamped so that the read stays in range; the check discards it in the padding.
+      return w.temp(`Math.min(Math.max(${e} - ${before}, 0), ${x.shape[axis] - 1})`);
+    });
+    const inner = w.value(x, inputIndex);
+    return checks.length === 0 ? inner : `(${checks.join(' && ')}) ? ${inner} : ${literal(value)}`;
+  }),
+  concat: fused((w, node, index) => {
+    const { axis } = node.params as ConcatParams;
+    let offset = 0;
+    const parts = (node.inputs as Tensor[]).map((x) => {
+      const start = offset;
+      offset += x.shape[axis];
+      // Every part is read at a clamped position; the comparisons pick the one that applies.
+      const local = w.temp(`Math.min(Math.max(${index[axis]} - ${start}, 0), ${x.shape[axis] - 1})`);
+      return { end: offset, value: w.value(x, index.map((e, a) => (a === axis ? local : e))) };
+    });
+    return parts
+      .slice(0, -1)
+      .reduceRight((otherwise, part) => `(${index[axis]} < ${part.end} ? ${part.value} : ${otherwise})`, parts[parts.length - 1].value);
+  }),
+  gather: fused((w, node, index) => {
+    const [x, indices] = node.inputs as Tensor[];
+    const { axis } = node.params as GatherParams;
+    const picked = w.value(indices, index.slice(axis, axis + indices.rank));
+    return w.value(x, [...index.slice(0, axis), picked, ...index.slice(axis + indices.rank)]);
+  }),
+  sum: boundary(reduction('0.0', (a, v) => `${a} + ${v}`)),
+  max: boundary(reduction(literal(-Infinity), (a, v) => `Math.max(${a}, ${v})`)),
+  matmul: boundary(matmul),
+  conv2d: boundary(conv2d),
+  pool2d: boundary(pool2d),
+  scatterAdd: boundary(scatterAdd),
+};
+
+/** The rule of a node's primitive: elementwise primitives fuse; one with no rule runs on the host. */
+export const kernelRule = (node: Tensor): KernelRule =>
+  rules[node.primitive.name] ?? (node.primitive.elementwise ? fused(elementwise) : { kind: 'host' });

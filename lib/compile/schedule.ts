@@ -1,0 +1,79 @@
+// The scheduler decides kernel boundaries. A node is materialised (gets its own buffer, written
+// by its own kernel or supplied from outside) when it is
+//  - an argument or a non-scalar constant (supplied from outside),
+//  - an output of the compiled function,
+//  - a boundary primitive: a reduction, matmul, conv2d, pooling, scatterAdd, or a primitive the
+//    code generator cannot express (it runs on the host),
+//  - or used by several consumers and not trivially cheap (recomputing it per consumer would
+//    repeat its work).
+// Everything else (elementwise chains, movement, gathers) fuses into its consumer's kernel as
+// index arithmetic and inline expressions.
+
+import type { Tensor } from '../tensor.ts';
+import { kernelRule } from './rules.ts';
+
+export interface Schedule {
+  /** Materialised nodes in topological order (inputs before users). */
+  readonly order: readonly Tensor[];
+  readonly materialised: ReadonlySet<Tensor>;
+}
+
+/** Nodes whose recomputation costs about as much as reading a buffer. */
+const cheap = (node: Tensor): boolean =>
+  node.primitive.leaf === true || ['broadcastTo', 'reshape', 'transpose', 'slice', 'flip', 'stopGradient'].includes(node.primitive.name) && node.inputs.every(cheap);
+
+export const isScalarConstant = (node: Tensor): boolean => node.primitive.name === 'constant' && node.size === 1;
+
+export const schedule = (outputs: readonly Tensor[]): Schedule => {
+  // Post-order walk: every node after its inputs.
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: { node: Tensor; next: number }[] = [];
+  for (const root of outputs) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    stack.push({ node: root, next: 0 });
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1];
+      // A custom VJP's value is its last input; its primals need not be computed.
+      const inputs = frame.node.primitive.name === 'customVjp' ? frame.node.inputs.slice(-1) : frame.node.inputs;
+      if (frame.next < inputs.length) {
+        const input = inputs[frame.next++];
+        if (!seen.has(input)) {
+          seen.add(input);
+          stack.push({ node: input, next: 0 });
+        }
+        continue;
+      }
+      stack.pop();
+      order.push(frame.node);
+    }
+  }
+  const outputSet = new Set(outputs);
+  const materialised = new Set<Tensor>();
+  const inputsOf = (node: Tensor) => (node.primitive.name === 'customVjp' ? node.inputs.slice(-1) : node.inputs);
+  // Nodes that must have buffers whatever their consumers do.
+  for (const node of order) {
+    const leaf = node.primitive.leaf === true;
+    const rule = kernelRule(node);
+    if (outputSet.has(node) || (leaf && !isScalarConstant(node)) || (!leaf && rule.kind !== 'fused') || node.size === 0) materialised.add(node);
+    // A host step reads its inputs from buffers.
+    if (rule.kind === 'host') for (const input of inputsOf(node)) if (!isScalarConstant(input)) materialised.add(input);
+  }
+  // Consumers before producers: a fused node is inlined into every kernel that reaches it
+  // through fused nodes. Reached from two kernels and not cheap, it gets its own buffer instead
+  // of being computed twice; reached from one kernel twice, the kernel computes it once.
+  const kernelsReaching = new Map<Tensor, Set<Tensor>>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const node = order[k];
+    const reaching = kernelsReaching.get(node) ?? new Set<Tensor>();
+    if (!materialised.has(node) && reaching.size > 1 && !cheap(node) && !isScalarConstant(node)) materialised.add(node);
+    const roots = materialised.has(node) ? new Set([node]) : reaching;
+    for (const input of inputsOf(node)) {
+      const set = kernelsReaching.get(input) ?? new Set<Tensor>();
+      roots.forEach((root) => set.add(root));
+      kernelsReaching.set(input, set);
+    }
+  }
+  return { order: order.filter((node) => materialised.has(node)), materialised };
+};

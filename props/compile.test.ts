@@ -1,0 +1,114 @@
+// Compiled equals interpreted: every primitive's gradient case and random programs, forward
+// and gradient, run as gpu.js kernels on each backend this machine has, and agree with the
+// float64 interpreter within float32 tolerance. Also: kernels are built once per shape, an
+// elementwise chain is one kernel, and a backend that cannot run is an error, not a fallback.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { GPU } from 'gpu.js';
+import {
+  add, exp, grad, interpret, mul, neg, programArbitrary, runProgram, sum, tanh, tensor, type Tensor, type Value,
+} from '../lib/index.ts';
+import { type BackendName, compile } from '../lib/compile/index.ts';
+import { uniformNumbers } from '../lib/check/sample.ts';
+import { gradientCases } from './gradient-cases.ts';
+import { runs } from './runs.ts';
+
+const backends: BackendName[] = ['cpu', 'webasm', ...(GPU.isHeadlessGLSupported ? (['headlessgl'] as const) : [])];
+
+/** float32 against float64: relative to the magnitude of the whole result, and per element. */
+const assertClose = (what: string, compiled: Float32Array, reference: Float64Array) => {
+  assert.equal(compiled.length, reference.length, `${what}: length`);
+  const scale = reference.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+  reference.forEach((r, i) => {
+    const c = compiled[i];
+    if (Number.isNaN(r)) assert.ok(Number.isNaN(c), `${what}[${i}]: expected NaN, got ${c}`);
+    else if (!Number.isFinite(r)) assert.equal(c, r, `${what}[${i}]`);
+    else assert.ok(Math.abs(c - r) <= 1e-4 * scale + 1e-4 * Math.abs(r), `${what}[${i}]: compiled ${c}, interpreted ${r} (scale ${scale})`);
+  });
+};
+
+/** The case's value and the gradient of its contraction with fixed random weights. */
+const valueAndGradient = (f: (inputs: any) => Tensor) => (inputs: any) => {
+  const value = f(inputs);
+  const weights = tensor(uniformNumbers(7, value.size, -1, 1), value.shape);
+  return { value, gradient: grad((x: any) => sum(mul(f(x), weights)))(inputs) };
+};
+
+const leafPairs = (compiled: unknown, reference: unknown, path = ''): [string, Float32Array, Float64Array][] => {
+  if (reference && typeof reference === 'object' && 'data' in reference && (reference as Value).data instanceof Float64Array)
+    return [[path, (compiled as { data: Float32Array }).data, (reference as Value).data]];
+  if (reference && typeof reference === 'object')
+    return Object.keys(reference).flatMap((k) => leafPairs((compiled as any)[k], (reference as any)[k], `${path}.${k}`));
+  return [];
+};
+
+for (const backend of backends) {
+  for (const [name, { arbitrary, f }] of Object.entries(gradientCases))
+    test(`${backend}: ${name} compiled equals interpreted, forward and gradient`, async () => {
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async (inputs) => {
+          const program = valueAndGradient(f);
+          const compiled = compile(program, { backend, onWarning: () => {} });
+          try {
+            const out = await compiled(inputs);
+            for (const [path, c, r] of leafPairs(out, interpret(program(inputs)))) assertClose(`${name}${path}`, c, r);
+          } finally {
+            await compiled.destroy();
+          }
+        }),
+        { numRuns: runs(6) },
+      );
+    });
+
+  test(`${backend}: random programs compiled equal interpreted, forward and gradient`, async () => {
+    await fc.assert(
+      fc.asyncProperty(programArbitrary(), async ({ description, inputs }) => {
+        const program = valueAndGradient((p) => runProgram(description, p));
+        const compiled = compile(program, { backend });
+        try {
+          const out = await compiled(inputs);
+          for (const [path, c, r] of leafPairs(out, interpret(program(inputs)))) assertClose(`program${path}`, c, r);
+        } finally {
+          await compiled.destroy();
+        }
+      }),
+      { numRuns: runs(40) },
+    );
+  });
+
+  test(`${backend}: a second call with the same shapes builds nothing; new shapes trace again`, async () => {
+    const compiled = compile((p: { x: Tensor; w: Tensor }) => sum(tanh(mul(p.x, p.w)), 1), { backend });
+    const args = (n: number) => ({ x: { shape: [n, 3], data: new Float32Array(n * 3).fill(0.5) }, w: { shape: [3], data: Float32Array.of(1, 2, 3) } });
+    const first = await compiled(args(4));
+    const built = compiled.stats();
+    const second = await compiled(args(4));
+    assert.deepEqual(compiled.stats(), built);
+    assert.deepEqual(second, first);
+    assert.equal(built.traces, 1);
+    await compiled(args(5));
+    assert.equal(compiled.stats().traces, 2);
+    const report = compiled.report()!;
+    assert.equal(report.backend, backend);
+    assert.equal(report.kernelMode, backend === 'headlessgl' ? 'gpu' : backend);
+    assert.equal(report.fallbackReason, null);
+    await compiled.destroy();
+  });
+
+  test(`${backend}: a chain of elementwise operations is one kernel`, async () => {
+    let listing = '';
+    const compiled = compile((x: Tensor) => exp(neg(add(mul(tanh(x), 2), 1))), { backend, debug: (text) => (listing = text) });
+    const out = await compiled({ shape: [3, 5], data: new Float32Array(15).fill(0.25) });
+    assert.equal(compiled.stats().kernelsBuilt, 1);
+    assert.equal((listing.match(/^\/\/ kernel for/gm) ?? []).length, 1);
+    assert.match(listing, /from exp#\d+.*neg#\d+.*add#\d+.*mul#\d+/);
+    assertClose('chain', out.data, Float64Array.from({ length: 15 }, () => Math.exp(-(Math.tanh(0.25) * 2 + 1))));
+    await compiled.destroy();
+  });
+}
+
+test('a requested backend that cannot run is an error that says why', () => {
+  if (GPU.isWebGPUSupported) return;
+  assert.throws(() => compile((x: Tensor) => x, { backend: 'webgpu' }), /compile: the requested backend "webgpu" cannot run here: no WebGPU adapter/);
+});

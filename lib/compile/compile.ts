@@ -5,14 +5,14 @@
 // once; a primitive with no kernel rule splits the pipeline and runs on the host, and says so.
 
 import { isLeft } from 'fp-ts/lib/Either.js';
-import type { IKernelRunShortcut } from 'gpu.js';
+import { type IKernelRunShortcut, Input } from 'gpu.js';
 import { formatShape, type Shape, sizeOf } from '../shape.ts';
 import type { Tensor, Value } from '../tensor.ts';
 import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
 import { placeholder } from '../primitives/placeholder.ts';
 import type { ConstantParams } from '../primitives/constant.ts';
 import { type BackendChoice, type BackendName, chooseBackend } from './backend.ts';
-import { Emitter, literal } from './emitter.ts';
+import { Emitter, layoutOf, literal } from './emitter.ts';
 import { kernelRule } from './rules.ts';
 import { isScalarConstant, schedule } from './schedule.ts';
 
@@ -56,7 +56,17 @@ interface HostStep {
   readonly node: Tensor;
 }
 
-type Segment = { readonly kind: 'pipeline'; readonly steps: KernelStep[]; readonly run: (...args: Float32Array[]) => Promise<Record<string, Float32Array>>; inputs: Tensor[]; exports: Tensor[]; pipeline: any } | HostStep;
+/** Consecutive kernels run as one gpu.js pipeline; inputs and exports are wired after scheduling. */
+interface PipelineSegment {
+  readonly kind: 'pipeline';
+  readonly steps: KernelStep[];
+  run: (...args: Input[]) => Promise<Record<string, unknown>>;
+  inputs: Tensor[];
+  exports: Tensor[];
+  pipeline: { executorKind?: string; fallbackReason?: string | null };
+}
+
+type Segment = PipelineSegment | HostStep;
 
 interface Program {
   readonly placeholders: readonly Tensor[];
@@ -132,11 +142,12 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     }
   };
 
-  const kernelFor = (source: string, size: number): IKernelRunShortcut => {
-    const key = `${size}\n${source}`;
+  const kernelFor = (source: string, shape: Shape): IKernelRunShortcut => {
+    const layout = layoutOf(shape);
+    const key = `${layout.join('x')}\n${source}`;
     let kernel = kernels.get(key);
     if (kernel === undefined) {
-      kernel = gpu.createKernel(source, { output: [size], immutable: true, precision: 'single' } as any);
+      kernel = gpu.createKernel(source, { output: layout, immutable: true, precision: 'single' } as any);
       kernels.set(key, kernel);
     }
     return kernel;
@@ -175,16 +186,15 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         fusedNodes.push(n);
         return nodeRule.emit(w, n, index);
       });
-      const flat = emitter.temp('this.thread.x');
-      const result = emitter.value(node, emitter.unravel(flat, node.shape));
+      const result = emitter.value(node, emitter.outputIndex(node.shape));
       const parameters = [...emitter.buffers.values()];
       const source = emitter.source(result, parameters);
-      const step: KernelStep = { kind: 'kernel', node, kernel: kernelFor(source, node.size), buffers: [...emitter.buffers.keys()], source };
+      const step: KernelStep = { kind: 'kernel', node, kernel: kernelFor(source, node.shape), buffers: [...emitter.buffers.keys()], source };
       if (options.debug)
         listings.push(`// kernel for ${node} from ${fusedNodes.map(String).join(', ')}\n// reads ${step.buffers.map(String).join(', ') || 'nothing'}\n${source}`);
       if (current === undefined) {
         current = [];
-        segments.push({ kind: 'pipeline', steps: current } as unknown as Segment);
+        segments.push({ kind: 'pipeline', steps: current, run: async () => ({}), inputs: [], exports: [], pipeline: {} });
       }
       current.push(step);
     }
@@ -214,7 +224,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       // gpu.js reads a pipeline's arity from the function's length.
       Object.defineProperty(plan, 'length', { value: inputs.length });
       const pipeline = gpu.createPipeline(plan as any);
-      Object.assign(segment, { inputs, exports, pipeline, run: (...args: Float32Array[]) => pipeline(...args) });
+      Object.assign(segment, { inputs, exports, pipeline, run: (...args: Input[]) => pipeline(...args) });
       inputs.forEach((input) => neededLater.add(input));
     }
     return { placeholders, outputTree, outputs, segments, constants };
@@ -249,8 +259,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         env.set(segment.node, Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape)));
         continue;
       }
-      const results = await segment.run(...segment.inputs.map((input) => env.get(input)!));
-      for (const node of segment.exports) env.set(node, results[`n${node.id}`]);
+      const results = await segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape)));
+      for (const node of segment.exports) env.set(node, flatten(results[`n${node.id}`], node.size));
       pipeline = segment.pipeline;
       kernel = segment.steps[0].kernel;
     }
@@ -277,6 +287,36 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     destroy: () => gpu.destroy(),
   });
   return compiled;
+};
+
+/** Flat data handed to a kernel in the 3-D layout its reads use. */
+const asLayout = (data: Float32Array, shape: Shape): Input => new Input(data as unknown as number[], layoutOf(shape));
+
+/**
+ * A kernel result as flat row-major data. webasm returns rows that are views of one array (taken
+ * without a copy); other backends return separate rows, which are copied together.
+ */
+const flatten = (result: unknown, size: number): Float32Array => {
+  if (result instanceof Float32Array && result.length === size) return result;
+  let first: unknown = result;
+  while (Array.isArray(first)) first = first[0];
+  if (first instanceof Float32Array && first.buffer.byteLength >= first.byteOffset + size * 4) {
+    const view = new Float32Array(first.buffer, first.byteOffset, size);
+    const rows = result as unknown[];
+    const last = (function lastRow(r: unknown): unknown { return Array.isArray(r) ? lastRow(r[r.length - 1]) : r; })(rows) as Float32Array;
+    if (last.buffer === first.buffer && last.byteOffset + last.length * 4 === first.byteOffset + size * 4) return view;
+  }
+  const out = new Float32Array(size);
+  let offset = 0;
+  const copy = (r: unknown): void => {
+    if (Array.isArray(r)) r.forEach(copy);
+    else {
+      out.set(r as Float32Array, offset);
+      offset += (r as Float32Array).length;
+    }
+  };
+  copy(result);
+  return out;
 };
 
 /** The value of a scalar constant that no kernel materialised. */

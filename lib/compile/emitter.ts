@@ -1,8 +1,11 @@
 // Writes the body of one gpu.js kernel: straight-line statements with named temporaries (so a
 // value used twice is computed once, and deep index arithmetic never grows exponentially),
 // scoped loops for reductions, and reads of materialised buffers by flat row-major index.
-// Every kernel has a 1-D output over the flat index of its node: the innermost axis of the
-// tensor is the contiguous, fastest-varying one, which is the axis webasm vectorises.
+// Every buffer, and every kernel's output, has the 3-D layout [width, height, depth] of
+// `layoutOf`: the tensor's last axis is x (contiguous, fastest-varying, the axis webasm
+// vectorises), the second-last is y, and every leading axis is flattened into z with integer
+// index arithmetic. A read whose index does not involve x (a matmul's left operand, a bias) is
+// then one load shared by all SIMD lanes instead of a gather.
 
 import type { Shape } from '../shape.ts';
 import { stridesOf } from '../shape.ts';
@@ -27,7 +30,11 @@ interface Scope {
   readonly parent?: Scope;
 }
 
-export type ValueOf = (node: Tensor, index: readonly string[]) => string;
+/** [width, height, depth]: last axis, second-last axis, product of the leading axes. */
+export const layoutOf = (shape: Shape): [number, number, number] => {
+  const rank = shape.length;
+  return [rank >= 1 ? shape[rank - 1] : 1, rank >= 2 ? shape[rank - 2] : 1, shape.slice(0, Math.max(0, rank - 2)).reduce((a, b) => a * b, 1)];
+};
 
 export class Emitter {
   private scope: Scope = { lines: [], memo: new Map() };
@@ -66,14 +73,29 @@ export class Emitter {
     return result;
   }
 
-  /** A read of a materialised node's buffer. */
+  /** A read of a materialised node's buffer, in its 3-D layout. */
   read(node: Tensor, index: readonly string[]): string {
     let name = this.buffers.get(node);
     if (name === undefined) {
       name = `b${this.buffers.size}`;
       this.buffers.set(node, name);
     }
-    return `${name}[${this.ravel(index, node.shape)}]`;
+    const rank = node.shape.length;
+    const x = rank >= 1 && node.shape[rank - 1] > 1 ? index[rank - 1] : '0';
+    const y = rank >= 2 && node.shape[rank - 2] > 1 ? index[rank - 2] : '0';
+    const z = rank > 2 ? this.ravel(index.slice(0, -2), node.shape.slice(0, -2)) : '0';
+    return `${name}[${z}][${y}][${x}]`;
+  }
+
+  /** The multi-index of the output element this kernel thread computes. */
+  outputIndex(shape: Shape): string[] {
+    const rank = shape.length;
+    if (rank === 0) return [];
+    const x = this.temp('this.thread.x');
+    if (rank === 1) return [x];
+    const y = this.temp('this.thread.y');
+    if (rank === 2) return [y, x];
+    return [...this.unravel(this.temp('this.thread.z'), shape.slice(0, -2)), y, x];
   }
 
   /** `for (let kN = 0; kN < count; kN++) { ... }` with its own scope for temporaries. */

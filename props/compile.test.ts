@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GPU } from 'gpu.js';
 import {
-  add, exp, grad, interpret, mul, neg, programArbitrary, runProgram, sum, tanh, tensor, type Tensor, type Value,
+  add, conv2d, exp, grad, interpret, mul, neg, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, type Value,
 } from '../lib/index.ts';
 import { type BackendName, compile } from '../lib/compile/index.ts';
 import { uniformNumbers } from '../lib/check/sample.ts';
@@ -104,6 +104,18 @@ for (const backend of backends) {
     assert.equal((listing.match(/^\/\/ kernel for/gm) ?? []).length, 1);
     assert.match(listing, /from exp#\d+.*neg#\d+.*add#\d+.*mul#\d+/);
     assertClose('chain', out.data, Float64Array.from({ length: 15 }, () => Math.exp(-(Math.tanh(0.25) * 2 + 1))));
+    await compiled.destroy();
+  });
+
+  test(`${backend}: conv2d followed by its bias and relu is one kernel`, async () => {
+    let listing = '';
+    const layer = (p: { x: Tensor; w: Tensor; b: Tensor }) => relu(add(conv2d(p.x, p.w, { padding: 1 }), reshape(p.b, [1, 2, 1, 1])));
+    const compiled = compile(layer, { backend, debug: (text) => (listing = text) });
+    const args = { x: { shape: [1, 3, 4, 4], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) }, w: { shape: [2, 3, 3, 3], data: Float32Array.from({ length: 54 }, (_, i) => Math.cos(i)) }, b: { shape: [2], data: Float32Array.of(0.5, -0.5) } };
+    const out = await compiled(args);
+    assert.equal(compiled.stats().kernelsBuilt, 1, listing);
+    assert.match(listing, /from maximum#\d+.*add#\d+.*conv2d#\d+/);
+    assertClose('layer', out.data, interpret(layer({ x: tensor(args.x.data, [1, 3, 4, 4]), w: tensor(args.w.data, [2, 3, 3, 3]), b: tensor(args.b.data, [2]) })).data);
     await compiled.destroy();
   });
 }

@@ -56,23 +56,37 @@ export const schedule = (outputs: readonly Tensor[]): Schedule => {
   for (const node of order) {
     const leaf = node.primitive.leaf === true;
     const rule = kernelRule(node);
-    if (outputSet.has(node) || (leaf && !isScalarConstant(node)) || (!leaf && rule.kind !== 'fused') || node.size === 0) materialised.add(node);
+    if (outputSet.has(node) || (leaf && !isScalarConstant(node)) || rule.kind === 'host' || node.size === 0) materialised.add(node);
     // A host step reads its inputs from buffers.
     if (rule.kind === 'host') for (const input of inputsOf(node)) if (!isScalarConstant(input)) materialised.add(input);
   }
   // Consumers before producers: a fused node is inlined into every kernel that reaches it
   // through fused nodes. Reached from two kernels and not cheap, it gets its own buffer instead
   // of being computed twice; reached from one kernel twice, the kernel computes it once.
+  //
+  // A boundary node (a reduction, matmul, convolution, pooling) fuses into its consumer only as
+  // an epilogue: one kernel reaches it, through elementwise operations alone, so it is computed
+  // once per output element of that kernel (conv2d + bias + relu is one kernel). Any other
+  // boundary node gets its own kernel.
   const kernelsReaching = new Map<Tensor, Set<Tensor>>();
+  const elementwiseFromRoot = new Map<Tensor, boolean>();
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k];
     const reaching = kernelsReaching.get(node) ?? new Set<Tensor>();
-    if (!materialised.has(node) && reaching.size > 1 && !cheap(node) && !isScalarConstant(node)) materialised.add(node);
-    const roots = materialised.has(node) ? new Set([node]) : reaching;
+    const rule = kernelRule(node);
+    if (!materialised.has(node) && !isScalarConstant(node)) {
+      if (rule.kind === 'boundary' ? reaching.size !== 1 || elementwiseFromRoot.get(node) !== true : reaching.size > 1 && !cheap(node))
+        materialised.add(node);
+    }
+    const isRoot = materialised.has(node);
+    const roots = isRoot ? new Set([node]) : reaching;
+    const passesIndexThrough = node.primitive.elementwise !== undefined && (isRoot || elementwiseFromRoot.get(node) === true);
     for (const input of inputsOf(node)) {
       const set = kernelsReaching.get(input) ?? new Set<Tensor>();
       roots.forEach((root) => set.add(root));
       kernelsReaching.set(input, set);
+      const identity = passesIndexThrough && input.shape.length === node.shape.length && input.shape.every((d, i) => d === node.shape[i]);
+      elementwiseFromRoot.set(input, (elementwiseFromRoot.get(input) ?? true) && identity);
     }
   }
   return { order: order.filter((node) => materialised.has(node)), materialised };

@@ -69,3 +69,6 @@ export { topK } from './composites/top-k.ts';
 
 // Evaluation of embeddings.
 export * from './eval/index.ts';
+
+// Embedding objectives.
+export * from './objectives/index.ts';

@@ -15,12 +15,17 @@ export type MapLeaves<T, L> = T extends Tensor
       ? { -readonly [K in keyof T]: MapLeaves<T[K], L> }
       : T;
 
-/** The leaves in a fixed order (arrays by index, objects by sorted key) and their paths. */
-export const flattenTree = (tree: unknown): { leaves: Tensor[]; paths: string[] } => {
-  const leaves: Tensor[] = [];
+/**
+ * The leaves in a fixed order (arrays by index, objects by sorted key) and their paths. Leaves
+ * are tensors unless `isLeaf` says otherwise (compiled functions take concrete values too).
+ */
+export function flattenTree(tree: unknown): { leaves: Tensor[]; paths: string[] };
+export function flattenTree<L>(tree: unknown, isLeaf: (node: unknown) => node is L): { leaves: L[]; paths: string[] };
+export function flattenTree(tree: unknown, isLeaf: (node: unknown) => boolean = isTensor): { leaves: unknown[]; paths: string[] } {
+  const leaves: unknown[] = [];
   const paths: string[] = [];
   const walk = (node: unknown, path: string): void => {
-    if (isTensor(node)) {
+    if (isLeaf(node)) {
       leaves.push(node);
       paths.push(path === '' ? '(root)' : path);
     } else if (Array.isArray(node)) node.forEach((child, i) => walk(child, `${path}[${i}]`));
@@ -29,13 +34,13 @@ export const flattenTree = (tree: unknown): { leaves: Tensor[]; paths: string[] 
   };
   walk(tree, '');
   return { leaves, paths };
-};
+}
 
-/** Rebuilds `tree`'s shape with `replacements` in flatten order; non-tensor leaves are kept. */
-export const unflattenTree = <T>(tree: T, replacements: readonly unknown[]): any => {
+/** Rebuilds `tree`'s shape with `replacements` in flatten order; other leaves are kept. */
+export const unflattenTree = <T>(tree: T, replacements: readonly unknown[], isLeaf: (node: unknown) => boolean = isTensor): any => {
   let next = 0;
   const build = (node: unknown): unknown => {
-    if (isTensor(node)) return replacements[next++];
+    if (isLeaf(node)) return replacements[next++];
     if (Array.isArray(node)) return node.map(build);
     if (node !== null && typeof node === 'object') {
       // Fill in flatten (sorted) order but keep the caller's key order in the result.

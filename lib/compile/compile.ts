@@ -7,7 +7,7 @@
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { type IKernelRunShortcut, Input } from 'gpu.js';
 import { formatShape, type Shape, sizeOf } from '../shape.ts';
-import type { Tensor, Value } from '../tensor.ts';
+import { isTensor, type Tensor, type Value } from '../tensor.ts';
 import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
 import { placeholder } from '../primitives/placeholder.ts';
 import type { ConstantParams } from '../primitives/constant.ts';
@@ -79,36 +79,8 @@ interface Program {
 const isValueLike = (x: unknown): x is { shape: readonly number[]; data: ArrayLike<number> } =>
   typeof x === 'object' && x !== null && Array.isArray((x as { shape?: unknown }).shape) && ArrayBuffer.isView((x as { data?: unknown }).data);
 
-/** The leaves of an argument tree: concrete values and constant tensors. */
-const argumentLeaves = (tree: unknown): { leaves: ArgumentValue[]; paths: string[] } => {
-  const leaves: ArgumentValue[] = [];
-  const paths: string[] = [];
-  const walk = (node: unknown, path: string): void => {
-    if (isValueLike(node) || (typeof node === 'object' && node !== null && 'primitive' in node && 'shape' in node)) {
-      leaves.push(node as ArgumentValue);
-      paths.push(path === '' ? '(root)' : path);
-    } else if (Array.isArray(node)) node.forEach((child, i) => walk(child, `${path}[${i}]`));
-    else if (node !== null && typeof node === 'object')
-      for (const key of Object.keys(node).sort()) walk((node as Record<string, unknown>)[key], path === '' ? key : `${path}.${key}`);
-  };
-  walk(tree, '');
-  return { leaves, paths };
-};
-
-const rebuildArguments = (tree: unknown, replacements: readonly unknown[]): unknown => {
-  let next = 0;
-  const build = (node: unknown): unknown => {
-    if (isValueLike(node) || (typeof node === 'object' && node !== null && 'primitive' in node && 'shape' in node)) return replacements[next++];
-    if (Array.isArray(node)) return node.map(build);
-    if (node !== null && typeof node === 'object') {
-      const out: Record<string, unknown> = Object.fromEntries(Object.keys(node).map((key) => [key, undefined]));
-      for (const key of Object.keys(node).sort()) out[key] = build((node as Record<string, unknown>)[key]);
-      return out;
-    }
-    return node;
-  };
-  return build(tree);
-};
+/** An argument leaf: a concrete value or a constant tensor. */
+const isArgumentLeaf = (x: unknown): x is ArgumentValue => isValueLike(x) || isTensor(x);
 
 const dataOf = (value: ArgumentValue): ArrayLike<number> =>
   'primitive' in value ? ((value as Tensor).params as ConstantParams).data : value.data;
@@ -156,7 +128,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
   const build = (args: A, leaves: ArgumentValue[], paths: string[]): Program => {
     traces++;
     const placeholders = leaves.map((leaf, i) => placeholder(leaf.shape as Shape, paths[i], i));
-    const outputTree = f(rebuildArguments(args, placeholders) as A);
+    const outputTree = f(unflattenTree(args, placeholders, isArgumentLeaf) as A);
     const outputs = flattenTree(outputTree).leaves;
     const { order, materialised } = schedule(outputs);
     const constants = new Map<Tensor, Float32Array>();
@@ -231,7 +203,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
   };
 
   const run = async (args: unknown): Promise<any> => {
-    const { leaves, paths } = argumentLeaves(args);
+    const { leaves, paths } = flattenTree(args, isArgumentLeaf);
     const signature = leaves.map((leaf) => formatShape(leaf.shape as Shape)).join(';');
     let program = programs.get(signature);
     if (program === undefined) {

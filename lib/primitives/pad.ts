@@ -4,6 +4,7 @@
 import { formatShape, type Shape, stridesOf } from '../shape.ts';
 import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';
 import { slicePrimitive } from './slice.ts';
+import { walkStrided } from './strided-view.ts';
 
 export type PadWidths = readonly (readonly [number, number])[];
 
@@ -22,19 +23,8 @@ export const padPrimitive: Primitive<PadParams> = {
   evaluate: ([x], { widths, value }, shape) => {
     const out = new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(value);
     const outStrides = stridesOf(shape);
-    const rank = x.shape.length;
-    const index = new Array<number>(rank).fill(0);
     const origin = widths.reduce((o, [before], axis) => o + before * outStrides[axis], 0);
-    let target = origin;
-    for (let i = 0; i < x.data.length; i++) {
-      out[target] = x.data[i];
-      for (let axis = rank - 1; axis >= 0; axis--) {
-        target += outStrides[axis];
-        if (++index[axis] < x.shape[axis]) break;
-        target -= outStrides[axis] * x.shape[axis];
-        index[axis] = 0;
-      }
-    }
+    walkStrided(x.shape, outStrides, origin, (i, target) => (out[target] = x.data[i]));
     return out;
   },
   vjp: (ct, node) => {

@@ -3,6 +3,7 @@
 
 import { normalizeAxes, type Shape, stridesOf } from '../shape.ts';
 import type { Value } from '../tensor.ts';
+import { walkStrided } from './strided-view.ts';
 
 export interface ReduceParams {
   /** Sorted, non-negative, distinct. */
@@ -28,20 +29,9 @@ export const reduceEvaluate =
   (initial: number, step: (accumulator: number, value: number) => number) =>
   ([x]: readonly Value[], { axes }: ReduceParams, shape: Shape): Float64Array => {
     const out = new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(initial);
-    // Map every input index to its output position: reduced axes contribute nothing.
+    // Every input element folds into its output position: reduced axes contribute nothing.
     const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const outStrides = stridesOf(keptShape).map((s, i) => (axes.includes(i) ? 0 : s));
-    const rank = x.shape.length;
-    const index = new Array<number>(rank).fill(0);
-    let target = 0;
-    for (let i = 0; i < x.data.length; i++) {
-      out[target] = step(out[target], x.data[i]);
-      for (let axis = rank - 1; axis >= 0; axis--) {
-        target += outStrides[axis];
-        if (++index[axis] < x.shape[axis]) break;
-        target -= outStrides[axis] * x.shape[axis];
-        index[axis] = 0;
-      }
-    }
+    walkStrided(x.shape, outStrides, 0, (i, target) => (out[target] = step(out[target], x.data[i])));
     return out;
   };

@@ -14,6 +14,8 @@ import {
 } from '../lib/check/index.ts';
 import { topKIndices } from '../lib/primitives/top-k-indices.ts';
 import { topK } from '../lib/composites/top-k.ts';
+import { randomBits } from '../lib/primitives/random-bits.ts';
+import { mean } from '../lib/composites/statistics.ts';
 
 export interface GradientCase {
   readonly arbitrary: fc.Arbitrary<any>;
@@ -215,5 +217,19 @@ export const gradientCases: Record<string, GradientCase> = {
       fc.record({ x: tensorArbitrary(s, { distinct: 0.01 }), k: fc.oneof(fc.constant(s[s.length - 1]), fc.integer({ min: 1, max: s[s.length - 1] })) }),
     ),
     f: ({ x, k }) => mul(topK(x, k).values, add(topKIndices(x, k), 1)),
+  },
+  // Random numbers scale x: the product differentiates, the key must not. The key is read
+  // through floor, so here it moves with x by a fraction (integer words + 0.5 + mean(x) / 10)
+  // while naming the same key; a gradient leaking into it would reach x. The draw is flat
+  // (rank 1, as the key is) so that a leaking rule cannot hide behind a rank mismatch. Words
+  // stay below 2^16 so that the fraction survives float32 too (compiled runs use this case).
+  randomBits: {
+    arbitrary: shapeArbitrary({ maxRank: 3 }).chain((s) =>
+      fc.record({ x: tensorArbitrary(s), words: fc.array(fc.nat(2 ** 16 - 1), { minLength: 4, maxLength: 4 }) }),
+    ),
+    f: ({ x, words }) => {
+      const key = add(tensor(words.map((w: number) => w + 0.5), [4]), mul(mean(x), 0.1));
+      return mul(reshape(randomBits(key, [x.size]), x.shape), x);
+    },
   },
 };

@@ -29,7 +29,7 @@ const droppedTerm: Mutation = (rule) => (ct, node) => {
 /** For primitives whose gradient is zero: pass the cotangent through as if they were the identity. */
 const leaking: Mutation = () => (ct, node) => node.inputs.map((input) => (input.shape.length === ct.shape.length ? ct : null));
 
-const zeroGradient = new Set(['floor', 'less', 'greater', 'equal', 'stopGradient', 'topKIndices']);
+const zeroGradient = new Set(['floor', 'less', 'greater', 'equal', 'stopGradient', 'topKIndices', 'randomBits']);
 const differentiableInputs: Record<string, number> = { add: 2, sub: 2, mul: 2, div: 2, maximum: 2, minimum: 2, select: 2, matmul: 2, conv2d: 2, concat: 2 };
 
 /** broadcastTo's reduction dropped: take the first element of each stretched run instead of the sum. */

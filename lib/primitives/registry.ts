@@ -37,6 +37,7 @@ import { subPrimitive } from './sub.ts';
 import { sumPrimitive } from './sum.ts';
 import { transposePrimitive } from './transpose.ts';
 import { topKIndicesPrimitive } from './top-k-indices.ts';
+import { randomBitsPrimitive } from './random-bits.ts';
 
 export const primitives: readonly Primitive<any>[] = [
   constantPrimitive,
@@ -74,6 +75,7 @@ export const primitives: readonly Primitive<any>[] = [
   stopGradientPrimitive,
   customVjpPrimitive,
   topKIndicesPrimitive,
+  randomBitsPrimitive,
 ];
 
 export const primitiveByName: ReadonlyMap<string, Primitive<any>> = new Map(primitives.map((p) => [p.name, p]));

@@ -151,7 +151,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       const emitter = new Emitter((w, n, index) => {
         // An empty tensor is never really read (no index is valid); gpu.js cannot take empty arguments.
         if (n.size === 0) return '0.0';
-        if (n !== node && materialised.has(n)) return w.read(n, index);
+        // Leaves are buffers, including tables a kernel rule made for itself (a scatter's inverse map).
+        if (n !== node && (materialised.has(n) || n.primitive.name === 'constant' && !isScalarConstant(n))) return w.read(n, index);
         if (isScalarConstant(n)) return literal((n.params as ConstantParams).data[0]);
         const nodeRule = kernelRule(n);
         if (nodeRule.kind !== 'fused' && nodeRule.kind !== 'boundary') throw new Error(`compile: ${n} cannot be inlined`);
@@ -162,6 +163,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       const parameters = [...emitter.buffers.values()];
       const source = emitter.source(result, parameters);
       const step: KernelStep = { kind: 'kernel', node, kernel: kernelFor(source, node.shape), buffers: [...emitter.buffers.keys()], source };
+      for (const buffer of step.buffers)
+        if (buffer.primitive.name === 'constant' && !constants.has(buffer)) constants.set(buffer, toFloat32((buffer.params as ConstantParams).data));
       if (options.debug)
         listings.push(`// kernel for ${node} from ${fusedNodes.map(String).join(', ')}\n// reads ${step.buffers.map(String).join(', ') || 'nothing'}\n${source}`);
       if (current === undefined) {

@@ -6,6 +6,7 @@
 import type { Tensor } from '../tensor.ts';
 import type { Emitter } from './emitter.ts';
 import { literal } from './emitter.ts';
+import { tensor } from '../constants.ts';
 import type { ReduceParams } from '../primitives/reduction.ts';
 import type { BroadcastParams } from '../primitives/broadcast-to.ts';
 import type { TransposeParams } from '../primitives/transpose.ts';
@@ -17,6 +18,9 @@ import type { GatherParams } from '../primitives/gather.ts';
 import type { ScatterAddParams } from '../primitives/scatter-add.ts';
 import type { Conv2dParams } from '../primitives/conv2d.ts';
 import type { Pool2dParams } from '../primitives/pool2d.ts';
+import type { RandomBitsParams } from '../primitives/random-bits.ts';
+import { KEY_WORDS } from '../random/hash.ts';
+import { emitHashToUnit, emitKeyWord } from './hash-code.ts';
 
 type Emit = (w: Emitter, node: Tensor<any, any>, index: readonly string[]) => string;
 
@@ -122,14 +126,43 @@ const pool2d: Emit = (w, node, index) => {
   return kind === 'max' ? accumulator : `${accumulator} / ${literal(window[0] * window[1])}`;
 };
 
-/** out[..., o, ...] = sum of source slices whose index is o: a loop over the indices. */
+/**
+ * The inverse of a constant index map: for each target position, the source positions that
+ * scatter into it, padded with -1 to the longest list. With it, scatterAdd reads only its own
+ * contributions (pooling's VJP: one or a few per position) instead of scanning every index.
+ */
+const inverseTables = new WeakMap<Tensor, Tensor>();
+const inverseTable = (indices: Tensor, size: number): Tensor => {
+  const cached = inverseTables.get(indices);
+  if (cached !== undefined && cached.shape[0] === size) return cached;
+  const data = (indices.params as { data: Float64Array }).data;
+  const lists: number[][] = Array.from({ length: size }, () => []);
+  data.forEach((target, k) => lists[target]?.push(k));
+  const width = Math.max(1, ...lists.map((l) => l.length));
+  const table = tensor(lists.flatMap((l) => [...l, ...new Array<number>(width - l.length).fill(-1)]), [size, width]);
+  inverseTables.set(indices, table);
+  return table;
+};
+
+/** out[..., o, ...] = the sum of the source slices whose index is o. */
 const scatterAdd: Emit = (w, node, index) => {
   const [source, indices] = node.inputs as Tensor[];
-  const { axis } = node.params as ScatterAddParams;
+  const { axis, size } = node.params as ScatterAddParams;
   const before = index.slice(0, axis);
   const target = index[axis];
   const after = index.slice(axis + 1);
   const accumulator = w.variable('0.0');
+  if (indices.primitive.name === 'constant') {
+    const table = inverseTable(indices, size);
+    w.loop(table.shape[1], (j) => {
+      const k = w.value(table, [target, j]);
+      const position = w.unravel(w.temp(`Math.max(${k}, 0.0)`), indices.shape);
+      const v = w.value(source, [...before, ...position, ...after]);
+      w.line(`${accumulator} += ${k} >= 0.0 ? ${v} : 0.0;`);
+    });
+    return accumulator;
+  }
+  // Indices computed at run time: scan them all.
   w.loop(indices.size, (k) => {
     const position = w.unravel(k, indices.shape);
     const picked = w.value(indices, position);
@@ -206,6 +239,12 @@ const rules: Record<string, KernelRule> = {
     const { axis } = node.params as GatherParams;
     const picked = w.value(indices, index.slice(axis, axis + indices.rank));
     return w.value(x, [...index.slice(0, axis), picked, ...index.slice(axis + indices.rank)]);
+  }),
+  // Counter-based random numbers: the hash of the element's flat index under the key.
+  randomBits: fused((w, node, index) => {
+    const key: Tensor = node.inputs[0];
+    const words = Array.from({ length: KEY_WORDS }, (_, k) => emitKeyWord(w, w.value(key, [String(k)])));
+    return emitHashToUnit(w, words, w.ravel(index, node.shape), (node.params as RandomBitsParams).stream);
   }),
   sum: boundary(reduction('0.0', (a, v) => `${a} + ${v}`)),
   max: boundary(reduction(literal(-Infinity), (a, v) => `Math.max(${a}, ${v})`)),

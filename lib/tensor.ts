@@ -70,6 +70,9 @@ export class Tensor<S extends Shape = Shape, P = any> {
 
 export type AnyTensor = Tensor<Shape, any>;
 
+/** A batch of images, NCHW (the layers and the augmentations share this one type). */
+export type Images = Tensor<readonly [number, number, number, number]>;
+
 /** Builds a node after checking its inputs with the primitive's shape rule. */
 export const apply = <S extends Shape, P>(primitive: Primitive<P>, inputs: readonly Tensor[], params: P): Tensor<S> => {
   const shape = primitive.shape(

@@ -1,0 +1,86 @@
+// Counting work and size. `countFlops` walks a traced graph (nothing is evaluated) and adds
+// each node's floating-point operations, counting a multiply-add as two, as papers quote
+// FLOPs. Only nodes that depend on the given inputs count, so parameter initialisation and
+// other constant work stay out of a forward pass's figure.
+
+import type { Shape } from '../shape.ts';
+import { sizeOf } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+import { flattenTree } from '../tree.ts';
+import { tensor } from '../constants.ts';
+import { key } from '../random/key.ts';
+import type { Encoder } from './encoder.ts';
+import type { Pool2dParams } from '../primitives/pool2d.ts';
+
+/** Primitives that move or pick data without arithmetic. */
+const DATA_MOVEMENT = new Set([
+  'constant', 'reshape', 'transpose', 'broadcastTo', 'slice', 'concat', 'pad', 'flip', 'gather', 'stopGradient', 'customVjp',
+]);
+
+/** The FLOPs of one node given its input shapes; elementwise and unlisted primitives cost one per output element. */
+const flopsOf = (node: Tensor): number => {
+  const inputs: readonly Shape[] = node.inputs.map((input) => input.shape);
+  const outputs = sizeOf(node.shape);
+  switch (node.primitive.name) {
+    case 'conv2d': {
+      const [, channels, kernelHeight, kernelWidth] = inputs[1];
+      return 2 * outputs * channels * kernelHeight * kernelWidth;
+    }
+    case 'matmul':
+      return 2 * outputs * inputs[0][inputs[0].length - 1];
+    case 'pool2d': {
+      const { window } = node.params as Pool2dParams;
+      return outputs * window[0] * window[1];
+    }
+    case 'sum':
+    case 'max':
+    case 'scatterAdd':
+      return sizeOf(inputs[0]);
+    default:
+      return DATA_MOVEMENT.has(node.primitive.name) ? 0 : outputs;
+  }
+};
+
+/** The FLOPs to compute `outputs` from `inputs` (all reachable nodes when no inputs are named). */
+export const countFlops = (outputs: unknown, inputs?: readonly Tensor[]): number => {
+  const roots = flattenTree(outputs).leaves;
+  const from = inputs === undefined ? undefined : new Set<Tensor>(inputs);
+  const dependsOnInput = new Map<Tensor, boolean>();
+  let total = 0;
+  // Iterative post-order walk, so deep networks do not overflow the stack.
+  const stack: { node: Tensor; next: number }[] = roots.map((node) => ({ node, next: 0 }));
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    if (dependsOnInput.has(frame.node)) {
+      stack.pop();
+      continue;
+    }
+    if (frame.next < frame.node.inputs.length) {
+      const input = frame.node.inputs[frame.next++];
+      if (!dependsOnInput.has(input)) stack.push({ node: input, next: 0 });
+      continue;
+    }
+    stack.pop();
+    const { node } = frame;
+    const depends = from === undefined || from.has(node) || node.inputs.some((input) => dependsOnInput.get(input) === true);
+    dependsOnInput.set(node, depends);
+    if (depends && !from?.has(node)) total += flopsOf(node);
+  }
+  return total;
+};
+
+/** The number of values in a tree of tensors (the parameter count of a parameter tree). */
+export const countParameters = (tree: unknown): number => flattenTree(tree).leaves.reduce((n, leaf) => n + leaf.size, 0);
+
+/**
+ * The FLOPs of one image's forward pass through an encoder in evaluation mode, from a traced
+ * graph (parameters are drawn as graphs and never evaluated, so even ResNet18 counts at once).
+ */
+export const encoderFlopsPerImage = (
+  encoder: Encoder<any, any>,
+  imageShape: readonly [number, number, number] = [3, 32, 32],
+): number => {
+  const { params, state } = encoder.init(key(0));
+  const image = tensor(new Float64Array(sizeOf(imageShape)), [1, ...imageShape] as const);
+  return countFlops(encoder.apply(params, state, image, { training: false }).features, [image]);
+};

@@ -1,0 +1,254 @@
+// Layers and encoders: shapes, initialisation, batch norm's two modes and its running
+// statistics, gradients against finite differences, and the encoders' size and work.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { assertGrad, gradientProperty, interpret, sum, tensor, tensorArbitrary, type Tensor } from '../lib/index.ts';
+import { key, normal, uniform } from '../lib/random/index.ts';
+import {
+  batchNorm, batchNormLayer, conv2dLayer, countFlops, countParameters, encoderFlopsPerImage, globalAveragePool, linearLayer, materialize, maxPool,
+  resnet18Cifar, smallCifarEncoder,
+} from '../lib/nn/index.ts';
+import { runs } from './runs.ts';
+
+const values = (t: Tensor): Float64Array => interpret(t).data;
+
+const close = (actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, label = '') => {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  for (let i = 0; i < actual.length; i++)
+    assert.ok(Math.abs(actual[i] - expected[i]) <= tolerance, `${label}[${i}]: ${actual[i]} vs ${expected[i]}`);
+};
+
+/** Per-channel mean and (biased) variance of an [N, C, H, W] or [N, C] value. */
+const channelStatistics = ({ shape, data }: { shape: readonly number[]; data: Float64Array }) => {
+  const [n, c] = shape;
+  const inner = shape.slice(2).reduce((a, b) => a * b, 1);
+  const means: number[] = [];
+  const variances: number[] = [];
+  for (let ch = 0; ch < c; ch++) {
+    const xs: number[] = [];
+    for (let b = 0; b < n; b++) for (let i = 0; i < inner; i++) xs.push(data[(b * c + ch) * inner + i]);
+    const m = xs.reduce((a, x) => a + x, 0) / xs.length;
+    means.push(m);
+    variances.push(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length);
+  }
+  return { means, variances, count: n * inner };
+};
+
+test('layers give the shapes they promise', () => {
+  const linear = linearLayer({ inFeatures: 5, outFeatures: 3 });
+  assert.deepEqual(linear.apply(linear.init(key(0)), uniform(key(1), [4, 5])).shape, [4, 3]);
+  const conv = conv2dLayer({ inChannels: 3, outChannels: 8, kernelSize: 3 });
+  const images = uniform(key(2), [2, 3, 9, 9]);
+  assert.deepEqual(conv.apply(conv.init(key(0)), images).shape, [2, 8, 9, 9]);
+  const strided = conv2dLayer({ inChannels: 3, outChannels: 4, kernelSize: 1, stride: 2, bias: false });
+  const stridedParams = strided.init(key(0));
+  assert.equal(stridedParams.bias, undefined);
+  assert.deepEqual(strided.apply(stridedParams, images).shape, [2, 4, 5, 5]);
+  assert.deepEqual(maxPool(conv.apply(conv.init(key(0)), images)).shape, [2, 8, 4, 4]);
+  assert.deepEqual(globalAveragePool(images).shape, [2, 3]);
+  const bn = batchNormLayer(3);
+  const { params, state } = bn.init(key(0));
+  assert.deepEqual(bn.apply(params, state, images, { training: true }).y.shape, [2, 3, 9, 9]);
+  assert.deepEqual(bn.apply(params, state, uniform(key(3), [6, 3]), { training: true }).y.shape, [6, 3]);
+  assert.throws(() => bn.apply(params, state, uniform(key(3), [1, 3]), { training: true }), RangeError);
+});
+
+test('initialisation: He normal convolution weights, uniform linear weights, zero biases, unit batch-norm scale', () => {
+  const conv = conv2dLayer({ inChannels: 64, outChannels: 64, kernelSize: 3 });
+  const { weight, bias } = conv.init(key(5));
+  const w = values(weight);
+  const mean = w.reduce((a, x) => a + x, 0) / w.length;
+  const std = Math.sqrt(w.reduce((a, x) => a + (x - mean) ** 2, 0) / w.length);
+  const expected = Math.sqrt(2 / (64 * 9));
+  assert.ok(Math.abs(std / expected - 1) < 0.03, `std ${std}, expected ${expected}`);
+  assert.ok(Math.abs(mean) < 5 * expected / Math.sqrt(w.length), `mean ${mean}`);
+  assert.deepEqual(values(bias!), new Float64Array(64));
+  const linear = linearLayer({ inFeatures: 16, outFeatures: 32 }).init(key(6));
+  for (const x of values(linear.weight)) assert.ok(Math.abs(x) <= 0.25, `${x}`);
+  assert.notDeepEqual(values(conv.init(key(7)).weight), w, 'another key, other weights');
+  const { params, state } = batchNormLayer(4).init(key(0));
+  assert.deepEqual([values(params.gamma), values(params.beta), values(state.mean), values(state.variance)].map((v) => Array.from(v)), [
+    [1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1],
+  ]);
+});
+
+test('batch norm in training: per-channel mean 0 and variance 1, then gamma and beta', () => {
+  const x = normal(key(8), [4, 3, 5, 5], 3, 2);
+  const { params, state } = batchNormLayer(3).init(key(0));
+  const plain = channelStatistics(interpret(batchNorm(x, params, state, { training: true }).y));
+  close(plain.means, [0, 0, 0], 1e-12, 'means');
+  // The variance is v / (v + epsilon) with v near 4.
+  close(plain.variances, [1, 1, 1], 1e-5, 'variances');
+  const affine = { gamma: tensor([2, 0.5, -1], [3]), beta: tensor([1, -1, 0.25], [3]) };
+  const scaled = channelStatistics(interpret(batchNorm(x, affine, state, { training: true }).y));
+  close(scaled.means, [1, -1, 0.25], 1e-12, 'means');
+  close(scaled.variances, [4, 0.25, 1], 1e-4, 'variances');
+});
+
+test('batch norm: running statistics move by momentum 0.1, the variance unbiased', () => {
+  const x = tensor([1, 10, 2, 20, 3, 60], [3, 2]);
+  const state = { mean: tensor([0.5, -1], [2]), variance: tensor([2, 3], [2]) };
+  const { params } = batchNormLayer(2).init(key(0));
+  const next = batchNorm(x, params, state, { training: true }).state;
+  // Column 0: mean 2, unbiased variance 1; column 1: mean 30, unbiased variance 700.
+  close(values(next.mean), [0.9 * 0.5 + 0.1 * 2, 0.9 * -1 + 0.1 * 30], 1e-12, 'mean');
+  close(values(next.variance), [0.9 * 2 + 0.1 * 1, 0.9 * 3 + 0.1 * 700], 1e-12, 'variance');
+  const custom = batchNorm(x, params, state, { training: true }, { momentum: 0.5 }).state;
+  close(values(custom.mean), [0.5 * 0.5 + 0.5 * 2, 0.5 * -1 + 0.5 * 30], 1e-12, 'momentum 0.5');
+});
+
+test('batch norm in evaluation uses the running statistics and leaves them alone', () => {
+  const x = tensor([1, 10, 2, 20, 3, 60], [3, 2]);
+  const state = { mean: tensor([0.5, -1], [2]), variance: tensor([2, 3], [2]) };
+  const params = { gamma: tensor([2, 3], [2]), beta: tensor([0.1, 0.2], [2]) };
+  const { y, state: after } = batchNorm(x, params, state, { training: false });
+  assert.equal(after, state);
+  const expected = [1, 10, 2, 20, 3, 60].map((v, i) => {
+    const c = i % 2;
+    const [m, s, g, b] = [[0.5, -1][c], [2, 3][c], [2, 3][c], [0.1, 0.2][c]];
+    return ((v - m) / Math.sqrt(s + 1e-5)) * g + b;
+  });
+  close(values(y), expected, 1e-12, 'y');
+});
+
+const small = fc.integer({ min: 1, max: 3 });
+
+test('gradient of the linear layer matches finite differences', () => {
+  const layer = linearLayer({ inFeatures: 1, outFeatures: 1 }); // apply reads only the tensors
+  fc.assert(
+    gradientProperty(
+      ({ x, weight, bias }: { x: Tensor<readonly [number, number]>; weight: Tensor<readonly [number, number]>; bias: Tensor<readonly [number]> }) => layer.apply({ weight, bias }, x),
+      fc.record({ n: small, i: small, o: small }).chain(({ n, i, o }) =>
+        fc.record({ x: tensorArbitrary([n, i]), weight: tensorArbitrary([i, o]), bias: tensorArbitrary([o]) }),
+      ),
+    ),
+    { numRuns: runs(30) },
+  );
+});
+
+test('gradient of the conv2d layer matches finite differences', () => {
+  fc.assert(
+    gradientProperty(
+      ({ x, weight, bias, options }: { x: Tensor<readonly [number, number, number, number]>; weight: Tensor<readonly [number, number, number, number]>; bias: Tensor<readonly [number]>; options: { c: number; o: number; k: number; stride: number } }) =>
+        conv2dLayer({ inChannels: options.c, outChannels: options.o, kernelSize: options.k, stride: options.stride }).apply({ weight, bias }, x),
+      fc
+        .record({ n: fc.integer({ min: 1, max: 2 }), c: small, o: small, size: fc.integer({ min: 3, max: 5 }), k: fc.constantFrom(1, 3), stride: fc.constantFrom(1, 2) })
+        .chain((p) =>
+          fc.record({
+            x: tensorArbitrary([p.n, p.c, p.size, p.size]),
+            weight: tensorArbitrary([p.o, p.c, p.k, p.k]),
+            bias: tensorArbitrary([p.o]),
+            options: fc.constant(p),
+          }),
+        ),
+    ),
+    { numRuns: runs(30) },
+  );
+});
+
+test('gradient of batch norm in training mode matches finite differences (through the batch statistics)', () => {
+  const state = (c: number) => batchNormLayer(c).init(key(0)).state;
+  fc.assert(
+    gradientProperty(
+      ({ x, gamma, beta }: { x: Tensor; gamma: Tensor<readonly [number]>; beta: Tensor<readonly [number]> }) =>
+        batchNorm(x, { gamma, beta }, state(gamma.shape[0]), { training: true }).y,
+      fc
+        .record({ n: fc.integer({ min: 2, max: 3 }), c: small, spatial: fc.constantFrom([], [2, 2], [1, 3]) })
+        .chain(({ n, c, spatial }) =>
+          fc.record({
+            // Values kept apart, so no channel's variance is near zero (where the check is ill-conditioned).
+            x: tensorArbitrary([n, c, ...spatial], { distinct: 0.1 }),
+            gamma: tensorArbitrary([c]),
+            beta: tensorArbitrary([c]),
+          }),
+        ),
+    ),
+    { numRuns: runs(30) },
+  );
+});
+
+test('the small encoder: [N, 3, 32, 32] -> [N, 128] unit rows, training state threaded, ~21 MFLOP per image', () => {
+  const encoder = smallCifarEncoder();
+  const { params, state } = encoder.init(key(0));
+  const images = uniform(key(1), [1, 3, 32, 32]);
+  const evaluation = encoder.apply(params, state, images, { training: false });
+  assert.deepEqual(evaluation.features.shape, [1, 128]);
+  assert.equal(evaluation.state.stages[0].mean, state.stages[0].mean, 'evaluation keeps the running statistics');
+  // Multiply-adds: 32x32x32 outputs x 27, 16x16x64 x 288, 8x8x128 x 576, and 128 x 128; two FLOPs each.
+  const multiplyAdds = 32 * 32 * 32 * 27 + 16 * 16 * 64 * 288 + 8 * 8 * 128 * 576 + 128 * 128;
+  assert.equal(2 * multiplyAdds, 20_676_608);
+  const flops = countFlops(evaluation.features, [images]);
+  assert.ok(flops >= 2 * multiplyAdds && flops < 21.5e6, `${flops} FLOPs`);
+  assert.ok(Math.abs(flops - 21e6) < 0.25e6, `about 21 MFLOP, counted ${flops}`);
+  assert.equal(encoderFlopsPerImage(encoder), flops);
+  // Only work that depends on the named inputs counts (not drawing the parameters, say).
+  assert.equal(countFlops(evaluation.features, []), 0);
+  assert.ok(countFlops(evaluation.features) > flops);
+  // Four images are four times the work.
+  const batch = uniform(key(1), [4, 3, 32, 32]);
+  assert.equal(countFlops(encoder.apply(params, state, batch, { training: false }).features, [batch]), 4 * flops);
+  assert.equal(countParameters(params), 3 * 32 * 9 + 32 * 64 * 9 + 64 * 128 * 9 + 2 * (32 + 64 + 128) + 128 * 128 + 128);
+
+  const trainingBatch = materialize(uniform(key(2), [3, 3, 16, 16]));
+  const training = interpret(encoder.apply(materialize(params), state, trainingBatch, { training: true }));
+  assert.deepEqual(training.features.shape, [3, 128]);
+  for (let row = 0; row < 3; row++) {
+    const norm = Math.hypot(...training.features.data.subarray(row * 128, (row + 1) * 128));
+    assert.ok(Math.abs(norm - 1) < 1e-12, `row ${row} norm ${norm}`);
+  }
+  assert.notDeepEqual(training.state.stages[0].mean.data, new Float64Array(32), 'running means moved');
+});
+
+test('gradient of the small encoder (training mode) matches finite differences on 2 images of 8x8', () => {
+  const encoder = smallCifarEncoder();
+  const initial = encoder.init(key(3));
+  const params = materialize(initial.params);
+  const images = materialize(uniform(key(4), [2, 3, 8, 8], -1, 1));
+  const report = assertGrad(
+    ({ params, images }: { params: typeof initial.params; images: Tensor<readonly [number, number, number, number]> }) =>
+      encoder.apply(params, initial.state, images, { training: true }).features,
+    { params, images },
+    { maxElementsPerInput: 4 },
+  );
+  assert.ok(report.checked >= 40, `checked ${report.checked} elements`);
+});
+
+test('ResNet18 (CIFAR): [N, 3, 32, 32] -> [N, 128] traced at full width; interpreted at a narrow width', () => {
+  const encoder = resnet18Cifar();
+  const { params, state } = encoder.init(key(0));
+  const images = uniform(key(1), [2, 3, 32, 32]);
+  const { features, state: next } = encoder.apply(params, state, images, { training: true });
+  assert.deepEqual(features.shape, [2, 128]);
+  assert.equal(next.stages.length, 4);
+  assert.deepEqual(next.stages.map((blocks) => blocks.map((b) => b.shortcut !== undefined)), [[false, false], [true, false], [true, false], [true, false]]);
+  // Parameters, by hand: 3x3 convolutions, 1x1 shortcuts, two per batch norm channel, the linear layer.
+  const conv = (i: number, o: number, k: number) => i * o * k * k + 2 * o;
+  const block = (i: number, o: number) => conv(i, o, 3) + conv(o, o, 3) + (i !== o ? conv(i, o, 1) : 0);
+  const expected =
+    conv(3, 64, 3) + block(64, 64) + block(64, 64) + block(64, 128) + block(128, 128) + block(128, 256) + block(256, 256) +
+    block(256, 512) + block(512, 512) + 512 * 128 + 128;
+  assert.equal(countParameters(params), expected);
+  assert.equal(expected, 11_234_496);
+  const single = uniform(key(1), [1, 3, 32, 32]);
+  const flops = countFlops(encoder.apply(params, state, single, { training: false }).features, [single]);
+  assert.ok(flops > 1.1e9 && flops < 1.15e9, `${flops} FLOPs per image`);
+  assert.equal(encoderFlopsPerImage(encoder), flops);
+
+  const narrow = resnet18Cifar({ widths: [4, 8, 8, 16], featureDimension: 8 });
+  const small = narrow.init(key(2));
+  const out = interpret(narrow.apply(materialize(small.params), small.state, materialize(uniform(key(3), [2, 3, 8, 8])), { training: true }));
+  assert.deepEqual(out.features.shape, [2, 8]);
+  for (let row = 0; row < 2; row++) assert.ok(Math.abs(Math.hypot(...out.features.data.subarray(row * 8, row * 8 + 8)) - 1) < 1e-12);
+});
+
+test('materialize turns a tree of graphs into constants with the same values', () => {
+  const tree = { a: normal(key(0), [3]), b: [uniform(key(1), [2, 2])] };
+  const concrete = materialize(tree);
+  assert.equal(concrete.a.primitive.name, 'constant');
+  assert.deepEqual(values(concrete.a), values(tree.a));
+  assert.deepEqual(values(concrete.b[0]), values(tree.b[0]));
+  assert.deepEqual(concrete.b[0].shape, [2, 2]);
+  assert.equal(interpret(sum(concrete.a)).data.length, 1);
+});

@@ -72,3 +72,9 @@ export * from './eval/index.ts';
 
 // Embedding objectives.
 export * from './objectives/index.ts';
+
+// Randomness, layers and encoders, optimisers, augmentations.
+export * from './random/index.ts';
+export * from './nn/index.ts';
+export * from './optim/index.ts';
+export * from './augment/index.ts';

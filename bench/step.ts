@@ -1,0 +1,73 @@
+// Instances per second of one full training step of the small CIFAR encoder with the
+// invariant-spreading objective (two augmented views, forward, backward, SGD update, batch-norm
+// statistics), compiled, at batch 2 x N. Median of several steps after a warm-up step (which
+// traces and builds the kernels; its time is printed separately). The last line is one JSON
+// object: instances_per_second, backend, batch.
+//
+//   npm run bench:step -- [--backend webasm] [--batch 128] [--steps 3]
+
+import { parseArgs } from 'node:util';
+import {
+  cifarTrainAugmentation, invariantSpreadingLoss, key, materialize, sgd, smallCifarEncoder, split,
+} from '../lib/index.ts';
+import { type BackendName, compile } from '../lib/compile/index.ts';
+import { trainingStep } from '../lib/train/training-step.ts';
+import { flattenTree, unflattenTree } from '../lib/tree.ts';
+import { evaluateNodes } from '../lib/interpret.ts';
+
+const { values: flags } = parseArgs({
+  options: { backend: { type: 'string' }, batch: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' } },
+});
+const batch = Number(flags.batch);
+const steps = Number(flags.steps);
+
+const encoder = smallCifarEncoder();
+const step = trainingStep({
+  encoder,
+  objective: (features) => invariantSpreadingLoss(features),
+  optimizer: (learningRate) => sgd({ learningRate }),
+  augmentation: cifarTrainAugmentation,
+});
+
+// Concrete starting values: the initialised parameters, zero momentum, random images.
+const initial = materialize(encoder.init(key(0)));
+const optimizerState = materialize(sgd({ learningRate: 0.03 }).init(initial.params));
+const toValues = (tree: unknown) => {
+  const { leaves } = flattenTree(tree);
+  return unflattenTree(tree, evaluateNodes(leaves).map((v) => ({ shape: [...v.shape], data: Float32Array.from(v.data) })));
+};
+const images = { shape: [batch, 3, 32, 32], data: Float32Array.from({ length: batch * 3 * 32 * 32 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2) };
+let args = {
+  params: toValues(initial.params),
+  state: toValues(initial.state),
+  optimizerState: toValues(optimizerState),
+  images,
+  key: toValues(key(1)),
+  learningRate: { shape: [], data: Float32Array.of(0.03) },
+};
+
+const compiled = compile(step, { backend: flags.backend as BackendName | undefined });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const startWarm = performance.now();
+let out = await compiled(args as never);
+const warmUp = performance.now() - startWarm;
+const report = compiled.report()!;
+console.log(`warm-up step (trace + ${compiled.stats().kernelsBuilt} kernels + run): ${(warmUp / 1000).toFixed(1)} s, loss ${out.loss.data[0].toFixed(4)}`);
+const times: number[] = [];
+let stepKey = key(2);
+for (let s = 0; s < steps; s++) {
+  [stepKey] = split(stepKey, 2);
+  args = { ...args, params: out.params as never, state: out.state as never, optimizerState: out.optimizerState as never, key: toValues(stepKey) };
+  const start = performance.now();
+  out = await compiled(args as never);
+  times.push(performance.now() - start);
+  console.log(`step ${s + 1}: ${(times[s] / 1000).toFixed(2)} s, loss ${out.loss.data[0].toFixed(4)}`);
+}
+const seconds = median(times) / 1000;
+console.log(
+  `backend ${report.backend} (kernels ${report.kernelMode}, executor ${report.executorKind}` +
+    `${report.skipped.length ? `; passed over: ${report.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}` : ''})`,
+);
+console.log(`batch 2 x ${batch}: ${(batch / seconds).toFixed(2)} instances/s (${((2 * batch) / seconds).toFixed(2)} views/s), median of ${steps} steps`);
+console.log(JSON.stringify({ benchmark: 'step', instances_per_second: Number((batch / seconds).toFixed(3)), backend: report.kernelMode, batch, steps, seconds_per_step: Number(seconds.toFixed(3)) }));
+await compiled.destroy();

@@ -4,7 +4,7 @@
 // traces and builds the kernels; its time is printed separately). The last line is one JSON
 // object: instances_per_second, backend, batch.
 //
-//   npm run bench:step -- [--backend webasm] [--batch 128] [--steps 3]
+//   npm run bench:step -- [--backend webasm] [--batch 128] [--steps 3] [--profile]
 
 import { parseArgs } from 'node:util';
 import {
@@ -16,7 +16,12 @@ import { flattenTree, unflattenTree } from '../lib/tree.ts';
 import { evaluateNodes } from '../lib/interpret.ts';
 
 const { values: flags } = parseArgs({
-  options: { backend: { type: 'string' }, batch: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' } },
+  options: {
+    backend: { type: 'string' },
+    batch: { type: 'string', default: '128' },
+    steps: { type: 'string', default: '3' },
+    profile: { type: 'boolean', default: false },
+  },
 });
 const batch = Number(flags.batch);
 const steps = Number(flags.steps);
@@ -46,7 +51,7 @@ let args = {
   learningRate: { shape: [], data: Float32Array.of(0.03) },
 };
 
-const compiled = compile(step, { backend: flags.backend as BackendName | undefined });
+const compiled = compile(step, { backend: flags.backend as BackendName | undefined, profile: flags.profile });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const startWarm = performance.now();
 let out = await compiled(args as never);
@@ -64,6 +69,14 @@ for (let s = 0; s < steps; s++) {
   console.log(`step ${s + 1}: ${(times[s] / 1000).toFixed(2)} s, loss ${out.loss.data[0].toFixed(4)}`);
 }
 const seconds = median(times) / 1000;
+if (flags.profile) {
+  // Kernels run one by one here (each input copied in, each output read back), so the total is
+  // above a pipelined step's; the ranking shows where the time goes.
+  const profile = compiled.report()!.profile!;
+  const total = profile.reduce((a, k) => a + k.milliseconds, 0);
+  console.log(`profile of the last step: ${profile.length} kernels, ${total.toFixed(0)} ms in all; the slowest:`);
+  for (const k of profile.slice(0, 15)) console.log(`${k.milliseconds.toFixed(1).padStart(9)} ms  ${k.node}  <- ${k.fused.slice(0, 150)}`);
+}
 console.log(
   `backend ${report.backend} (kernels ${report.kernelMode}, executor ${report.executorKind}` +
     `${report.skipped.length ? `; passed over: ${report.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}` : ''})`,

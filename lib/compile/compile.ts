@@ -12,9 +12,10 @@ import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
 import { placeholder } from '../primitives/placeholder.ts';
 import type { ConstantParams } from '../primitives/constant.ts';
 import { type BackendChoice, type BackendName, chooseBackend } from './backend.ts';
-import { Emitter, layoutOf, literal } from './emitter.ts';
+import { type AxisOrder, Emitter, layoutOf, literal, rowMajor } from './emitter.ts';
 import { kernelRule } from './rules.ts';
 import { isScalarConstant, schedule } from './schedule.ts';
+import { lowerPaddedConvolutions } from './lower.ts';
 
 /** A concrete argument or result: a shape and row-major data. */
 export interface CompiledValue {
@@ -30,6 +31,18 @@ export interface CompileOptions {
   readonly debug?: boolean | ((listing: string) => void);
   /** Where degradations are reported (a backend passed over, a host step, a runtime fallback). */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Run every kernel on its own and time it, instead of as one pipeline (slower in total: each
+   * kernel's inputs are copied in and its output read back); `report().profile` lists the times.
+   */
+  readonly profile?: boolean;
+}
+
+export interface KernelTiming {
+  readonly node: string;
+  readonly milliseconds: number;
+  /** The graph nodes fused into the kernel. */
+  readonly fused: string;
 }
 
 export interface ExecutionReport {
@@ -41,11 +54,14 @@ export interface ExecutionReport {
   readonly skipped: BackendChoice['skipped'];
   /** Primitives that ran on the host between pipelines. */
   readonly hostSteps: readonly string[];
+  /** With `profile`: every kernel's time on the last call, slowest first. */
+  readonly profile?: readonly KernelTiming[];
 }
 
 interface KernelStep {
   readonly kind: 'kernel';
   readonly node: Tensor;
+  readonly fused: readonly Tensor[];
   readonly kernel: IKernelRunShortcut;
   readonly buffers: readonly Tensor[];
   readonly source: string;
@@ -74,6 +90,8 @@ interface Program {
   readonly outputs: readonly Tensor[];
   readonly segments: readonly Segment[];
   readonly constants: ReadonlyMap<Tensor, Float32Array>;
+  /** Buffers laid out other than row-major (only ever inside the single pipeline). */
+  readonly orders: ReadonlyMap<Tensor, AxisOrder>;
 }
 
 const isValueLike = (x: unknown): x is { shape: readonly number[]; data: ArrayLike<number> } =>
@@ -114,9 +132,10 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     }
   };
 
-  const kernelFor = (source: string, shape: Shape): IKernelRunShortcut => {
-    const layout = layoutOf(shape);
-    const key = `${layout.join('x')}\n${source}`;
+  // Kernels are shared by source, output layout and input layouts: two nodes may generate the
+  // same source for inputs of different sizes, and a gpu.js kernel is built for one size each.
+  const kernelFor = (source: string, layout: [number, number, number], inputLayouts: readonly [number, number, number][]): IKernelRunShortcut => {
+    const key = `${[layout, ...inputLayouts].map((l) => l.join('x')).join(' ')}\n${source}`;
     let kernel = kernels.get(key);
     if (kernel === undefined) {
       kernel = gpu.createKernel(source, { output: layout, immutable: true, precision: 'single' } as any);
@@ -128,9 +147,25 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
   const build = (args: A, leaves: ArgumentValue[], paths: string[]): Program => {
     traces++;
     const placeholders = leaves.map((leaf, i) => placeholder(leaf.shape as Shape, paths[i], i));
-    const outputTree = f(unflattenTree(args, placeholders, isArgumentLeaf) as A);
-    const outputs = flattenTree(outputTree).leaves;
-    const { order, materialised } = schedule(outputs);
+    const traced = f(unflattenTree(args, placeholders, isArgumentLeaf) as A);
+    const lowered = lowerPaddedConvolutions(flattenTree(traced).leaves);
+    const outputs = lowered.outputs;
+    const outputTree = unflattenTree(traced, outputs);
+    const { order, materialised } = schedule(outputs, lowered.materialise);
+    // Kernel outputs whose last axis is too short for the SIMD lanes lay out their longest axis
+    // in x, when nothing outside the program's single pipeline reads them in row-major order.
+    const orders = new Map<Tensor, AxisOrder>();
+    const singlePipeline = order.every((node) => { const kind = kernelRule(node).kind; return kind !== 'host' && node.size > 0; });
+    const outputSet = new Set(outputs);
+    if (singlePipeline)
+      for (const node of order) {
+        const kind = kernelRule(node).kind;
+        if (kind === 'leaf' || outputSet.has(node) || node.rank < 2) continue;
+        const longest = node.shape.reduce((best, d, axis) => (d > node.shape[best] ? axis : best), 0);
+        if (node.shape[node.rank - 1] < 8 && node.shape[longest] >= 16)
+          orders.set(node, [...node.shape.map((_, axis) => axis).filter((axis) => axis !== longest), longest]);
+      }
+    const orderOf = (node: Tensor): AxisOrder => orders.get(node) ?? rowMajor(node.shape);
     const constants = new Map<Tensor, Float32Array>();
     const segments: Segment[] = [];
     const listings: string[] = [];
@@ -158,11 +193,11 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         if (nodeRule.kind !== 'fused' && nodeRule.kind !== 'boundary') throw new Error(`compile: ${n} cannot be inlined`);
         fusedNodes.push(n);
         return nodeRule.emit(w, n, index);
-      });
-      const result = emitter.value(node, emitter.outputIndex(node.shape));
+      }, orderOf);
+      const result = emitter.value(node, emitter.outputIndex(node));
       const parameters = [...emitter.buffers.values()];
       const source = emitter.source(result, parameters);
-      const step: KernelStep = { kind: 'kernel', node, kernel: kernelFor(source, node.shape), buffers: [...emitter.buffers.keys()], source };
+      const step: KernelStep = { kind: 'kernel', node, fused: fusedNodes, kernel: kernelFor(source, layoutOf(node.shape, orderOf(node)), [...emitter.buffers.keys()].map((b) => layoutOf(b.shape, orderOf(b)))), buffers: [...emitter.buffers.keys()], source };
       for (const buffer of step.buffers)
         if (buffer.primitive.name === 'constant' && !constants.has(buffer)) constants.set(buffer, toFloat32((buffer.params as ConstantParams).data));
       if (options.debug)
@@ -202,7 +237,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       Object.assign(segment, { inputs, exports, pipeline, run: (...args: Input[]) => pipeline(...args) });
       inputs.forEach((input) => neededLater.add(input));
     }
-    return { placeholders, outputTree, outputs, segments, constants };
+    return { placeholders, outputTree, outputs, segments, constants, orders };
   };
 
   const run = async (args: unknown): Promise<any> => {
@@ -221,6 +256,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       env.set(p, toFloat32(data));
     });
     const hostSteps: string[] = [];
+    const timings: KernelTiming[] = [];
     let pipeline: any;
     let kernel: IKernelRunShortcut | undefined;
     for (const segment of program.segments) {
@@ -234,10 +270,19 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         env.set(segment.node, Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape)));
         continue;
       }
+      kernel = segment.steps[0].kernel;
+      if (options.profile) {
+        for (const step of segment.steps) {
+          const start = performance.now();
+          const result = await step.kernel(...(step.buffers.map((b) => asLayout(env.get(b)!, b.shape, program.orders.get(b))) as []));
+          env.set(step.node, flatten(result, step.node.size).slice());
+          timings.push({ node: String(step.node), milliseconds: performance.now() - start, fused: step.fused.map(String).join(', ') });
+        }
+        continue;
+      }
       const results = await segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape)));
       for (const node of segment.exports) env.set(node, flatten(results[`n${node.id}`], node.size));
       pipeline = segment.pipeline;
-      kernel = segment.steps[0].kernel;
     }
     const kernelMode = (kernel as any)?.kernel?.constructor?.mode as string | undefined;
     lastReport = {
@@ -247,6 +292,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       fallbackReason: (kernel as any)?.kernel?.fallbackReason ?? null,
       skipped,
       hostSteps,
+      ...(options.profile ? { profile: timings.sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
     };
     const expectedMode = backend === 'headlessgl' ? 'gpu' : backend;
     if (kernelMode !== undefined && kernelMode !== expectedMode)
@@ -265,7 +311,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
 };
 
 /** Flat data handed to a kernel in the 3-D layout its reads use. */
-const asLayout = (data: Float32Array, shape: Shape): Input => new Input(data as unknown as number[], layoutOf(shape));
+const asLayout = (data: Float32Array, shape: Shape, order?: AxisOrder): Input => new Input(data as unknown as number[], layoutOf(shape, order));
 
 /**
  * A kernel result as flat row-major data. webasm returns rows that are views of one array (taken

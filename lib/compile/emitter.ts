@@ -30,20 +30,35 @@ interface Scope {
   readonly parent?: Scope;
 }
 
-/** [width, height, depth]: last axis, second-last axis, product of the leading axes. */
-export const layoutOf = (shape: Shape): [number, number, number] => {
-  const rank = shape.length;
-  return [rank >= 1 ? shape[rank - 1] : 1, rank >= 2 ? shape[rank - 2] : 1, shape.slice(0, Math.max(0, rank - 2)).reduce((a, b) => a * b, 1)];
+/**
+ * The order in which a buffer lays out a tensor's axes: the last is x, the one before y, the rest
+ * flattened into z. Row-major (the identity) for every buffer except kernel outputs whose last
+ * axis is too short to fill the SIMD lanes (a [64, 128, 3, 3] weight gradient): those put their
+ * longest axis in x instead.
+ */
+export type AxisOrder = readonly number[];
+
+export const rowMajor = (shape: Shape): AxisOrder => shape.map((_, i) => i);
+
+/** [width, height, depth] of a buffer: sizes of x, y and the product of the z axes. */
+export const layoutOf = (shape: Shape, order: AxisOrder = rowMajor(shape)): [number, number, number] => {
+  const sizes = order.map((axis) => shape[axis]);
+  const rank = sizes.length;
+  return [rank >= 1 ? sizes[rank - 1] : 1, rank >= 2 ? sizes[rank - 2] : 1, sizes.slice(0, Math.max(0, rank - 2)).reduce((a, b) => a * b, 1)];
 };
 
 export class Emitter {
+  static readonly unrollLimit = 4;
   private scope: Scope = { lines: [], memo: new Map() };
   private readonly root = this.scope;
   private counter = 0;
   /** Buffer parameter name of each materialised node this kernel reads, in parameter order. */
   readonly buffers = new Map<Tensor, string>();
 
-  constructor(readonly valueOf: (emitter: Emitter, node: Tensor, index: readonly string[]) => string) {}
+  constructor(
+    readonly valueOf: (emitter: Emitter, node: Tensor, index: readonly string[]) => string,
+    readonly orderOf: (node: Tensor) => AxisOrder = (node) => rowMajor(node.shape),
+  ) {}
 
   fresh(prefix: string): string {
     return `${prefix}${this.counter++}`;
@@ -80,26 +95,42 @@ export class Emitter {
       name = `b${this.buffers.size}`;
       this.buffers.set(node, name);
     }
-    const rank = node.shape.length;
-    const x = rank >= 1 && node.shape[rank - 1] > 1 ? index[rank - 1] : '0';
-    const y = rank >= 2 && node.shape[rank - 2] > 1 ? index[rank - 2] : '0';
-    const z = rank > 2 ? this.ravel(index.slice(0, -2), node.shape.slice(0, -2)) : '0';
+    const order = this.orderOf(node);
+    const sizes = order.map((axis) => node.shape[axis]);
+    const ordered = order.map((axis) => index[axis]);
+    const rank = sizes.length;
+    const x = rank >= 1 && sizes[rank - 1] > 1 ? ordered[rank - 1] : '0';
+    const y = rank >= 2 && sizes[rank - 2] > 1 ? ordered[rank - 2] : '0';
+    const z = rank > 2 ? this.ravel(ordered.slice(0, -2), sizes.slice(0, -2)) : '0';
     return `${name}[${z}][${y}][${x}]`;
   }
 
-  /** The multi-index of the output element this kernel thread computes. */
-  outputIndex(shape: Shape): string[] {
-    const rank = shape.length;
+  /** The multi-index of the output element this kernel thread computes, in `node`'s layout. */
+  outputIndex(node: Tensor): string[] {
+    const order = this.orderOf(node);
+    const sizes = order.map((axis) => node.shape[axis]);
+    const rank = sizes.length;
     if (rank === 0) return [];
+    const ordered: string[] = [];
     const x = this.temp('this.thread.x');
-    if (rank === 1) return [x];
-    const y = this.temp('this.thread.y');
-    if (rank === 2) return [y, x];
-    return [...this.unravel(this.temp('this.thread.z'), shape.slice(0, -2)), y, x];
+    if (rank === 1) ordered.push(x);
+    else {
+      const y = this.temp('this.thread.y');
+      if (rank > 2) ordered.push(...this.unravel(this.temp('this.thread.z'), sizes.slice(0, -2)));
+      ordered.push(y, x);
+    }
+    const index = new Array<string>(rank);
+    order.forEach((axis, k) => (index[axis] = ordered[k]));
+    return index;
   }
 
   /** `for (let kN = 0; kN < count; kN++) { ... }` with its own scope for temporaries. */
   loop(count: number, body: (counter: string) => void): void {
+    // A short loop (a 3x3 window) is unrolled: its index arithmetic folds into literals.
+    if (count <= Emitter.unrollLimit) {
+      for (let k = 0; k < count; k++) body(String(k));
+      return;
+    }
     const counter = this.fresh('k');
     const inner: Scope = { lines: [], memo: new Map(), parent: this.scope };
     const outer = this.scope;

@@ -24,7 +24,7 @@ const cheap = (node: Tensor): boolean =>
 
 export const isScalarConstant = (node: Tensor): boolean => node.primitive.name === 'constant' && node.size === 1;
 
-export const schedule = (outputs: readonly Tensor[]): Schedule => {
+export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Tensor> = new Set()): Schedule => {
   // Post-order walk: every node after its inputs.
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
@@ -56,7 +56,8 @@ export const schedule = (outputs: readonly Tensor[]): Schedule => {
   for (const node of order) {
     const leaf = node.primitive.leaf === true;
     const rule = kernelRule(node);
-    if (outputSet.has(node) || (leaf && !isScalarConstant(node)) || rule.kind === 'host' || node.size === 0) materialised.add(node);
+    if (outputSet.has(node) || materialise.has(node) || (leaf && !isScalarConstant(node)) || rule.kind === 'host' || node.size === 0)
+      materialised.add(node);
     // A host step reads its inputs from buffers.
     if (rule.kind === 'host') for (const input of inputsOf(node)) if (!isScalarConstant(input)) materialised.add(input);
   }

@@ -66,19 +66,41 @@ export const conv2dPrimitive: Primitive<Conv2dParams> = {
     const crop = (t: Tensor, starts: readonly number[], stops: readonly number[]) =>
       apply(slicePrimitive, [t], { starts, stops, steps: [1, 1, 1, 1] });
 
-    // Input: positions of the padded input that no window reached get zeros (the "extra" rows).
+    // Input: the spread cotangent correlated with the flipped, channel-swapped weights. Over the
+    // padded input's extent that is a convolution padded by d(k-1) before and by the rows no
+    // window reached after; the forward padding is then cut away. Where the forward padding fits
+    // inside those margins, it is cut from them instead, so only the input's own rows are computed.
     const spread = dilate(dilate(ct, 2, stride[0]), 3, stride[1]);
-    const paddedH = hIn + padding[0][0] + padding[0][1];
-    const paddedW = wIn + padding[1][0] + padding[1][1];
-    const full = apply<Shape, Conv2dParams>(conv2dPrimitive, [spread, transpose(flip(w, [2, 3]), [1, 0, 2, 3])], {
-      stride: [1, 1],
-      padding: [
-        [dilation[0] * (kh - 1), paddedH - spread.shape[2]],
-        [dilation[1] * (kw - 1), paddedW - spread.shape[3]],
-      ],
-      dilation,
-    });
-    const dx = crop(full, [0, 0, padding[0][0], padding[1][0]], [x.shape[0], x.shape[1], padding[0][0] + hIn, padding[1][0] + wIn]);
+    const margins = (axis: 0 | 1, kernel: number, size: number) => {
+      const before = dilation[axis] * (kernel - 1);
+      const after = size + padding[axis][0] + padding[axis][1] - spread.shape[2 + axis];
+      return { before, after, trimmed: before >= padding[axis][0] && after >= padding[axis][1] };
+    };
+    const vertical = margins(0, kh, hIn);
+    const horizontal = margins(1, kw, wIn);
+    const flipped = transpose(flip(w, [2, 3]), [1, 0, 2, 3]);
+    const dx =
+      vertical.trimmed && horizontal.trimmed
+        ? apply<Shape, Conv2dParams>(conv2dPrimitive, [spread, flipped], {
+            stride: [1, 1],
+            padding: [
+              [vertical.before - padding[0][0], vertical.after - padding[0][1]],
+              [horizontal.before - padding[1][0], horizontal.after - padding[1][1]],
+            ],
+            dilation,
+          })
+        : crop(
+            apply<Shape, Conv2dParams>(conv2dPrimitive, [spread, flipped], {
+              stride: [1, 1],
+              padding: [
+                [vertical.before, vertical.after],
+                [horizontal.before, horizontal.after],
+              ],
+              dilation,
+            }),
+            [0, 0, padding[0][0], padding[1][0]],
+            [x.shape[0], x.shape[1], padding[0][0] + hIn, padding[1][0] + wIn],
+          );
 
     // Weight: batch and channel swap roles; windows past the kernel's extent are trimmed.
     const byChannel = apply<Shape, Conv2dParams>(conv2dPrimitive, [transpose(x, [1, 0, 2, 3]), transpose(ct, [1, 0, 2, 3])], {

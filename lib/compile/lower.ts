@@ -1,0 +1,53 @@
+// Rewrites applied to a traced program before scheduling, each because the rewritten form
+// compiles to faster kernels while computing the same numbers.
+//
+// A padded convolution becomes a convolution of an explicitly padded input. The padded copy
+// gets its own buffer, so the convolution's inner loop reads without the bounds checks and
+// clamped indices that every tap of a padded read needs (they cost more than the multiply-add).
+
+import { type Tensor, Tensor as TensorNode } from '../tensor.ts';
+import { apply } from '../tensor.ts';
+import { pad } from '../primitives/pad.ts';
+import { type Conv2dParams, conv2dPrimitive } from '../primitives/conv2d.ts';
+
+export interface Lowered {
+  readonly outputs: Tensor[];
+  /** Nodes the rewrite introduced that must get their own buffers. */
+  readonly materialise: ReadonlySet<Tensor>;
+}
+
+const isPaddedConvolution = (node: Tensor): boolean =>
+  node.primitive === conv2dPrimitive && (node.params as Conv2dParams).padding.flat().some((p) => p > 0);
+
+export const lowerPaddedConvolutions = (outputs: readonly Tensor[]): Lowered => {
+  const rewritten = new Map<Tensor, Tensor>();
+  const materialise = new Set<Tensor>();
+  const stack: { node: Tensor; next: number }[] = [];
+  for (const root of outputs) {
+    if (rewritten.has(root)) continue;
+    stack.push({ node: root, next: 0 });
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1];
+      if (frame.next < frame.node.inputs.length) {
+        const input = frame.node.inputs[frame.next++];
+        if (!rewritten.has(input)) stack.push({ node: input, next: 0 });
+        continue;
+      }
+      stack.pop();
+      const { node } = frame;
+      if (rewritten.has(node)) continue;
+      const inputs = node.inputs.map((input) => rewritten.get(input)!);
+      let result: Tensor = inputs.every((input, i) => input === node.inputs[i])
+        ? node
+        : new TensorNode(node.primitive, inputs, node.params, node.shape);
+      if (isPaddedConvolution(node)) {
+        const params = node.params as Conv2dParams;
+        const padded = pad(inputs[0], [[0, 0], [0, 0], params.padding[0], params.padding[1]]);
+        materialise.add(padded);
+        result = apply(conv2dPrimitive, [padded, inputs[1]], { ...params, padding: [[0, 0], [0, 0]] });
+      }
+      rewritten.set(node, result);
+    }
+  }
+  return { outputs: outputs.map((output) => rewritten.get(output)!), materialise };
+};

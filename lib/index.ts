@@ -78,3 +78,8 @@ export * from './random/index.ts';
 export * from './nn/index.ts';
 export * from './optim/index.ts';
 export * from './augment/index.ts';
+
+// Compiling to gpu.js, and the training step.
+export * from './compile/index.ts';
+export { trainingStep } from './train/training-step.ts';
+export type { TrainingStepInputs, TrainingStepOptions, TrainingStepOutputs } from './train/training-step.ts';

@@ -121,6 +121,12 @@ for (const backend of backends) {
   });
 }
 
+test('headlessgl is covered where CI promises it', () => {
+  // .ci/run sets REQUIRE_HEADLESSGL when it provides a display and the gl package: coverage of
+  // the backend must not vanish silently if the gl build breaks.
+  if (process.env.REQUIRE_HEADLESSGL) assert.ok(GPU.isHeadlessGLSupported, 'no GL context answered: is the optional gl package built?');
+});
+
 test('a requested backend that cannot run is an error that says why', () => {
   if (GPU.isWebGPUSupported) return;
   assert.throws(() => compile((x: Tensor) => x, { backend: 'webgpu' }), /compile: the requested backend "webgpu" cannot run here: no WebGPU adapter/);

@@ -12,3 +12,20 @@ export {
 export type { ShapeOptions, ValueOptions } from './arbitraries.ts';
 export { planProgram, programArbitrary, programDescriptionArbitrary, programOperations, runProgram } from './random-programs.ts';
 export type { ProgramDescription, ProgramInputs, ProgramStep } from './random-programs.ts';
+export { checkObjective, defaultBatteryRuns } from './objective-battery.ts';
+export type {
+  ObjectiveBatteryOptions, ObjectiveBatteryPlan, ObjectiveCounterexample, ObjectivePropertyFailure, ObjectivePropertyOutcome, ObjectivePropertyResult,
+  ObjectiveReport,
+} from './objective-battery.ts';
+export { objectiveFromModule, validateObjectiveDefinition } from './objective-definition.ts';
+export type {
+  ObjectiveDefinition, ObjectiveFeatures, ObjectiveFunction, ObjectiveOptions, ObjectiveProperty, ObjectivePropertyContext,
+} from './objective-definition.ts';
+export { loadObjective } from './load-objective.ts';
+export { formatObjectiveOptions, optionSetsOf } from './objective-option-sets.ts';
+export { formatBatteryHeader, formatBatteryProperty, formatBatterySummary, formatObjectiveReport } from './objective-report.ts';
+export type { ObjectiveReportFormatOptions } from './objective-report.ts';
+export {
+  antipodalBatchArbitrary, batchFeatures, defaultBatchSizes, nearlyCoincidentBatchArbitrary, permutedBatchArbitrary, unitBatchArbitrary,
+} from './feature-batches.ts';
+export type { BatchSizes, FeatureBatch, FeatureBatchKind } from './feature-batches.ts';

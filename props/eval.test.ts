@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { interpret, tensor } from '../lib/index.ts';
 import { topKIndices } from '../lib/primitives/top-k-indices.ts';
 import { topK } from '../lib/composites/top-k.ts';
-import { type FeatureMatrix, knnChunkGraph, weightedKnn } from '../lib/eval/index.ts';
+import { type FeatureMatrix, knnChunkGraph, weightedKnnCompiled, weightedKnn } from '../lib/eval/index.ts';
 import { mulberry32 } from '../lib/data/index.ts';
 import { runs } from './runs.ts';
 
@@ -247,6 +247,26 @@ test('random features give about chance accuracy', () => {
   // Chance is 0.1 and 0.5; the standard errors over 500 test rows are about 0.013 and 0.022.
   assert.ok(result.top1 > 0.05 && result.top1 < 0.16, `top-1 ${result.top1}`);
   assert.ok(result.top5 > 0.4 && result.top5 < 0.6, `top-5 ${result.top5}`);
+});
+
+test('the compiled evaluation agrees with the interpreted one (float32 against float64)', async () => {
+  const random = mulberry32(19);
+  const dimension = 16;
+  const centres = Array.from({ length: 10 }, () => Array.from({ length: dimension }, () => gaussian(random)));
+  const trainLabels = randomLabels(random, 600, 10);
+  const testLabels = randomLabels(random, 150, 10);
+  // Loose clusters: many test rows sit between classes, so the votes are far from trivial.
+  const train = clustered(random, centres, trainLabels, 1.2);
+  const test = clustered(random, centres, testLabels, 1.2);
+  for (const chunkSize of [64, 150]) {
+    const interpreted = weightedKnn(train, trainLabels, test, testLabels, { k: 50, chunkSize });
+    const compiled = await weightedKnnCompiled(train, trainLabels, test, testLabels, { k: 50, chunkSize, backend: 'webasm' });
+    const agree = interpreted.predictions.filter((p, i) => p === compiled.predictions[i]).length;
+    // Only a near-tie in similarity or votes may rank differently in float32.
+    assert.ok(agree >= testLabels.length - 2, `${agree} of ${testLabels.length} predictions agree (chunk ${chunkSize})`);
+    assert.ok(Math.abs(interpreted.top1 - compiled.top1) <= 2 / testLabels.length);
+    assert.ok(interpreted.top1 > 0.3 && interpreted.top1 < 0.99, `top-1 ${interpreted.top1}`);
+  }
 });
 
 // ---------------------------------------------------------------- speed (printed, never asserted)

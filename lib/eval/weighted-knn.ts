@@ -24,6 +24,7 @@ import { sum } from '../primitives/sum.ts';
 import { topKIndices } from '../primitives/top-k-indices.ts';
 import { matrixTranspose } from '../primitives/transpose.ts';
 import { topK } from '../composites/top-k.ts';
+import { type BackendName, compile } from '../compile/index.ts';
 
 /**
  * Features as host data, one row per instance: what a compiled run (float32) or `interpret`
@@ -102,17 +103,23 @@ const checkLabels = (name: string, labels: Labels, rows: number, classes: number
       throw new RangeError(`weightedKnn: ${name}[${i}] = ${labels[i]} is not a class in [0, ${classes})`);
 };
 
-/**
- * Weighted kNN accuracy of test features against training features (rows L2-normalised by the
- * caller). The test set is processed in chunks of rows; chunking does not change the result.
- */
-export const weightedKnn = (
+interface KnnPlan extends KnnVoteOptions {
+  readonly trainCount: number;
+  readonly testCount: number;
+  readonly dimension: number;
+  readonly chunkSize: number;
+  /** Classes ranked per test row: five, or all of them when there are fewer. */
+  readonly ranked: number;
+}
+
+/** Checks the inputs of a weighted kNN evaluation and settles its options. */
+const planKnn = (
   trainFeatures: FeatureMatrix,
   trainLabels: Labels,
   testFeatures: FeatureMatrix,
   testLabels: Labels,
-  options: WeightedKnnOptions = {},
-): WeightedKnnResult => {
+  options: WeightedKnnOptions,
+): KnnPlan => {
   const { k, sigma, classes } = { ...defaultKnnVoteOptions, ...options };
   const [trainCount, dimension] = rowsAndWidth('trainFeatures', trainFeatures);
   const [testCount, testDimension] = rowsAndWidth('testFeatures', testFeatures);
@@ -127,25 +134,82 @@ export const weightedKnn = (
   checkLabels('testLabels', testLabels, testCount, classes);
   const chunkSize = options.chunkSize ?? defaultChunkSize(trainCount);
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`weightedKnn: chunkSize = ${chunkSize} must be a positive integer`);
+  return { k, sigma, classes, trainCount, testCount, dimension, chunkSize, ranked: Math.min(5, classes) };
+};
 
-  const train = tensor(trainFeatures.data, [trainCount, dimension]);
-  const labels = tensor(trainLabels, [trainCount]);
-  const ranked = Math.min(5, classes);
-  const predictions = new Int32Array(testCount);
+/** The chunks of test rows, [start, stop). */
+const chunksOf = ({ testCount, chunkSize }: KnnPlan): [number, number][] =>
+  Array.from({ length: Math.ceil(testCount / chunkSize) }, (_, i) => [i * chunkSize, Math.min(testCount, (i + 1) * chunkSize)]);
+
+/** Tallies the ranked classes of every test row into predictions and accuracies. */
+const tally = (plan: KnnPlan, testLabels: Labels, rankings: readonly { start: number; ranking: ArrayLike<number> }[]): WeightedKnnResult => {
+  const predictions = new Int32Array(plan.testCount);
   let top1Hits = 0;
   let top5Hits = 0;
-  for (let start = 0; start < testCount; start += chunkSize) {
-    const stop = Math.min(testCount, start + chunkSize);
-    const test = tensor(testFeatures.data.subarray(start * dimension, stop * dimension), [stop - start, dimension]);
-    const votes = knnChunkGraph(train, labels, test, { k, sigma, classes });
-    const ranking = interpret(topKIndices(votes, ranked)).data;
-    for (let row = 0; row < stop - start; row++) {
+  for (const { start, ranking } of rankings)
+    for (let row = 0; row * plan.ranked < ranking.length; row++) {
       const label = testLabels[start + row];
-      const classesByVote = ranking.subarray(row * ranked, (row + 1) * ranked);
+      const classesByVote = Array.from({ length: plan.ranked }, (_, r) => ranking[row * plan.ranked + r]);
       predictions[start + row] = classesByVote[0];
       if (classesByVote[0] === label) top1Hits++;
       if (classesByVote.includes(label)) top5Hits++;
     }
+  return { top1: top1Hits / plan.testCount, top5: top5Hits / plan.testCount, predictions };
+};
+
+/** The classes of each test row of a chunk, ranked by vote: the chunk's whole graph. */
+const rankedClassesGraph = (train: Tensor, labels: Tensor, test: Tensor, plan: KnnPlan): Tensor =>
+  topKIndices(knnChunkGraph(train, labels, test, plan), plan.ranked);
+
+/**
+ * Weighted kNN accuracy of test features against training features (rows L2-normalised by the
+ * caller), through the float64 interpreter. The test set is processed in chunks of rows;
+ * chunking does not change the result.
+ */
+export const weightedKnn = (
+  trainFeatures: FeatureMatrix,
+  trainLabels: Labels,
+  testFeatures: FeatureMatrix,
+  testLabels: Labels,
+  options: WeightedKnnOptions = {},
+): WeightedKnnResult => {
+  const plan = planKnn(trainFeatures, trainLabels, testFeatures, testLabels, options);
+  const train = tensor(trainFeatures.data, [plan.trainCount, plan.dimension]);
+  const labels = tensor(trainLabels, [plan.trainCount]);
+  const rankings = chunksOf(plan).map(([start, stop]) => {
+    const test = tensor(testFeatures.data.subarray(start * plan.dimension, stop * plan.dimension), [stop - start, plan.dimension]);
+    return { start, ranking: interpret(rankedClassesGraph(train, labels, test, plan)).data };
+  });
+  return tally(plan, testLabels, rankings);
+};
+
+/**
+ * The same evaluation compiled: each chunk's graph (similarity matmul, top-k, votes) runs as
+ * gpu.js kernels in float32, traced once for the full chunks and once for a shorter last one.
+ * The ranking of similarities may differ from the float64 evaluation on near-ties.
+ */
+export const weightedKnnCompiled = async (
+  trainFeatures: FeatureMatrix,
+  trainLabels: Labels,
+  testFeatures: FeatureMatrix,
+  testLabels: Labels,
+  options: WeightedKnnOptions & { readonly backend?: BackendName } = {},
+): Promise<WeightedKnnResult> => {
+  const plan = planKnn(trainFeatures, trainLabels, testFeatures, testLabels, options);
+  const program = compile(
+    ({ train, labels, test }: { train: Tensor; labels: Tensor; test: Tensor }) => rankedClassesGraph(train, labels, test, plan),
+    { backend: options.backend, onWarning: () => {} },
+  );
+  try {
+    const train = { shape: [plan.trainCount, plan.dimension], data: trainFeatures.data };
+    const labels = { shape: [plan.trainCount], data: Float32Array.from(trainLabels) };
+    const rankings: { start: number; ranking: Float32Array }[] = [];
+    for (const [start, stop] of chunksOf(plan)) {
+      const test = { shape: [stop - start, plan.dimension], data: testFeatures.data.subarray(start * plan.dimension, stop * plan.dimension) };
+      rankings.push({ start, ranking: (await program({ train, labels, test })).data });
+    }
+    return tally(plan, testLabels, rankings);
+  } finally {
+    await program.destroy();
   }
-  return { top1: top1Hits / testCount, top5: top5Hits / testCount, predictions };
 };

@@ -5,6 +5,7 @@
 import { formatShape, type Shape, sameShape } from './shape.ts';
 import { type Primitive, type Tensor, type VjpRule } from './tensor.ts';
 import { flattenTree, unflattenTree } from './tree.ts';
+import { postOrder } from './graph.ts';
 import { fill, zerosLike } from './constants.ts';
 import { add } from './primitives/add.ts';
 
@@ -17,29 +18,11 @@ export interface AutodiffOptions {
 
 /** The nodes between `wrt` and `outputs`, inputs before users (a topological order). */
 const nodesBetween = (outputs: readonly Tensor[], wrt: ReadonlySet<Tensor>): Tensor[] => {
-  const order: Tensor[] = [];
-  const dependsOnWrt = new Map<Tensor, boolean>();
-  // Iterative post-order walk: deep graphs must not overflow the call stack.
-  const stack: { node: Tensor; next: number }[] = [];
-  for (const root of outputs) {
-    if (dependsOnWrt.has(root)) continue;
-    stack.push({ node: root, next: 0 });
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1];
-      const { node } = frame;
-      // A wrt node is a leaf of the differentiation, whatever it was built from.
-      if (!wrt.has(node) && frame.next < node.inputs.length) {
-        const input = node.inputs[frame.next++];
-        if (!dependsOnWrt.has(input)) stack.push({ node: input, next: 0 });
-        continue;
-      }
-      stack.pop();
-      const depends = wrt.has(node) || node.inputs.some((input) => dependsOnWrt.get(input) === true);
-      dependsOnWrt.set(node, depends);
-      if (depends) order.push(node);
-    }
-  }
-  return order;
+  const dependsOnWrt = new Set<Tensor>();
+  // A wrt node is a leaf of the differentiation, whatever it was built from.
+  for (const node of postOrder(outputs, { stopAt: (node) => wrt.has(node) }))
+    if (wrt.has(node) || node.inputs.some((input) => dependsOnWrt.has(input))) dependsOnWrt.add(node);
+  return [...dependsOnWrt];
 };
 
 /**

@@ -5,6 +5,7 @@
 import { formatShape, sizeOf } from './shape.ts';
 import type { Tensor, Value } from './tensor.ts';
 import { flattenTree, type MapLeaves, unflattenTree } from './tree.ts';
+import { postOrder } from './graph.ts';
 
 export interface InterpretOptions {
   /** Values to use instead of evaluating these nodes (the finite-difference checks perturb leaves this way). */
@@ -19,29 +20,16 @@ export const evaluateNodes = (roots: readonly Tensor[], options: InterpretOption
       throw new Error(`interpret: a binding for ${node} has ${data.length} values, not ${sizeOf(node.shape)}`);
     values.set(node, { shape: node.shape, data });
   }
-  const stack: { node: Tensor; next: number }[] = [];
-  for (const root of roots) {
-    if (values.has(root)) continue;
-    stack.push({ node: root, next: 0 });
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1];
-      if (frame.next < frame.node.inputs.length) {
-        const input = frame.node.inputs[frame.next++];
-        if (!values.has(input)) stack.push({ node: input, next: 0 });
-        continue;
-      }
-      stack.pop();
-      const { node } = frame;
-      if (values.has(node)) continue;
-      const data = node.primitive.evaluate(
-        node.inputs.map((input) => values.get(input)!),
-        node.params,
-        node.shape,
-      );
-      if (data.length !== sizeOf(node.shape))
-        throw new Error(`interpret: ${node.primitive.name} produced ${data.length} values for shape ${formatShape(node.shape)}`);
-      values.set(node, { shape: node.shape, data });
-    }
+  for (const node of postOrder(roots, { stopAt: (node) => values.has(node) })) {
+    if (values.has(node)) continue;
+    const data = node.primitive.evaluate(
+      node.inputs.map((input) => values.get(input)!),
+      node.params,
+      node.shape,
+    );
+    if (data.length !== sizeOf(node.shape))
+      throw new Error(`interpret: ${node.primitive.name} produced ${data.length} values for shape ${formatShape(node.shape)}`);
+    values.set(node, { shape: node.shape, data });
   }
   return roots.map((root) => values.get(root)!);
 };

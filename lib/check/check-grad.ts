@@ -16,6 +16,7 @@ import { mul } from '../primitives/mul.ts';
 import { sum } from '../primitives/sum.ts';
 import { stopGradientPrimitive } from '../primitives/stop-gradient.ts';
 import { uniformNumbers } from './sample.ts';
+import { postOrder } from '../graph.ts';
 
 export interface CheckGradOptions {
   /** Finite-difference step, relative to max(1, |x|). */
@@ -87,19 +88,7 @@ const positionOf = (index: number, shape: readonly number[]): number[] => {
 const elementsToCheck = (size: number, limit: number): number[] =>
   size <= limit ? Array.from({ length: size }, (_, i) => i) : Array.from({ length: limit }, (_, i) => Math.floor((i * size) / limit));
 
-const stopGradientNodes = (root: Tensor): Tensor[] => {
-  const seen = new Set<Tensor>();
-  const found: Tensor[] = [];
-  const stack = [root];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    if (node.primitive === stopGradientPrimitive) found.push(node);
-    stack.push(...node.inputs);
-  }
-  return found;
-};
+const stopGradientNodes = (root: Tensor): Tensor[] => postOrder([root]).filter((node) => node.primitive === stopGradientPrimitive);
 
 export const formatGradCheckFailure = (failure: GradCheckFailure): string => {
   switch (failure.kind) {

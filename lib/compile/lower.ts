@@ -9,6 +9,7 @@ import { type Tensor, Tensor as TensorNode } from '../tensor.ts';
 import { apply } from '../tensor.ts';
 import { pad } from '../primitives/pad.ts';
 import { type Conv2dParams, conv2dPrimitive } from '../primitives/conv2d.ts';
+import { postOrder } from '../graph.ts';
 
 export interface Lowered {
   readonly outputs: Tensor[];
@@ -22,32 +23,16 @@ const isPaddedConvolution = (node: Tensor): boolean =>
 export const lowerPaddedConvolutions = (outputs: readonly Tensor[]): Lowered => {
   const rewritten = new Map<Tensor, Tensor>();
   const materialise = new Set<Tensor>();
-  const stack: { node: Tensor; next: number }[] = [];
-  for (const root of outputs) {
-    if (rewritten.has(root)) continue;
-    stack.push({ node: root, next: 0 });
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1];
-      if (frame.next < frame.node.inputs.length) {
-        const input = frame.node.inputs[frame.next++];
-        if (!rewritten.has(input)) stack.push({ node: input, next: 0 });
-        continue;
-      }
-      stack.pop();
-      const { node } = frame;
-      if (rewritten.has(node)) continue;
-      const inputs = node.inputs.map((input) => rewritten.get(input)!);
-      let result: Tensor = inputs.every((input, i) => input === node.inputs[i])
-        ? node
-        : new TensorNode(node.primitive, inputs, node.params, node.shape);
-      if (isPaddedConvolution(node)) {
-        const params = node.params as Conv2dParams;
-        const padded = pad(inputs[0], [[0, 0], [0, 0], params.padding[0], params.padding[1]]);
-        materialise.add(padded);
-        result = apply(conv2dPrimitive, [padded, inputs[1]], { ...params, padding: [[0, 0], [0, 0]] });
-      }
-      rewritten.set(node, result);
+  for (const node of postOrder(outputs)) {
+    const inputs = node.inputs.map((input) => rewritten.get(input)!);
+    let result: Tensor = inputs.every((input, i) => input === node.inputs[i]) ? node : new TensorNode(node.primitive, inputs, node.params, node.shape);
+    if (isPaddedConvolution(node)) {
+      const params = node.params as Conv2dParams;
+      const padded = pad(inputs[0], [[0, 0], [0, 0], params.padding[0], params.padding[1]]);
+      materialise.add(padded);
+      result = apply(conv2dPrimitive, [padded, inputs[1]], { ...params, padding: [[0, 0], [0, 0]] });
     }
+    rewritten.set(node, result);
   }
   return { outputs: outputs.map((output) => rewritten.get(output)!), materialise };
 };

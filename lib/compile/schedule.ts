@@ -11,6 +11,7 @@
 
 import type { Tensor } from '../tensor.ts';
 import { kernelRule } from './rules.ts';
+import { postOrder } from '../graph.ts';
 
 export interface Schedule {
   /** Materialised nodes in topological order (inputs before users). */
@@ -25,33 +26,11 @@ const cheap = (node: Tensor): boolean =>
 export const isScalarConstant = (node: Tensor): boolean => node.primitive.name === 'constant' && node.size === 1;
 
 export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Tensor> = new Set()): Schedule => {
-  // Post-order walk: every node after its inputs.
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  const stack: { node: Tensor; next: number }[] = [];
-  for (const root of outputs) {
-    if (seen.has(root)) continue;
-    seen.add(root);
-    stack.push({ node: root, next: 0 });
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1];
-      // A custom VJP's value is its last input; its primals need not be computed.
-      const inputs = frame.node.primitive.name === 'customVjp' ? frame.node.inputs.slice(-1) : frame.node.inputs;
-      if (frame.next < inputs.length) {
-        const input = inputs[frame.next++];
-        if (!seen.has(input)) {
-          seen.add(input);
-          stack.push({ node: input, next: 0 });
-        }
-        continue;
-      }
-      stack.pop();
-      order.push(frame.node);
-    }
-  }
+  // A custom VJP's value is its last input; its primals need not be computed.
+  const inputsOf = (node: Tensor) => (node.primitive.name === 'customVjp' ? node.inputs.slice(-1) : node.inputs);
+  const order = postOrder(outputs, { inputsOf });
   const outputSet = new Set(outputs);
   const materialised = new Set<Tensor>();
-  const inputsOf = (node: Tensor) => (node.primitive.name === 'customVjp' ? node.inputs.slice(-1) : node.inputs);
   // Nodes that must have buffers whatever their consumers do.
   for (const node of order) {
     const leaf = node.primitive.leaf === true;

@@ -6,6 +6,7 @@
 import type { Shape } from '../shape.ts';
 import { sizeOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
+import { postOrder } from '../graph.ts';
 import { flattenTree } from '../tree.ts';
 import { tensor } from '../constants.ts';
 import { key } from '../random/key.ts';
@@ -45,26 +46,12 @@ const flopsOf = (node: Tensor): number => {
 export const countFlops = (outputs: unknown, inputs?: readonly Tensor[]): number => {
   const roots = flattenTree(outputs).leaves;
   const from = inputs === undefined ? undefined : new Set<Tensor>(inputs);
-  const dependsOnInput = new Map<Tensor, boolean>();
+  const dependsOnInput = new Set<Tensor>();
   let total = 0;
-  // Iterative post-order walk, so deep networks do not overflow the stack.
-  const stack: { node: Tensor; next: number }[] = roots.map((node) => ({ node, next: 0 }));
-  while (stack.length > 0) {
-    const frame = stack[stack.length - 1];
-    if (dependsOnInput.has(frame.node)) {
-      stack.pop();
-      continue;
-    }
-    if (frame.next < frame.node.inputs.length) {
-      const input = frame.node.inputs[frame.next++];
-      if (!dependsOnInput.has(input)) stack.push({ node: input, next: 0 });
-      continue;
-    }
-    stack.pop();
-    const { node } = frame;
-    const depends = from === undefined || from.has(node) || node.inputs.some((input) => dependsOnInput.get(input) === true);
-    dependsOnInput.set(node, depends);
-    if (depends && !from?.has(node)) total += flopsOf(node);
+  for (const node of postOrder(roots)) {
+    if (from !== undefined && !from.has(node) && !node.inputs.some((input) => dependsOnInput.has(input))) continue;
+    dependsOnInput.add(node);
+    if (!from?.has(node)) total += flopsOf(node);
   }
   return total;
 };

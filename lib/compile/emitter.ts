@@ -68,11 +68,20 @@ export class Emitter {
     this.scope.lines.push(statement);
   }
 
-  /** `const tN = expression;` unless the expression is already a name or a literal. */
+  /**
+   * `const tN = expression;` unless the expression is already a name or a literal, or the same
+   * expression already has a name in this scope or an enclosing one (common index arithmetic).
+   */
   temp(expression: string): string {
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(expression) || /^-?\d+(\.\d+)?$/.test(expression)) return expression;
+    const key = `=${expression}`;
+    for (let s: Scope | undefined = this.scope; s; s = s.parent) {
+      const found = s.memo.get(key);
+      if (found !== undefined) return found;
+    }
     const name = this.fresh('t');
     this.line(`const ${name} = ${expression};`);
+    this.scope.memo.set(key, name);
     return name;
   }
 

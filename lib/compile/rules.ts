@@ -84,12 +84,19 @@ const conv2d: Emit = (w, node, index) => {
   const [, channels, height, width] = x.shape;
   const [, , kh, kw] = weight.shape;
   const [n, o, i, j] = index;
+  // Without padding every tap of a valid output lies inside the input (the compiler pads
+  // explicitly before convolving, see lower.ts), so the reads need no checks.
+  const padded = padding.flat().some((p) => p > 0);
   const accumulator = w.variable('0.0');
   w.loop(channels, (c) =>
     w.loop(kh, (p) => {
       const row = w.temp(`${i} * ${stride[0]} + ${p} * ${dilation[0]} - ${padding[0][0]}`);
       w.loop(kw, (q) => {
         const column = w.temp(`${j} * ${stride[1]} + ${q} * ${dilation[1]} - ${padding[1][0]}`);
+        if (!padded) {
+          w.line(`${accumulator} += ${w.value(x, [n, c, row, column])} * ${w.value(weight, [o, c, p, q])};`);
+          return;
+        }
         // Clamped reads keep every index in range; the mask drops the taps that fall in padding.
         const inside = w.temp(`(${row} >= 0 && ${row} < ${height} && ${column} >= 0 && ${column} < ${width}) ? 1.0 : 0.0`);
         const r = w.temp(`Math.min(Math.max(${row}, 0), ${height - 1})`);

@@ -12,6 +12,7 @@ import {
 } from '../lib/index.ts';
 import { type BackendName, compile } from '../lib/compile/index.ts';
 import { uniformNumbers } from '../lib/check/sample.ts';
+import { randomBits } from '../lib/primitives/random-bits.ts';
 import { gradientCases } from './gradient-cases.ts';
 import { runs } from './runs.ts';
 
@@ -93,6 +94,18 @@ for (const backend of backends) {
     assert.equal(report.backend, backend);
     assert.equal(report.kernelMode, backend === 'headlessgl' ? 'gpu' : backend);
     assert.equal(report.fallbackReason, null);
+    await compiled.destroy();
+  });
+
+  test(`${backend}: random numbers drawn in a kernel equal the interpreter's bit for bit`, async () => {
+    const compiled = compile((k: Tensor) => randomBits(k, [3, 1000]), { backend });
+    for (const words of [[123, 4567890, 16777215, 0], [0, 0, 0, 0], [16777215, 1, 2, 3]]) {
+      const out = await compiled({ shape: [4], data: Float32Array.from(words) });
+      const reference = interpret(randomBits(tensor(words, [4]), [3, 1000])).data;
+      const differing = out.data.filter((v, i) => v !== reference[i]).length;
+      assert.equal(differing, 0, `${differing} of ${reference.length} values differ for key [${words}]`);
+    }
+    assert.deepEqual(compiled.report()!.hostSteps, []);
     await compiled.destroy();
   });
 

@@ -83,3 +83,7 @@ export * from './augment/index.ts';
 export * from './compile/index.ts';
 export { trainingStep } from './train/training-step.ts';
 export type { TrainingStepInputs, TrainingStepOptions, TrainingStepOutputs } from './train/training-step.ts';
+
+// The CIFAR-10 training run and its checkpoints.
+export { trainCifar10 } from './train/run.ts';
+export * from './checkpoint/index.ts';

@@ -1,0 +1,44 @@
+// Writing a file so that readers see the old content or the new, never a part: the bytes go
+// to a temporary file in the same folder, are flushed to disk (fsync), and the temporary file
+// is renamed over the destination; the folder is flushed too so the rename survives a crash.
+// On any failure the temporary file is removed and the destination is left as it was.
+
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+/** The file-system calls used, so a test can make one of them fail. */
+export interface AtomicWriteIo {
+  readonly open: typeof fsp.open;
+  readonly rename: typeof fsp.rename;
+  readonly rm: typeof fsp.rm;
+}
+
+let counter = 0;
+
+/** The temporary name used for `file`: hidden, unique per process and call, in the same folder. */
+export const temporaryPathFor = (file: string): string =>
+  path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.${counter++}.tmp`);
+
+/** Is `name` one of the temporary files that writeFileAtomic makes? */
+export const isTemporaryName = (name: string): boolean => /^\..+\.\d+\.\d+\.\d+\.tmp$/.test(name);
+
+export const writeFileAtomic = async (file: string, bytes: Uint8Array | string, io: AtomicWriteIo = fsp): Promise<void> => {
+  const temporary = temporaryPathFor(file);
+  let handle: Awaited<ReturnType<typeof fsp.open>> | undefined;
+  try {
+    handle = await io.open(temporary, 'wx');
+    await handle.writeFile(bytes);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await io.rename(temporary, file);
+  } catch (cause) {
+    await handle?.close().catch(() => undefined);
+    await io.rm(temporary, { force: true }).catch(() => undefined);
+    throw cause;
+  }
+  // Best effort: some file systems cannot open or fsync a folder.
+  const folder = await fsp.open(path.dirname(file), 'r').catch(() => undefined);
+  await folder?.sync().catch(() => undefined);
+  await folder?.close().catch(() => undefined);
+};

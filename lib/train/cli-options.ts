@@ -1,0 +1,192 @@
+// The command line of examples/cifar10.ts: one table of flags gives the parser, the checks
+// with their messages, and the --help text, so the three cannot drift apart.
+
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as E from 'fp-ts/lib/Either.js';
+import { type BackendName, backendNames } from '../compile/backend.ts';
+import { builtInObjectiveNames, defaultMilestones, defaultTrainOptions, encoderNames, type TrainOptions } from './options.ts';
+
+type Parse = (text: string) => E.Either<string, unknown>;
+
+interface Flag {
+  readonly name: string;
+  readonly key: keyof TrainOptions;
+  /** The value's placeholder in --help; none for a switch. */
+  readonly value?: string;
+  readonly parse?: Parse;
+  readonly help: string;
+  /** The default as --help shows it. */
+  readonly shown: string;
+}
+
+const integer = (min: number): Parse => (text) => {
+  const n = Number(text);
+  return /^-?\d+$/.test(text.trim()) && Number.isSafeInteger(n) && n >= min ? E.right(n) : E.left(`expected an integer >= ${min}, got "${text}"`);
+};
+const positiveNumber: Parse = (text) => {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) && n > 0 ? E.right(n) : E.left(`expected a positive number, got "${text}"`);
+};
+const nonNegativeNumber: Parse = (text) => {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) && n >= 0 ? E.right(n) : E.left(`expected a number >= 0, got "${text}"`);
+};
+const oneOf = (choices: readonly string[]): Parse => (text) =>
+  choices.includes(text) ? E.right(text) : E.left(`expected one of ${choices.join(', ')}, got "${text}"`);
+const integerList = (min: number, { increasing = false, allowNone = false } = {}): Parse => (text) => {
+  if (allowNone && text.trim() === 'none') return E.right([]);
+  const items = text.split(',').map((t) => t.trim());
+  const values = items.map(Number);
+  if (items.some((t, i) => !/^\d+$/.test(t) || values[i] < min))
+    return E.left(`expected a comma-separated list of integers >= ${min}${allowNone ? ' (or "none")' : ''}, got "${text}"`);
+  if (increasing && values.some((v, i) => i > 0 && v <= values[i - 1])) return E.left(`expected increasing values, got "${text}"`);
+  return E.right(values);
+};
+const objective: Parse = (text) => {
+  if ((builtInObjectiveNames as readonly string[]).includes(text)) return E.right(text);
+  const file = path.resolve(text);
+  if (existsSync(file)) return E.right(file);
+  return E.left(`expected one of ${builtInObjectiveNames.join(', ')} or an existing .ts/.js file, got "${text}" (no such file: ${file})`);
+};
+
+const defaults = defaultTrainOptions();
+
+export const flags: readonly Flag[] = [
+  { name: 'data', key: 'data', value: 'PATH', parse: (t) => E.right(path.resolve(t)), shown: 'the cache, else download',
+    help: 'CIFAR-10 binary folder (cifar-10-batches-bin or its parent) or .tar.gz archive' },
+  { name: 'epochs', key: 'epochs', value: 'N', parse: integer(0), shown: String(defaults.epochs), help: 'epochs to train in all (a resumed run may raise it)' },
+  { name: 'batch-size', key: 'batchSize', value: 'N', parse: integer(2), shown: String(defaults.batchSize),
+    help: 'images per step, two augmented views each; the last partial batch of an epoch is dropped' },
+  { name: 'train-size', key: 'trainSize', value: 'N', parse: integer(2), shown: 'all', help: 'train on the first N training images' },
+  { name: 'test-size', key: 'testSize', value: 'N', parse: integer(1), shown: 'all', help: 'evaluate on the first N test images' },
+  { name: 'encoder', key: 'encoder', value: encoderNames.join('|'), parse: oneOf(encoderNames), shown: defaults.encoder,
+    help: 'small: 3 conv-BN-ReLU-pool stages; resnet18: the paper\'s CIFAR ResNet18' },
+  { name: 'widths', key: 'widths', value: 'A,B,C', parse: integerList(1), shown: 'small 32,64,128; resnet18 64,128,256,512',
+    help: 'channels of the encoder\'s stages (narrow ones make quick tests)' },
+  { name: 'feature-dimension', key: 'featureDimension', value: 'D', parse: integer(1), shown: String(defaults.featureDimension),
+    help: 'length of the embedding' },
+  { name: 'objective', key: 'objective', value: `${builtInObjectiveNames.join('|')}|FILE.ts`, parse: objective, shown: defaults.objective,
+    help: 'the loss of the [2N, d] features (first views, then second views); FILE.ts exports it as default or as `objective`: (features, { temperature }) => scalar tensor; outside this project name the file .mts' },
+  { name: 'temperature', key: 'temperature', value: 'T', parse: positiveNumber, shown: String(defaults.temperature),
+    help: 'softmax temperature of the objective (align-uniform has none)' },
+  { name: 'lr', key: 'learningRate', value: 'RATE', parse: positiveNumber, shown: String(defaults.learningRate), help: 'SGD learning rate' },
+  { name: 'lr-milestones', key: 'learningRateMilestones', value: 'E1,E2|none', parse: integerList(1, { increasing: true, allowNone: true }),
+    shown: '60% and 80% of --epochs (120,160 of 200)', help: 'epochs after which the learning rate is multiplied by --lr-decay' },
+  { name: 'lr-decay', key: 'learningRateDecay', value: 'F', parse: positiveNumber, shown: String(defaults.learningRateDecay), help: 'factor at each milestone' },
+  { name: 'momentum', key: 'momentum', value: 'M', parse: nonNegativeNumber, shown: String(defaults.momentum), help: 'SGD momentum' },
+  { name: 'weight-decay', key: 'weightDecay', value: 'W', parse: nonNegativeNumber, shown: String(defaults.weightDecay), help: 'SGD L2 weight decay' },
+  { name: 'knn-k', key: 'knnK', value: 'K', parse: integer(1), shown: String(defaults.knnK),
+    help: 'neighbours that vote in the weighted kNN evaluation (at most the training images)' },
+  { name: 'knn-sigma', key: 'knnSigma', value: 'S', parse: positiveNumber, shown: String(defaults.knnSigma), help: 'temperature of the kNN vote weights' },
+  { name: 'eval-batch-size', key: 'evalBatchSize', value: 'N', parse: integer(1), shown: String(defaults.evalBatchSize),
+    help: 'images per compiled call when computing features for the evaluation' },
+  { name: 'backend', key: 'backend', value: backendNames.join('|'), parse: oneOf(backendNames), shown: 'the best that works here',
+    help: 'gpu.js backend; the run says which ran and why better ones were passed over' },
+  { name: 'seed', key: 'seed', value: 'S', parse: integer(Number.MIN_SAFE_INTEGER), shown: String(defaults.seed),
+    help: 'seed of the initialisation, the data order and the augmentations' },
+  { name: 'out', key: 'out', value: 'DIR', parse: (t) => E.right(path.resolve(t)), shown: 'runs/<timestamp>',
+    help: 'folder for metrics.jsonl, checkpoint.safetensors, curves.png, neighbours.png' },
+  { name: 'resume', key: 'resume', shown: 'off',
+    help: 'continue the run in --out (without --out: the newest run under runs/) from its checkpoint, with its options' },
+];
+
+const flagByKey = new Map(flags.map((flag) => [flag.key, flag]));
+
+/** `--batch-size` for `batchSize`, for messages. */
+export const flagName = (key: keyof TrainOptions): string => `--${flagByKey.get(key)?.name ?? key}`;
+
+/** Words of `text` in lines of at most `width` characters, each line indented by `indent`. */
+const wrap = (text: string, width: number, indent: string): string[] => {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(indent + line);
+  return lines;
+};
+
+export const helpText = (command = 'tsx examples/cifar10.ts'): string => {
+  const width = 96;
+  const entries = flags.flatMap((flag) => [
+    `  --${flag.name}${flag.value ? ` ${flag.value}` : ''}`,
+    ...wrap(`${flag.help} (default: ${flag.shown})`, width, '        '),
+  ]);
+  return [
+    `Usage: ${command} [options]`,
+    '',
+    'Trains an image embedding on CIFAR-10 with the invariant and spreading instance feature',
+    '(Ye et al., CVPR 2019) or another objective, evaluates it by weighted kNN (top-1, top-5)',
+    'before the first epoch and after each, and writes metrics, a checkpoint and two pictures',
+    'into its folder. Ctrl-C stops after the current step and writes a checkpoint; --resume',
+    'continues exactly where it stopped.',
+    '',
+    'Options:',
+    ...entries,
+    '  --help',
+    '        show this text',
+    '',
+    'A quick look on a slice of the data:',
+    `  ${command} --data cifar-10-binary.tar.gz --epochs 1 --train-size 512 --test-size 512 --widths 8,16,16 --batch-size 32`,
+  ].join('\n');
+};
+
+export type CliRequest =
+  | { readonly kind: 'help' }
+  | {
+      readonly kind: 'train';
+      readonly options: TrainOptions;
+      /** The options given on the command line (a resumed run keeps the others from its checkpoint). */
+      readonly explicit: ReadonlySet<keyof TrainOptions>;
+    };
+
+/** `runs/2024-05-01T12-30-05` under `cwd`. */
+export const defaultOutFolder = (now: Date, cwd = process.cwd()): string =>
+  path.join(cwd, 'runs', now.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-'));
+
+export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Either<string, CliRequest> => {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(flags.map((flag) => [flag.name, { type: flag.value ? 'string' : 'boolean' } as const])),
+      },
+    });
+  } catch (cause) {
+    return E.left(`${(cause as Error).message.split('\n')[0]}; see --help`);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) return E.right({ kind: 'help' });
+  const explicit = new Set<keyof TrainOptions>();
+  const chosen: Record<string, unknown> = {};
+  for (const flag of flags) {
+    const text = values[flag.name];
+    if (text === undefined) continue;
+    explicit.add(flag.key);
+    if (typeof text === 'boolean') chosen[flag.key] = text;
+    else {
+      const value = flag.parse!(text);
+      if (E.isLeft(value)) return E.left(`--${flag.name}: ${value.left}`);
+      chosen[flag.key] = value.right;
+    }
+  }
+  const epochs = (chosen.epochs as number | undefined) ?? defaults.epochs;
+  const options = {
+    ...defaultTrainOptions(epochs),
+    learningRateMilestones: defaultMilestones(epochs),
+    out: defaultOutFolder(now),
+    ...chosen,
+  } as TrainOptions;
+  if (options.trainSize !== undefined && options.trainSize < options.batchSize)
+    return E.left(`--train-size ${options.trainSize} is smaller than --batch-size ${options.batchSize}: an epoch would have no step`);
+  return E.right({ kind: 'train', options: { ...options, backend: options.backend as BackendName | undefined }, explicit });
+};

@@ -1,0 +1,115 @@
+// The options of a CIFAR-10 training run, their defaults (the paper's settings where it has
+// one), and the rules for resuming: a resumed run keeps every option its results depend on,
+// except the number of epochs, which may grow.
+
+import type { BackendName } from '../compile/backend.ts';
+
+export const encoderNames = ['small', 'resnet18'] as const;
+export type EncoderName = (typeof encoderNames)[number];
+
+export const builtInObjectiveNames = ['invariant-spreading', 'nt-xent', 'align-uniform'] as const;
+
+export interface TrainOptions {
+  /** Epochs to train in all (a resumed run counts the epochs already done). */
+  readonly epochs: number;
+  /** Images per step; each gives two augmented views. */
+  readonly batchSize: number;
+  /** Train on the first N training images (all when undefined). */
+  readonly trainSize: number | undefined;
+  /** Evaluate on the first N test images (all when undefined). */
+  readonly testSize: number | undefined;
+  readonly encoder: EncoderName;
+  /** Channels of the encoder's stages; the encoder's own default when undefined. */
+  readonly widths: readonly number[] | undefined;
+  readonly featureDimension: number;
+  /** A built-in objective's name or the absolute path of a file exporting one. */
+  readonly objective: string;
+  readonly temperature: number;
+  readonly learningRate: number;
+  /** Epochs (counted from 0) at which the learning rate is multiplied by `learningRateDecay`. */
+  readonly learningRateMilestones: readonly number[];
+  readonly learningRateDecay: number;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly seed: number;
+  /** Neighbours that vote in the kNN evaluation (fewer when the training set is smaller). */
+  readonly knnK: number;
+  readonly knnSigma: number;
+  /** Images per compiled feature call in the evaluation. */
+  readonly evalBatchSize: number;
+  /** A CIFAR-10 folder or .tar.gz; the cache (or a download) when undefined. */
+  readonly data: string | undefined;
+  /** The run's folder: metrics, checkpoint and report pictures. */
+  readonly out: string;
+  /** Continue from the checkpoint in `out`. */
+  readonly resume: boolean;
+  /** The gpu.js backend; the best that works here when undefined. */
+  readonly backend: BackendName | undefined;
+}
+
+/** The learning-rate milestones of the paper (epochs 120 and 160 of 200), scaled to `epochs`. */
+export const defaultMilestones = (epochs: number): number[] =>
+  [...new Set([0.6, 0.8].map((fraction) => Math.round(fraction * epochs)))].filter((m) => m >= 1 && m < epochs);
+
+export const defaultTrainOptions = (epochs = 200): Omit<TrainOptions, 'out'> => ({
+  epochs,
+  batchSize: 128,
+  trainSize: undefined,
+  testSize: undefined,
+  encoder: 'small',
+  widths: undefined,
+  featureDimension: 128,
+  objective: 'invariant-spreading',
+  temperature: 0.1,
+  learningRate: 0.03,
+  learningRateMilestones: defaultMilestones(epochs),
+  learningRateDecay: 0.1,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  seed: 0,
+  knnK: 200,
+  knnSigma: 0.1,
+  evalBatchSize: 256,
+  data: undefined,
+  resume: false,
+  backend: undefined,
+});
+
+/** Options that may differ between a run and its resumption: where the data is, how fast, how long. */
+const freeOnResume = new Set<keyof TrainOptions>(['epochs', 'evalBatchSize', 'data', 'backend']);
+
+/** The options a checkpoint records: all but where the run is and whether it was resumed. */
+export type RecordedOptions = Omit<TrainOptions, 'out' | 'resume'>;
+
+export const recordedOptions = (options: TrainOptions): RecordedOptions => {
+  const { out: _out, resume: _resume, ...recorded } = options;
+  return recorded;
+};
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** The result-affecting options whose values differ: [name, given, recorded]. */
+export const conflictsWithRecorded = (options: TrainOptions, recorded: RecordedOptions): Array<[keyof TrainOptions, unknown, unknown]> =>
+  (Object.keys(recorded) as (keyof RecordedOptions)[])
+    .filter((name) => !freeOnResume.has(name) && !same(options[name], recorded[name]))
+    .map((name) => [name, options[name], recorded[name]]);
+
+/**
+ * The options of a resumed run: the recorded ones, except those the user gave explicitly
+ * (`explicit`), which must agree with the record unless they are free to change.
+ */
+export const resumedOptions = (
+  given: TrainOptions,
+  explicit: ReadonlySet<keyof TrainOptions>,
+  recorded: RecordedOptions,
+  describe: (name: keyof TrainOptions) => string = String,
+): { options: TrainOptions } | { conflicts: string[] } => {
+  const merged: Record<string, unknown> = { ...given };
+  const conflicts: string[] = [];
+  for (const name of Object.keys(recorded) as (keyof RecordedOptions)[]) {
+    if (!explicit.has(name)) merged[name] = recorded[name];
+    else if (!freeOnResume.has(name) && !same(given[name], recorded[name]))
+      conflicts.push(`${describe(name)} ${JSON.stringify(given[name])} differs from the checkpoint's ${JSON.stringify(recorded[name] ?? null)}`);
+  }
+  return conflicts.length > 0 ? { conflicts } : { options: merged as unknown as TrainOptions };
+};

@@ -1,0 +1,338 @@
+// The CIFAR-10 run end to end on small generated data in the official layout: as a library
+// call (files, metrics lines, pictures, and a run interrupted mid-epoch and resumed twice ends
+// bitwise equal to the uninterrupted one), and as the command examples/cifar10.ts (--help, a
+// real run, Ctrl-C and --resume). With CIFAR10_DATA set, a short run on real images lowers the loss.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import { PNG } from 'pngjs';
+import { makeSyntheticCifar10, writeCifar10Folder } from '../lib/data/synthetic.ts';
+import type { Cifar10 } from '../lib/data/cifar10-types.ts';
+import { readCheckpoint } from '../lib/checkpoint/checkpoint.ts';
+import { BORDER, QUERY_COLOR, neighboursGridLayout } from '../lib/report/neighbours-grid.ts';
+import { parseCliOptions } from '../lib/train/cli-options.ts';
+import { loadObjective } from '../lib/train/objective-choice.ts';
+import { defaultTrainOptions, resumedOptions, type TrainOptions } from '../lib/train/options.ts';
+import type { EpochRecord } from '../lib/train/metrics.ts';
+import { describeExecution, trainCifar10 } from '../lib/train/run.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const example = path.join(root, 'examples', 'cifar10.ts');
+
+const synthetic = makeSyntheticCifar10({ trainPerBatch: [200], test: 40, seed: 11 });
+const dataset: Cifar10 = { train: synthetic.train, test: synthetic.test, classNames: synthetic.classNames, source: 'synthetic', trainFiles: synthetic.trainFiles };
+
+/**
+ * Tiny: 200 images, 12 steps of 16 per epoch (8 images dropped), a narrow encoder. On webasm,
+ * which every Node has, so that speed and numbers do not depend on the GL or GPU a machine has.
+ */
+const tinyOptions = (out: string, changes: Partial<TrainOptions> = {}): TrainOptions => ({
+  ...defaultTrainOptions(2),
+  backend: 'webasm',
+  batchSize: 16,
+  widths: [4, 8, 8],
+  featureDimension: 16,
+  learningRateMilestones: [1],
+  seed: 5,
+  out,
+  ...changes,
+});
+
+const quiet = { log: () => undefined, warn: () => undefined };
+
+const temporaryFolder = (name: string) => fsp.mkdtemp(path.join(os.tmpdir(), `cifar10-run-${name}-`));
+
+const tensorsOf = async (file: string) => {
+  const read = await readCheckpoint(file)();
+  if (E.isLeft(read)) throw new Error(read.left.message);
+  return read.right;
+};
+
+/** Every tensor of both checkpoints has the same name, shape and float32 bits. */
+const assertSameTensors = async (a: string, b: string) => {
+  const [x, y] = [await tensorsOf(a), await tensorsOf(b)];
+  assert.deepEqual([...x.tensors.keys()].sort(), [...y.tensors.keys()].sort());
+  assert.ok(x.tensors.size > 20, `only ${x.tensors.size} tensors`);
+  for (const [name, tensor] of x.tensors) {
+    const other = y.tensors.get(name)!;
+    assert.deepEqual(other.shape, tensor.shape, name);
+    assert.ok(Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength)
+      .equals(Buffer.from(other.data.buffer, other.data.byteOffset, other.data.byteLength)), `${name} differs`);
+  }
+  return [x.metadata, y.metadata];
+};
+
+/** The fields that must agree between runs (times differ). */
+const results = (records: readonly EpochRecord[]) => records.map(({ epoch, loss, knn_top1, knn_top5, learning_rate, steps }) => ({ epoch, loss, knn_top1, knn_top5, learning_rate, steps }));
+
+const readMetrics = async (out: string): Promise<EpochRecord[]> =>
+  (await fsp.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+
+const decodePng = async (file: string) => PNG.sync.read(await fsp.readFile(file));
+
+test('a library run writes metrics, pictures and a checkpoint; interrupted and resumed, it ends bitwise equal', async () => {
+  const folder = await temporaryFolder('library');
+  try {
+    const whole = path.join(folder, 'whole');
+    const result = await trainCifar10(tinyOptions(whole), { ...quiet, dataset });
+    assert.equal(result.status, 'finished');
+    assert.deepEqual((await fsp.readdir(whole)).sort(), ['checkpoint.safetensors', 'curves.png', 'metrics.jsonl', 'neighbours.png']);
+    assert.match(result.execution, /^backend webasm \(kernels webasm, executor \S+\), as requested with --backend/);
+
+    const metrics = await readMetrics(whole);
+    assert.deepEqual(metrics.map((m) => m.epoch), [0, 1, 2]);
+    assert.deepEqual(Object.keys(metrics[1]).slice(0, 7), ['epoch', 'loss', 'knn_top1', 'knn_top5', 'seconds', 'instances_per_second', 'backend']);
+    assert.equal(metrics[0].loss, null);
+    assert.equal(metrics[0].instances_per_second, null);
+    for (const m of metrics) {
+      assert.ok(m.knn_top1 >= 0 && m.knn_top1 <= m.knn_top5 && m.knn_top5 <= 1, JSON.stringify(m));
+      assert.equal(m.backend, 'webasm');
+    }
+    for (const m of metrics.slice(1)) {
+      assert.ok(Number.isFinite(m.loss) && m.seconds > 0 && m.instances_per_second! > 0 && m.steps === 12, JSON.stringify(m));
+    }
+    assert.deepEqual(metrics.map((m) => m.learning_rate), [null, 0.03, 0.03 * 0.1]);
+    assert.deepEqual(results(result.metrics), results(metrics));
+
+    const curves = await decodePng(result.files.curves);
+    assert.ok(curves.width >= 900 && curves.height === 400, `curves ${curves.width}x${curves.height}`);
+    // Two queries per class (the first test images of each class), eight neighbours each.
+    const neighbours = await decodePng(result.files.neighbours);
+    const blank = new Uint8Array(3072);
+    const layout = neighboursGridLayout({
+      rows: Array.from({ length: 20 }, () => ({ query: { image: blank, label: 0 }, neighbours: Array.from({ length: 8 }, () => ({ image: blank, label: 0, similarity: 0.5 })) })),
+      classNames: dataset.classNames,
+      title: 'Nearest training images of test images, after epoch 2',
+    });
+    assert.deepEqual([neighbours.width, neighbours.height], [layout.width, layout.height]);
+    const firstAirplane = synthetic.test.labels.indexOf(0);
+    const box = layout.rows[0].query;
+    const at = (x: number, y: number) => Array.from(neighbours.data.subarray((y * neighbours.width + x) * 4, (y * neighbours.width + x) * 4 + 3));
+    assert.deepEqual(at(box.x, box.y), [...QUERY_COLOR]);
+    const image = synthetic.test.images.subarray(firstAirplane * 3072, (firstAirplane + 1) * 3072);
+    assert.deepEqual(at(box.x + BORDER, box.y + BORDER), [image[0], image[1024], image[2048]], 'the first row shows the first airplane');
+
+    // Stopped after step 5 of epoch 1, resumed to the end of epoch 1, resumed again to epoch 2.
+    const pieces = path.join(folder, 'pieces');
+    const stop = new AbortController();
+    const stopped = await trainCifar10(tinyOptions(pieces), {
+      ...quiet, dataset, signal: stop.signal, onStep: ({ epoch, step }) => { if (epoch === 1 && step === 4) stop.abort(); },
+    });
+    assert.equal(stopped.status, 'interrupted');
+    assert.deepEqual([stopped.position.epoch, stopped.position.stepInEpoch, stopped.position.optimizerStep], [0, 5, 5]);
+    assert.equal((await readMetrics(pieces)).length, 1);
+    const oneEpoch = await trainCifar10(tinyOptions(pieces, { epochs: 1, resume: true }), { ...quiet, dataset });
+    assert.equal(oneEpoch.status, 'finished');
+    assert.deepEqual(results(oneEpoch.metrics), results(metrics.slice(0, 2)));
+    // Stopped after the last step of epoch 2, before its evaluation: the resumed run only evaluates.
+    const beforeEvaluation = new AbortController();
+    const allSteps = await trainCifar10(tinyOptions(pieces, { resume: true }), {
+      ...quiet, dataset, signal: beforeEvaluation.signal, onStep: ({ epoch, step }) => { if (epoch === 2 && step === 11) beforeEvaluation.abort(); },
+    });
+    assert.equal(allSteps.status, 'interrupted');
+    assert.deepEqual([allSteps.position.epoch, allSteps.position.stepInEpoch], [1, 12]);
+    let stepsAfterResume = 0;
+    const twoEpochs = await trainCifar10(tinyOptions(pieces, { resume: true }), { ...quiet, dataset, onStep: () => stepsAfterResume++ });
+    assert.equal(stepsAfterResume, 0);
+    assert.equal(twoEpochs.position.optimizerStep, 24);
+    assert.deepEqual(results(await readMetrics(pieces)), results(metrics));
+    const [a, b] = await assertSameTensors(result.files.checkpoint, twoEpochs.files.checkpoint);
+    for (const key of ['epoch', 'step_in_epoch', 'optimizer_step', 'seed', 'train_md5']) assert.equal(a[key], b[key], key);
+    assert.equal(a.epoch, '2');
+  } finally {
+    await fsp.rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a run refuses a used folder, a checkpoint of other options, and a damaged checkpoint, saying why', async () => {
+  const folder = await temporaryFolder('refusals');
+  try {
+    // A run of no epochs writes epoch 0 (the random encoder) and its checkpoint.
+    const out = path.join(folder, 'run');
+    const result = await trainCifar10(tinyOptions(out, { epochs: 0, trainSize: 32 }), { ...quiet, dataset });
+    assert.deepEqual(result.metrics.map((m) => m.epoch), [0]);
+    await assert.rejects(trainCifar10(tinyOptions(out, { epochs: 0, trainSize: 32 }), { ...quiet, dataset }), /already holds a run .*pass --resume/);
+    await assert.rejects(trainCifar10(tinyOptions(out, { trainSize: 32, batchSize: 8, resume: true }), { ...quiet, dataset }),
+      /cannot resume .*--batch-size 8 differs from the checkpoint's 16/);
+    await assert.rejects(trainCifar10(tinyOptions(path.join(folder, 'none'), { resume: true }), { ...quiet, dataset }), /checkpoint\.safetensors: no such checkpoint file/);
+    const other = { ...dataset, train: makeSyntheticCifar10({ trainPerBatch: [40], test: 1, seed: 99 }).train };
+    await assert.rejects(trainCifar10(tinyOptions(out, { trainSize: 32, resume: true }), { ...quiet, dataset: other }), /training images differ from the checkpoint's/);
+    const file = path.join(out, 'checkpoint.safetensors');
+    const bytes = await fsp.readFile(file);
+    await fsp.writeFile(file, bytes.subarray(0, bytes.length - 10));
+    await assert.rejects(trainCifar10(tinyOptions(out, { trainSize: 32, resume: true }), { ...quiet, dataset }),
+      (error: Error) => error.message.startsWith(`${file}, byte offset `) && /truncated/.test(error.message));
+  } finally {
+    await fsp.rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('the command line: defaults, explicit flags, errors, and the options a resumed run keeps', () => {
+  const parsed = parseCliOptions(['--epochs', '10', '--widths', '4,8,8', '--batch-size', '16', '--out', 'x'], new Date('2025-01-02T03:04:05.678Z'));
+  assert.ok(E.isRight(parsed) && parsed.right.kind === 'train');
+  const { options, explicit } = parsed.right;
+  assert.deepEqual([options.epochs, options.batchSize, options.widths, options.learningRateMilestones], [10, 16, [4, 8, 8], [6, 8]]);
+  assert.deepEqual([options.temperature, options.learningRate, options.knnK, options.knnSigma, options.objective], [0.1, 0.03, 200, 0.1, 'invariant-spreading']);
+  assert.equal(options.out, path.resolve('x'));
+  assert.deepEqual([...explicit].sort(), ['batchSize', 'epochs', 'out', 'widths']);
+  const defaults = parseCliOptions([], new Date('2025-01-02T03:04:05.678Z'));
+  assert.ok(E.isRight(defaults) && defaults.right.kind === 'train');
+  assert.equal(defaults.right.options.out, path.join(process.cwd(), 'runs', '2025-01-02T03-04-05'));
+  assert.deepEqual(defaults.right.options.learningRateMilestones, [120, 160]);
+  assert.deepEqual(parseCliOptions(['--help']), E.right({ kind: 'help' }));
+  const refuse = (argv: string[], pattern: RegExp) => {
+    const result = parseCliOptions(argv);
+    assert.ok(E.isLeft(result) && pattern.test(result.left), `${argv.join(' ')}: ${JSON.stringify(result)}`);
+  };
+  refuse(['--batch-size', '1'], /--batch-size: expected an integer >= 2, got "1"/);
+  refuse(['--encoder', 'vgg'], /--encoder: expected one of small, resnet18, got "vgg"/);
+  refuse(['--objective', 'no-such-objective.ts'], /--objective: expected one of invariant-spreading, nt-xent, align-uniform or an existing/);
+  refuse(['--lr-milestones', '5,3'], /expected increasing values/);
+  refuse(['--train-size', '8', '--batch-size', '16'], /--train-size 8 is smaller than --batch-size 16/);
+  refuse(['--epoch', '3'], /Unknown option '--epoch'; see --help/);
+  // Resuming: unspecified options come from the checkpoint; --epochs may change, --batch-size may not.
+  const recorded = { ...tinyOptions('ignored'), epochs: 3 };
+  const { out: _out, resume: _resume, ...record } = recorded;
+  const merged = resumedOptions({ ...defaultTrainOptions(9), out: 'o', resume: true, epochs: 9 }, new Set(['epochs', 'out', 'resume']), record);
+  assert.ok('options' in merged);
+  assert.deepEqual([merged.options.epochs, merged.options.batchSize, merged.options.widths, merged.options.out], [9, 16, [4, 8, 8], 'o']);
+  const conflict = resumedOptions({ ...defaultTrainOptions(), out: 'o', resume: true, batchSize: 64 }, new Set(['batchSize']), record);
+  assert.deepEqual(conflict, { conflicts: ['batchSize 64 differs from the checkpoint\'s 16'] });
+  // What the run prints about the backend, chosen by default or requested.
+  const report = { backend: 'webasm', kernelMode: 'webasm', executorKind: 'fused-threaded', fallbackReason: null, hostSteps: [] } as const;
+  assert.equal(describeExecution({ ...report, skipped: [{ backend: 'webgpu', reason: 'no adapter' }, { backend: 'headlessgl', reason: 'no GL context' }] }, false),
+    'backend webasm (kernels webasm, executor fused-threaded); passed over: webgpu: no adapter; headlessgl: no GL context');
+  assert.equal(describeExecution({ ...report, skipped: [], hostSteps: ['gather', 'gather'] }, true),
+    'backend webasm (kernels webasm, executor fused-threaded), as requested with --backend; on the host between kernels: gather');
+});
+
+test('an objective file is loaded, tried, and refused with a reason', async () => {
+  const folder = await temporaryFolder('objective');
+  try {
+    const library = path.join(root, 'lib', 'index.ts');
+    const good = path.join(folder, 'scaled-nt-xent.mts');
+    await fsp.writeFile(good, `import { ntXentLoss, mul } from '${library}';\n` +
+      'export const objective = (features, { temperature }) => mul(ntXentLoss(features, { temperature }), 2);\n');
+    const bad = path.join(folder, 'per-row.mts');
+    await fsp.writeFile(bad, `import { sum } from '${library}';\nexport default (features) => sum(features, 1);\n`);
+    const none = path.join(folder, 'none.mts');
+    await fsp.writeFile(none, 'export const something = 1;\n');
+    assert.ok(E.isRight(await loadObjective(good, 0.5)));
+    const refused = async (file: string) => {
+      const result = await loadObjective(file, 0.5);
+      assert.ok(E.isLeft(result));
+      return result.left;
+    };
+    assert.match(await refused(bad), new RegExp(`the objective in ${bad} returned shape \\[8\\] .*expected a scalar`));
+    assert.match(await refused(none), /exports no objective: expected `export default` or `export const objective`.*found exports: something/);
+    assert.match(await refused(path.join(folder, 'missing.mts')), /cannot load the objective file/);
+  } finally {
+    await fsp.rm(folder, { recursive: true, force: true });
+  }
+});
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run examples/cifar10.ts; `onStdout` sees the output so far and may signal the child. */
+const runExample = (args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Finished> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', example, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+
+test('examples/cifar10.ts: --help, a real run with an objective file, Ctrl-C and --resume', async () => {
+  const help = await runExample(['--help']);
+  assert.equal(help.code, 0, help.stderr);
+  for (const flag of ['--data', '--epochs', '--batch-size', '--train-size', '--test-size', '--encoder', '--widths', '--objective', '--temperature', '--lr', '--backend', '--seed', '--out', '--resume'])
+    assert.match(help.stdout, new RegExp(`^  ${flag}\\b`, 'm'), flag);
+  assert.match(help.stdout, /\(default: 128\)/);
+  const bad = await runExample(['--encoder', 'vgg']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^cifar10: --encoder: expected one of small, resnet18, got "vgg"/);
+
+  const folder = await temporaryFolder('command');
+  try {
+    const { folder: data } = await writeCifar10Folder(path.join(folder, 'data'), { trainPerBatch: [40, 40], test: 20, seed: 3 });
+    const objective = path.join(folder, 'objective.mts');
+    await fsp.writeFile(objective, `import { ntXentLoss } from '${path.join(root, 'lib', 'index.ts')}';\n` +
+      'export default (features, { temperature }) => ntXentLoss(features, { temperature });\n');
+    const args = (out: string) => ['--data', path.dirname(data), '--epochs', '2', '--train-size', '64', '--batch-size', '16', '--widths', '4,8,8',
+      '--feature-dimension', '16', '--objective', objective, '--temperature', '0.2', '--seed', '3', '--backend', 'webasm', '--out', out];
+
+    const whole = path.join(folder, 'whole');
+    const run = await runExample(args(whole));
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /10 classes/);
+    assert.match(run.stdout, /using 64 of 80 training images and 20 of 20 test images/);
+    assert.match(run.stdout, /^backend webasm \(kernels webasm/m);
+    assert.match(run.stdout, /^epoch 0\/2 \(random encoder\): kNN top-1 [\d.]+%, top-5 [\d.]+%/m);
+    assert.match(run.stdout, /^epoch 2\/2: loss [\d.]+, kNN top-1/m);
+    assert.match(run.stdout, new RegExp(`curves\\.png .*${path.join(whole, 'curves.png')}`));
+    assert.equal((await readMetrics(whole)).length, 3);
+
+    // Ctrl-C once epoch 0 is written: the run stops after the current step, exit code 130.
+    const pieces = path.join(folder, 'pieces');
+    let signalled = false;
+    const stopped = await runExample(args(pieces), (text, child) => {
+      if (!signalled && text.includes('epoch 0/2')) {
+        signalled = true;
+        child.kill('SIGINT');
+      }
+    });
+    assert.equal(stopped.code, 130, stopped.stdout + stopped.stderr);
+    assert.match(stopped.stderr, /Ctrl-C: stopping after the current step/);
+    assert.match(stopped.stdout, new RegExp(`^interrupted after .*; to continue: tsx examples/cifar10\\.ts --out ${pieces} --resume$`, 'm'));
+    // --resume alone takes the data, the objective and every other option from the checkpoint.
+    const resumed = await runExample(['--out', pieces, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /^resuming .* after epoch \d/m);
+    await assertSameTensors(path.join(whole, 'checkpoint.safetensors'), path.join(pieces, 'checkpoint.safetensors'));
+    assert.deepEqual(results(await readMetrics(pieces)), results(await readMetrics(whole)));
+    const conflict = await runExample(['--out', pieces, '--resume', '--seed', '4']);
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.stderr, /cannot resume .*--seed 4 differs from the checkpoint's 3/);
+  } finally {
+    await fsp.rm(folder, { recursive: true, force: true });
+  }
+});
+
+const realData = process.env.CIFAR10_DATA;
+test('on real CIFAR-10 images the loss falls', {
+  skip: realData ? false : 'CIFAR10_DATA is not set (CI sets it to the shared CIFAR-10 subset .tar.gz)',
+}, async () => {
+  const folder = await temporaryFolder('real');
+  try {
+    const lines: string[] = [];
+    const result = await trainCifar10(
+      tinyOptions(path.join(folder, 'run'), {
+        data: realData, epochs: 3, trainSize: 512, testSize: 256, batchSize: 32, widths: [8, 16, 16], featureDimension: 32, learningRateMilestones: [],
+      }),
+      { log: (line) => lines.push(line), warn: () => undefined },
+    );
+    assert.match(lines.join('\n'), /CIFAR-10 from .*: \d+ training images/);
+    const losses = result.metrics.slice(1).map((m) => m.loss!);
+    assert.equal(losses.length, 3);
+    assert.ok(losses[2] < losses[0] - 0.05, `loss per epoch ${losses.join(', ')}`);
+    assert.ok(result.metrics.every((m) => m.knn_top1 > 0.1), `top-1 ${result.metrics.map((m) => m.knn_top1).join(', ')}`);
+  } finally {
+    await fsp.rm(folder, { recursive: true, force: true });
+  }
+});

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GPU } from 'gpu.js';
 import {
-  add, conv2d, exp, grad, interpret, mul, neg, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, type Value,
+  add, conv2d, exp, grad, interpret, mul, neg, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
 } from '../lib/index.ts';
 import { type BackendName, compile } from '../lib/compile/index.ts';
 import { uniformNumbers } from '../lib/check/sample.ts';
@@ -106,6 +106,19 @@ for (const backend of backends) {
       assert.equal(differing, 0, `${differing} of ${reference.length} values differ for key [${words}]`);
     }
     assert.deepEqual(compiled.report()!.hostSteps, []);
+    await compiled.destroy();
+  });
+
+  test(`${backend}: a tensor longer than a texture side (16384 on WebGL) compiles`, async () => {
+    const f = (x: Tensor) => ({ y: exp(mul(x, 0.5)), total: sum(x, 1), transposed: add(transpose(x), 1) });
+    const n = 40_000;
+    const data = Float32Array.from({ length: 2 * n }, (_, i) => ((i * 7919) % 1000) / 1000);
+    const compiled = compile(f, { backend });
+    const out = await compiled({ shape: [2, n], data });
+    const reference = interpret(f(tensor(data, [2, n])));
+    assertClose('y', out.y.data, reference.y.data);
+    assertClose('total', out.total.data, reference.total.data);
+    assertClose('transposed', out.transposed.data, reference.transposed.data);
     await compiled.destroy();
   });
 

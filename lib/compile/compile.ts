@@ -12,7 +12,7 @@ import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
 import { placeholder } from '../primitives/placeholder.ts';
 import type { ConstantParams } from '../primitives/constant.ts';
 import { type BackendChoice, type BackendName, chooseBackend } from './backend.ts';
-import { type AxisOrder, Emitter, layoutOf, literal, rowMajor } from './emitter.ts';
+import { Emitter, type Layout, layoutOf, literal, rowMajor } from './emitter.ts';
 import { kernelRule } from './rules.ts';
 import { isScalarConstant, schedule } from './schedule.ts';
 import { lowerPaddedConvolutions } from './lower.ts';
@@ -91,7 +91,7 @@ interface Program {
   readonly segments: readonly Segment[];
   readonly constants: ReadonlyMap<Tensor, Float32Array>;
   /** Buffers laid out other than row-major (only ever inside the single pipeline). */
-  readonly orders: ReadonlyMap<Tensor, AxisOrder>;
+  readonly layouts: ReadonlyMap<Tensor, Layout>;
 }
 
 const isValueLike = (x: unknown): x is { shape: readonly number[]; data: ArrayLike<number> } =>
@@ -119,6 +119,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
   const choice = chooseBackend(options.backend);
   if (isLeft(choice)) throw new Error(`compile: ${choice.left}`);
   const { gpu, backend, skipped } = choice.right;
+  // WebGL textures (and, conservatively, WebGPU's) hold at most 16384 texels a side.
+  const textureLimit = backend === 'headlessgl' || backend === 'webgpu' ? 16384 : undefined;
   const warn = options.onWarning ?? ((message: string) => console.warn(message));
   const programs = new Map<string, Program>();
   const kernels = new Map<string, IKernelRunShortcut>();
@@ -154,18 +156,24 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     const { order, materialised } = schedule(outputs, lowered.materialise);
     // Kernel outputs whose last axis is too short for the SIMD lanes lay out their longest axis
     // in x, when nothing outside the program's single pipeline reads them in row-major order.
-    const orders = new Map<Tensor, AxisOrder>();
+    const layouts = new Map<Tensor, Layout>();
+    // Buffers past a texture backend's size in their axis layout are wrapped.
+    if (textureLimit !== undefined)
+      for (const node of order) {
+        const [width, height, depth] = layoutOf(node.shape);
+        if (width > textureLimit || height * depth > textureLimit) layouts.set(node, { wrap: textureLimit });
+      }
     const singlePipeline = order.every((node) => { const kind = kernelRule(node).kind; return kind !== 'host' && node.size > 0; });
     const outputSet = new Set(outputs);
     if (singlePipeline)
       for (const node of order) {
         const kind = kernelRule(node).kind;
-        if (kind === 'leaf' || outputSet.has(node) || node.rank < 2) continue;
+        if (kind === 'leaf' || outputSet.has(node) || node.rank < 2 || layouts.has(node)) continue;
         const longest = node.shape.reduce((best, d, axis) => (d > node.shape[best] ? axis : best), 0);
         if (node.shape[node.rank - 1] < 8 && node.shape[longest] >= 16)
-          orders.set(node, [...node.shape.map((_, axis) => axis).filter((axis) => axis !== longest), longest]);
+          layouts.set(node, [...node.shape.map((_, axis) => axis).filter((axis) => axis !== longest), longest]);
       }
-    const orderOf = (node: Tensor): AxisOrder => orders.get(node) ?? rowMajor(node.shape);
+    const layoutFor = (node: Tensor): Layout => layouts.get(node) ?? rowMajor(node.shape);
     const constants = new Map<Tensor, Float32Array>();
     const segments: Segment[] = [];
     const listings: string[] = [];
@@ -193,11 +201,11 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         if (nodeRule.kind !== 'fused' && nodeRule.kind !== 'boundary') throw new Error(`compile: ${n} cannot be inlined`);
         fusedNodes.push(n);
         return nodeRule.emit(w, n, index);
-      }, orderOf);
+      }, layoutFor);
       const result = emitter.value(node, emitter.outputIndex(node));
       const parameters = [...emitter.buffers.values()];
       const source = emitter.source(result, parameters);
-      const step: KernelStep = { kind: 'kernel', node, fused: fusedNodes, kernel: kernelFor(source, layoutOf(node.shape, orderOf(node)), [...emitter.buffers.keys()].map((b) => layoutOf(b.shape, orderOf(b)))), buffers: [...emitter.buffers.keys()], source };
+      const step: KernelStep = { kind: 'kernel', node, fused: fusedNodes, kernel: kernelFor(source, layoutOf(node.shape, layoutFor(node)), [...emitter.buffers.keys()].map((b) => layoutOf(b.shape, layoutFor(b)))), buffers: [...emitter.buffers.keys()], source };
       for (const buffer of step.buffers)
         if (buffer.primitive.name === 'constant' && !constants.has(buffer)) constants.set(buffer, toFloat32((buffer.params as ConstantParams).data));
       if (options.debug)
@@ -237,7 +245,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       Object.assign(segment, { inputs, exports, pipeline, run: (...args: Input[]) => pipeline(...args) });
       inputs.forEach((input) => neededLater.add(input));
     }
-    return { placeholders, outputTree, outputs, segments, constants, orders };
+    return { placeholders, outputTree, outputs, segments, constants, layouts };
   };
 
   const run = async (args: unknown): Promise<any> => {
@@ -274,13 +282,13 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       if (options.profile) {
         for (const step of segment.steps) {
           const start = performance.now();
-          const result = await step.kernel(...(step.buffers.map((b) => asLayout(env.get(b)!, b.shape, program.orders.get(b))) as []));
+          const result = await step.kernel(...(step.buffers.map((b) => asLayout(env.get(b)!, b.shape, program.layouts.get(b))) as []));
           env.set(step.node, flatten(result, step.node.size).slice());
           timings.push({ node: String(step.node), milliseconds: performance.now() - start, fused: step.fused.map(String).join(', ') });
         }
         continue;
       }
-      const results = await segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape)));
+      const results = await segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape, program.layouts.get(input))));
       for (const node of segment.exports) env.set(node, flatten(results[`n${node.id}`], node.size));
       pipeline = segment.pipeline;
     }
@@ -311,7 +319,13 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
 };
 
 /** Flat data handed to a kernel in the 3-D layout its reads use. */
-const asLayout = (data: Float32Array, shape: Shape, order?: AxisOrder): Input => new Input(data as unknown as number[], layoutOf(shape, order));
+const asLayout = (data: Float32Array, shape: Shape, layout?: Layout): Input => {
+  const dimensions = layoutOf(shape, layout);
+  const cells = dimensions[0] * dimensions[1] * dimensions[2];
+  // A wrapped buffer's last row is padded out to the full width.
+  const padded = cells === data.length ? data : Float32Array.from({ length: cells }, (_, i) => (i < data.length ? data[i] : 0));
+  return new Input(padded as unknown as number[], dimensions);
+};
 
 /**
  * A kernel result as flat row-major data. webasm returns rows that are views of one array (taken
@@ -331,9 +345,11 @@ const flatten = (result: unknown, size: number): Float32Array => {
   let offset = 0;
   const copy = (r: unknown): void => {
     if (Array.isArray(r)) r.forEach(copy);
-    else {
-      out.set(r as Float32Array, offset);
-      offset += (r as Float32Array).length;
+    else if (offset < size) {
+      // A wrapped buffer's last row runs past the tensor's end.
+      const row = (r as Float32Array).subarray(0, size - offset);
+      out.set(row, offset);
+      offset += row.length;
     }
   };
   copy(result);

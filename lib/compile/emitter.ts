@@ -8,7 +8,7 @@
 // then one load shared by all SIMD lanes instead of a gather.
 
 import type { Shape } from '../shape.ts';
-import { stridesOf } from '../shape.ts';
+import { sizeOf, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 
 /** A JavaScript number literal that gpu.js parses, always as a floating-point value. */
@@ -38,10 +38,25 @@ interface Scope {
  */
 export type AxisOrder = readonly number[];
 
+/**
+ * A buffer too large for a backend's texture size in its axis layout (a similarity row of 50,000
+ * on WebGL, whose limit is 16384 a side) is wrapped instead: element f of the row-major data sits
+ * at x = f mod width, y = floor(f / width). The threads past the end compute values nobody reads.
+ */
+export interface Wrapped {
+  readonly wrap: number;
+}
+
+export type Layout = AxisOrder | Wrapped;
+
+export const isWrapped = (layout: Layout): layout is Wrapped => !Array.isArray(layout);
+
 export const rowMajor = (shape: Shape): AxisOrder => shape.map((_, i) => i);
 
 /** [width, height, depth] of a buffer: sizes of x, y and the product of the z axes. */
-export const layoutOf = (shape: Shape, order: AxisOrder = rowMajor(shape)): [number, number, number] => {
+export const layoutOf = (shape: Shape, layout: Layout = rowMajor(shape)): [number, number, number] => {
+  if (isWrapped(layout)) return [layout.wrap, Math.max(1, Math.ceil(sizeOf(shape) / layout.wrap)), 1];
+  const order = layout;
   const sizes = order.map((axis) => shape[axis]);
   const rank = sizes.length;
   return [rank >= 1 ? sizes[rank - 1] : 1, rank >= 2 ? sizes[rank - 2] : 1, sizes.slice(0, Math.max(0, rank - 2)).reduce((a, b) => a * b, 1)];
@@ -57,7 +72,7 @@ export class Emitter {
 
   constructor(
     readonly valueOf: (emitter: Emitter, node: Tensor, index: readonly string[]) => string,
-    readonly orderOf: (node: Tensor) => AxisOrder = (node) => rowMajor(node.shape),
+    readonly layoutFor: (node: Tensor) => Layout = (node) => rowMajor(node.shape),
   ) {}
 
   fresh(prefix: string): string {
@@ -104,7 +119,13 @@ export class Emitter {
       name = `b${this.buffers.size}`;
       this.buffers.set(node, name);
     }
-    const order = this.orderOf(node);
+    const layout = this.layoutFor(node);
+    if (isWrapped(layout)) {
+      const flat = this.ravel(index, node.shape);
+      const row = this.temp(`Math.floor((${flat} + 0.5) / ${layout.wrap}.0)`);
+      return `${name}[0][${row}][${this.temp(`${flat} - ${row} * ${layout.wrap}`)}]`;
+    }
+    const order = layout;
     const sizes = order.map((axis) => node.shape[axis]);
     const ordered = order.map((axis) => index[axis]);
     const rank = sizes.length;
@@ -116,7 +137,9 @@ export class Emitter {
 
   /** The multi-index of the output element this kernel thread computes, in `node`'s layout. */
   outputIndex(node: Tensor): string[] {
-    const order = this.orderOf(node);
+    const layout = this.layoutFor(node);
+    if (isWrapped(layout)) return this.unravel(this.temp(`this.thread.y * ${layout.wrap} + this.thread.x`), node.shape);
+    const order = layout;
     const sizes = order.map((axis) => node.shape[axis]);
     const rank = sizes.length;
     if (rank === 0) return [];

@@ -204,6 +204,10 @@ test('the command line: defaults, explicit flags, errors, and the options a resu
   assert.deepEqual([merged.options.epochs, merged.options.batchSize, merged.options.widths, merged.options.out], [9, 16, [4, 8, 8], 'o']);
   const conflict = resumedOptions({ ...defaultTrainOptions(), out: 'o', resume: true, batchSize: 64 }, new Set(['batchSize']), record);
   assert.deepEqual(conflict, { conflicts: ['batchSize 64 differs from the checkpoint\'s 16'] });
+  // An option the checkpoint recorded as unset (JSON drops undefined keys) cannot be set on resuming.
+  const { testSize: _unset, ...withoutTestSize } = record as typeof record & { testSize?: number };
+  const newSlice = resumedOptions({ ...defaultTrainOptions(), out: 'o', resume: true, testSize: 500 }, new Set(['testSize']), withoutTestSize as typeof record);
+  assert.deepEqual(newSlice, { conflicts: ['testSize 500 differs from the checkpoint\'s null'] });
   // What the run prints about the backend, chosen by default or requested.
   const report = { backend: 'webasm', kernelMode: 'webasm', executorKind: 'fused-threaded', fallbackReason: null, hostSteps: [] } as const;
   assert.equal(describeExecution({ ...report, skipped: [{ backend: 'webgpu', reason: 'no adapter' }, { backend: 'headlessgl', reason: 'no GL context' }] }, false),

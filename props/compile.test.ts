@@ -147,6 +147,33 @@ for (const backend of backends) {
   });
 }
 
+test('flat indices near 2^24 are divided exactly (float32 division alone rounds them one off)', async () => {
+  // [262146, 32] transposed and flattened: 2^23 + 64 elements, each output's index unravelled
+  // through divisions that float32 gets wrong past 2^23 without the remainder correction.
+  const rows = 262_146;
+  const data = Float32Array.from({ length: rows * 32 }, (_, i) => i % 1009);
+  const compiled = compile((x: Tensor) => reshape(transpose(x, [1, 0]), [rows * 32]), { backend: 'webasm' });
+  const out = await compiled({ shape: [rows, 32], data });
+  for (const flat of [0, 1, rows * 32 - 1, rows * 32 - 2, 2 ** 23 + 1, 2 ** 23 + 63, 4_194_305]) {
+    const column = Math.floor(flat / rows);
+    const row = flat % rows;
+    assert.equal(out.data[flat], data[row * 32 + column], `element ${flat}`);
+  }
+  const tooLarge = compile((x: Tensor) => mul(x, 2), { backend: 'webasm' });
+  await assert.rejects(tooLarge({ shape: [2 ** 24 + 1], data: new Float32Array(2 ** 24 + 1) }), /more than the 2\^24 a float32 kernel can index exactly/);
+  await tooLarge.destroy();
+  await compiled.destroy();
+});
+
+test('plain data in the arguments is part of what a compiled program is traced for', async () => {
+  const compiled = compile((p: { x: Tensor; scale: number }) => mul(p.x, p.scale), { backend: 'cpu' });
+  const x = { shape: [2], data: Float32Array.of(1, 2) };
+  assert.deepEqual(Array.from((await compiled({ x, scale: 2 } as never)).data), [2, 4]);
+  assert.deepEqual(Array.from((await compiled({ x, scale: 3 } as never)).data), [3, 6]);
+  assert.equal(compiled.stats().traces, 2);
+  await compiled.destroy();
+});
+
 test('headlessgl is covered where CI promises it', () => {
   // .ci/run sets REQUIRE_HEADLESSGL when it provides a display and the gl package: coverage of
   // the backend must not vanish silently if the gl build breaks.

@@ -154,6 +154,10 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     const outputs = lowered.outputs;
     const outputTree = unflattenTree(traced, outputs);
     const { order, materialised } = schedule(outputs, lowered.materialise);
+    // Kernels index in float32, which holds every integer only below 2^24.
+    for (const node of order)
+      if (node.size > 2 ** 24)
+        throw new Error(`compile: ${node} has ${node.size} elements, more than the 2^24 a float32 kernel can index exactly; split it into smaller calls`);
     // Kernel outputs whose last axis is too short for the SIMD lanes lay out their longest axis
     // in x, when nothing outside the program's single pipeline reads them in row-major order.
     const layouts = new Map<Tensor, Layout>();
@@ -250,7 +254,9 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
 
   const run = async (args: unknown): Promise<any> => {
     const { leaves, paths } = flattenTree(args, isArgumentLeaf);
-    const signature = leaves.map((leaf) => formatShape(leaf.shape as Shape)).join(';');
+    // Everything but the values of the leaves is baked in when tracing: the tree's structure and
+    // any plain data in it (a number, an axis) as well as the shapes.
+    const signature = JSON.stringify(args, (_key, value) => (isArgumentLeaf(value) ? `tensor${formatShape(value.shape as Shape)}` : value));
     let program = programs.get(signature);
     if (program === undefined) {
       program = build(args as A, leaves, paths);
@@ -265,8 +271,11 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     });
     const hostSteps: string[] = [];
     const timings: KernelTiming[] = [];
-    let pipeline: any;
-    let kernel: IKernelRunShortcut | undefined;
+    let pipeline: PipelineSegment['pipeline'] | undefined;
+    // What really ran, segment by segment: a pipeline runs private copies of the kernels and
+    // degrades on its own, so its backend, not the kernel objects', is the truth.
+    const modes = new Set<string>();
+    const reasons: string[] = [];
     for (const segment of program.segments) {
       if (segment.kind === 'host' && segment.node.size === 0) {
         env.set(segment.node, new Float32Array(0));
@@ -278,33 +287,38 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         env.set(segment.node, Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape)));
         continue;
       }
-      kernel = segment.steps[0].kernel;
       if (options.profile) {
         for (const step of segment.steps) {
           const start = performance.now();
           const result = await step.kernel(...(step.buffers.map((b) => asLayout(env.get(b)!, b.shape, program.layouts.get(b))) as []));
           env.set(step.node, flatten(result, step.node.size).slice());
           timings.push({ node: String(step.node), milliseconds: performance.now() - start, fused: step.fused.map(String).join(', ') });
+          const ran = (step.kernel as any).kernel;
+          modes.add(ran?.constructor?.mode);
+          if (ran?.fallbackReason) reasons.push(ran.fallbackReason);
         }
         continue;
       }
       const results = await segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape, program.layouts.get(input))));
       for (const node of segment.exports) env.set(node, flatten(results[`n${node.id}`], node.size));
       pipeline = segment.pipeline;
+      modes.add((pipeline as { backend?: string }).backend ?? 'unknown');
+      if (pipeline.fallbackReason) reasons.push(pipeline.fallbackReason);
     }
-    const kernelMode = (kernel as any)?.kernel?.constructor?.mode as string | undefined;
+    const expectedMode = backend === 'headlessgl' ? 'gpu' : backend;
+    const kernelMode = modes.size === 0 ? undefined : [...modes].join(', ');
+    const degraded = [...modes].some((mode) => mode !== expectedMode);
     lastReport = {
       backend,
       kernelMode,
       executorKind: pipeline?.executorKind,
-      fallbackReason: (kernel as any)?.kernel?.fallbackReason ?? null,
+      // The cpu backend's pipelines always explain that they are not fused; that is no degradation.
+      fallbackReason: degraded ? reasons.join('; ') || 'no reason given' : null,
       skipped,
       hostSteps,
       ...(options.profile ? { profile: timings.sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
     };
-    const expectedMode = backend === 'headlessgl' ? 'gpu' : backend;
-    if (kernelMode !== undefined && kernelMode !== expectedMode)
-      warnOnce(`compile: the ${backend} backend degraded to ${kernelMode}: ${lastReport.fallbackReason ?? 'no reason given'}`);
+    if (degraded) warnOnce(`compile: the ${backend} backend degraded to ${kernelMode}: ${lastReport.fallbackReason}`);
     const values = program.outputs.map((node) => ({ shape: [...node.shape], data: Float32Array.from(env.get(node) ?? scalarData(node)) }));
     return unflattenTree(program.outputTree, values);
   };
@@ -323,7 +337,11 @@ const asLayout = (data: Float32Array, shape: Shape, layout?: Layout): Input => {
   const dimensions = layoutOf(shape, layout);
   const cells = dimensions[0] * dimensions[1] * dimensions[2];
   // A wrapped buffer's last row is padded out to the full width.
-  const padded = cells === data.length ? data : Float32Array.from({ length: cells }, (_, i) => (i < data.length ? data[i] : 0));
+  let padded = data;
+  if (cells !== data.length) {
+    padded = new Float32Array(cells);
+    padded.set(data);
+  }
   return new Input(padded as unknown as number[], dimensions);
 };
 

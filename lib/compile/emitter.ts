@@ -16,6 +16,7 @@ export const literal = (value: number): string => {
   if (Number.isNaN(value)) return '(0.0 / 0.0)';
   if (value === Infinity) return '(1.0 / 0.0)';
   if (value === -Infinity) return '(-1.0 / 0.0)';
+  if (Object.is(value, -0)) return '(-0.0)';
   const text = String(value);
   return /[.eE]/.test(text) ? (value < 0 ? `(${text})` : text) : value < 0 ? `(${text}.0)` : `${text}.0`;
 };
@@ -121,9 +122,8 @@ export class Emitter {
     }
     const layout = this.layoutFor(node);
     if (isWrapped(layout)) {
-      const flat = this.ravel(index, node.shape);
-      const row = this.temp(`Math.floor((${flat} + 0.5) / ${layout.wrap}.0)`);
-      return `${name}[0][${row}][${this.temp(`${flat} - ${row} * ${layout.wrap}`)}]`;
+      const { quotient, remainder } = this.divide(this.ravel(index, node.shape), layout.wrap);
+      return `${name}[0][${quotient}][${remainder}]`;
     }
     const order = layout;
     const sizes = order.map((axis) => node.shape[axis]);
@@ -187,9 +187,18 @@ export class Emitter {
   }
 
   /**
-   * Multi-index of a flat position. Integer division in float32: (i + 0.5) / d keeps the quotient
-   * at least 0.5 / d away from an integer, so floor is exact for flat indices up to about 2^23.
+   * q = floor(a / d) and a - q * d for an integer a below 2^24, exactly in float32: the division
+   * may round q one off (a / d is not exact, and near 2^23 neither is a + 0.5), so the remainder
+   * is checked and q moved back into place.
    */
+  divide(a: string, d: number): { quotient: string; remainder: string } {
+    const rough = this.temp(`Math.floor(${a} / ${d}.0)`);
+    const roughRemainder = this.temp(`${a} - ${rough} * ${d}`);
+    const quotient = this.temp(`${roughRemainder} < 0 ? ${rough} - 1 : (${roughRemainder} >= ${d} ? ${rough} + 1 : ${rough})`);
+    return { quotient, remainder: this.temp(`${a} - ${quotient} * ${d}`) };
+  }
+
+  /** Multi-index of a flat position (below 2^24, where float32 holds every integer). */
   unravel(flat: string, shape: Shape): string[] {
     const index = new Array<string>(shape.length);
     let rest = flat;
@@ -198,8 +207,8 @@ export class Emitter {
       if (axis === 0) index[axis] = rest;
       else if (d === 1) index[axis] = '0';
       else {
-        const quotient = this.temp(`Math.floor((${rest} + 0.5) / ${d}.0)`);
-        index[axis] = this.temp(`${rest} - ${quotient} * ${d}`);
+        const { quotient, remainder } = this.divide(rest, d);
+        index[axis] = remainder;
         rest = quotient;
       }
     }

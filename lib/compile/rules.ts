@@ -145,7 +145,7 @@ const inverseTable = (indices: Tensor, size: number): Tensor => {
   const data = (indices.params as { data: Float64Array }).data;
   const lists: number[][] = Array.from({ length: size }, () => []);
   data.forEach((target, k) => lists[target]?.push(k));
-  const width = Math.max(1, ...lists.map((l) => l.length));
+  const width = lists.reduce((longest, l) => Math.max(longest, l.length), 1);
   const table = tensor(lists.flatMap((l) => [...l, ...new Array<number>(width - l.length).fill(-1)]), [size, width]);
   inverseTables.set(indices, table);
   return table;

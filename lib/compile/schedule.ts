@@ -40,6 +40,13 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
     // A host step reads its inputs from buffers.
     if (rule.kind === 'host') for (const input of inputsOf(node)) if (!isScalarConstant(input)) materialised.add(input);
   }
+  // matmul and conv2d read every element of their inputs many times (once per output column,
+  // once per output channel and tap): an elementwise input computed inline would be recomputed
+  // each time, so it gets a buffer. Movement (transposes, slices) stays fused: it is only index
+  // arithmetic.
+  for (const node of order)
+    if (node.primitive.name === 'matmul' || node.primitive.name === 'conv2d')
+      for (const input of node.inputs) if (!cheap(input) && !isScalarConstant(input) && kernelRule(input).kind === 'fused') materialised.add(input);
   // Consumers before producers: a fused node is inlined into every kernel that reaches it
   // through fused nodes. Reached from two kernels and not cheap, it gets its own buffer instead
   // of being computed twice; reached from one kernel twice, the kernel computes it once.

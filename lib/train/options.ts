@@ -88,9 +88,19 @@ export const recordedOptions = (options: TrainOptions): RecordedOptions => {
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
+/**
+ * The options to compare with a checkpoint: its recorded ones and the others named. A checkpoint
+ * written as JSON has no key for an option the run left undefined (`--test-size` unset), and
+ * such an option given on resuming must still be seen as a change.
+ */
+const recordedNames = (recorded: RecordedOptions, others: readonly (keyof TrainOptions)[]): (keyof RecordedOptions)[] =>
+  [...new Set([...(Object.keys(recorded) as (keyof RecordedOptions)[]), ...others])].filter(
+    (name): name is keyof RecordedOptions => name !== 'out' && name !== 'resume',
+  );
+
 /** The result-affecting options whose values differ: [name, given, recorded]. */
 export const conflictsWithRecorded = (options: TrainOptions, recorded: RecordedOptions): Array<[keyof TrainOptions, unknown, unknown]> =>
-  (Object.keys(recorded) as (keyof RecordedOptions)[])
+  recordedNames(recorded, Object.keys(options) as (keyof TrainOptions)[])
     .filter((name) => !freeOnResume.has(name) && !same(options[name], recorded[name]))
     .map((name) => [name, options[name], recorded[name]]);
 
@@ -106,7 +116,7 @@ export const resumedOptions = (
 ): { options: TrainOptions } | { conflicts: string[] } => {
   const merged: Record<string, unknown> = { ...given };
   const conflicts: string[] = [];
-  for (const name of Object.keys(recorded) as (keyof RecordedOptions)[]) {
+  for (const name of recordedNames(recorded, [...explicit])) {
     if (!explicit.has(name)) merged[name] = recorded[name];
     else if (!freeOnResume.has(name) && !same(given[name], recorded[name]))
       conflicts.push(`${describe(name)} ${JSON.stringify(given[name])} differs from the checkpoint's ${JSON.stringify(recorded[name] ?? null)}`);

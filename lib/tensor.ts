@@ -68,8 +68,6 @@ export class Tensor<S extends Shape = Shape, P = any> {
   }
 }
 
-export type AnyTensor = Tensor<Shape, any>;
-
 /** A batch of images, NCHW (the layers and the augmentations share this one type). */
 export type Images = Tensor<readonly [number, number, number, number]>;
 

@@ -39,29 +39,27 @@ export const defaultCheckGradOptions = {
   seed: 1,
 } as const;
 
-export interface GradMismatch {
-  readonly kind: 'mismatch';
+/** Which partial derivative a report is about, and its two values. */
+interface GradElement {
   /** Path of the input in the tree (`params.w1`, `[0]`, ...). */
   readonly input: string;
   readonly shape: readonly number[];
   /** Flat (row-major) index and the same position per axis. */
   readonly index: number;
   readonly position: readonly number[];
-  readonly value: number;
   readonly analytic: number;
   readonly numeric: number;
+}
+
+export interface GradMismatch extends GradElement {
+  readonly kind: 'mismatch';
+  readonly value: number;
   readonly error: number;
   readonly tolerance: number;
 }
 
-export interface GradNonFinite {
+export interface GradNonFinite extends GradElement {
   readonly kind: 'non-finite';
-  readonly input: string;
-  readonly shape: readonly number[];
-  readonly index: number;
-  readonly position: readonly number[];
-  readonly analytic: number;
-  readonly numeric: number;
 }
 
 /** The function or a VJP rule threw (a shape error in a rule, say). */

@@ -1,11 +1,10 @@
 // max over axes. VJP: the cotangent goes to the elements equal to the maximum, shared equally
 // among ties (so the rule is a valid subgradient and symmetric in tied elements).
 
-import type { ReduceShape, Shape } from '../shape.ts';
-import { apply, type Primitive, type Tensor } from '../tensor.ts';
+import type { Primitive, Tensor } from '../tensor.ts';
 import { broadcastTo } from './broadcast-to.ts';
 import { reshape } from './reshape.ts';
-import { reducedShape, reduceEvaluate, type ReduceParams, resolveReduceParams } from './reduction.ts';
+import { reducedShape, reduceEvaluate, type ReduceParams, reductionOp } from './reduction.ts';
 import { equal } from './equal.ts';
 import { div } from './div.ts';
 import { mul } from './mul.ts';
@@ -26,9 +25,4 @@ export const maxPrimitive: Primitive<ReduceParams> = {
 };
 
 /** Maximum over `axes` (all when omitted); `keepdims` leaves the reduced axes as size 1. */
-export const max = <S extends Shape, const A extends number | readonly number[] | undefined = undefined, K extends boolean = false>(
-  x: Tensor<S>,
-  axes?: A,
-  keepdims?: K,
-): Tensor<ReduceShape<S, A extends number ? [A] : A, K>> =>
-  apply(maxPrimitive, [x], resolveReduceParams('max', x.shape, axes, keepdims ?? false));
+export const max = reductionOp(maxPrimitive);

@@ -1,8 +1,8 @@
 // Shared machinery of the reductions (sum, max): the shape rule and the reference loop over the
 // reduced axes. Axes are resolved (negative ones counted from the end) when the node is built.
 
-import { normalizeAxes, type Shape, stridesOf } from '../shape.ts';
-import type { Value } from '../tensor.ts';
+import { normalizeAxes, type ReduceShape, type Shape, stridesOf } from '../shape.ts';
+import { apply, type Primitive, type Tensor, type Value } from '../tensor.ts';
 import { walkStrided } from './strided-view.ts';
 
 export interface ReduceParams {
@@ -35,3 +35,13 @@ export const reduceEvaluate =
     walkStrided(x.shape, outStrides, 0, (i, target) => (out[target] = step(out[target], x.data[i])));
     return out;
   };
+
+/** The operation of a reduction primitive: over `axes` (all when omitted); `keepdims` leaves them as size 1. */
+export const reductionOp =
+  (primitive: Primitive<ReduceParams>) =>
+  <S extends Shape, const A extends number | readonly number[] | undefined = undefined, K extends boolean = false>(
+    x: Tensor<S>,
+    axes?: A,
+    keepdims?: K,
+  ): Tensor<ReduceShape<S, A extends number ? [A] : A, K>> =>
+    apply(primitive, [x], resolveReduceParams(primitive.name, x.shape, axes, keepdims ?? false));

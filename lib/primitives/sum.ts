@@ -1,10 +1,9 @@
 // sum over axes. VJP: the cotangent broadcast back over the reduced axes.
 
-import type { ReduceShape, Shape } from '../shape.ts';
-import { apply, type Primitive, type Tensor } from '../tensor.ts';
+import type { Primitive, Tensor } from '../tensor.ts';
 import { broadcastTo } from './broadcast-to.ts';
 import { reshape } from './reshape.ts';
-import { reducedShape, reduceEvaluate, type ReduceParams, resolveReduceParams } from './reduction.ts';
+import { reducedShape, reduceEvaluate, type ReduceParams, reductionOp } from './reduction.ts';
 
 export const sumPrimitive: Primitive<ReduceParams> = {
   name: 'sum',
@@ -17,9 +16,4 @@ export const sumPrimitive: Primitive<ReduceParams> = {
 };
 
 /** Sum over `axes` (all when omitted); `keepdims` leaves the reduced axes as size 1. */
-export const sum = <S extends Shape, const A extends number | readonly number[] | undefined = undefined, K extends boolean = false>(
-  x: Tensor<S>,
-  axes?: A,
-  keepdims?: K,
-): Tensor<ReduceShape<S, A extends number ? [A] : A, K>> =>
-  apply(sumPrimitive, [x], resolveReduceParams('sum', x.shape, axes, keepdims ?? false));
+export const sum = reductionOp(sumPrimitive);

@@ -55,15 +55,25 @@ test('layers give the shapes they promise', () => {
   assert.throws(() => bn.apply(params, state, uniform(key(3), [1, 3]), { training: true }), RangeError);
 });
 
-test('initialisation: He normal convolution weights, uniform linear weights, zero biases, unit batch-norm scale', () => {
+const moments = (w: ArrayLike<number>): { mean: number; std: number; largest: number } => {
+  const xs = Array.from(w);
+  const mean = xs.reduce((a, x) => a + x, 0) / xs.length;
+  return { mean, std: Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length), largest: Math.max(...xs.map(Math.abs)) };
+};
+
+test('initialisation: convolution weights uniform in +-1/sqrt(fan-in) (or He normal), uniform linear weights, zero biases, unit batch-norm scale', () => {
   const conv = conv2dLayer({ inChannels: 64, outChannels: 64, kernelSize: 3 });
   const { weight, bias } = conv.init(key(5));
   const w = values(weight);
-  const mean = w.reduce((a, x) => a + x, 0) / w.length;
-  const std = Math.sqrt(w.reduce((a, x) => a + (x - mean) ** 2, 0) / w.length);
+  const bound = 1 / Math.sqrt(64 * 9);
+  const uniformMoments = moments(w);
+  assert.ok(uniformMoments.largest <= bound, `largest ${uniformMoments.largest} above the bound ${bound}`);
+  assert.ok(Math.abs(uniformMoments.std / (bound / Math.sqrt(3)) - 1) < 0.03, `std ${uniformMoments.std}, expected ${bound / Math.sqrt(3)}`);
+  assert.ok(Math.abs(uniformMoments.mean) < 5 * bound / Math.sqrt(w.length), `mean ${uniformMoments.mean}`);
+  const he = moments(values(conv2dLayer({ inChannels: 64, outChannels: 64, kernelSize: 3, initialisation: 'he-normal' }).init(key(5)).weight));
   const expected = Math.sqrt(2 / (64 * 9));
-  assert.ok(Math.abs(std / expected - 1) < 0.03, `std ${std}, expected ${expected}`);
-  assert.ok(Math.abs(mean) < 5 * expected / Math.sqrt(w.length), `mean ${mean}`);
+  assert.ok(Math.abs(he.std / expected - 1) < 0.03, `std ${he.std}, expected ${expected}`);
+  assert.ok(he.largest > bound * 3, 'He normal reaches beyond the uniform bound');
   assert.deepEqual(values(bias!), new Float64Array(64));
   const linear = linearLayer({ inFeatures: 16, outFeatures: 32 }).init(key(6));
   for (const x of values(linear.weight)) assert.ok(Math.abs(x) <= 0.25, `${x}`);

@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import {
-  type StoredTensor, decodeSafetensors, encodeSafetensors, isTemporaryName, readCheckpoint, tensorsOfTree, treeOfTensors,
+  type StoredTensor, decodeSafetensors, encodeSafetensors, isTemporaryName, readCheckpoint, removeStaleTemporaryFiles, temporaryPathFor, tensorsOfTree, treeOfTensors,
   writeCheckpoint, writeFileAtomic,
 } from '../lib/checkpoint/index.ts';
 import { runs } from './runs.ts';
@@ -152,6 +153,24 @@ test('a failed write leaves the old checkpoint intact and no temporary file behi
     await writeFileAtomic(file, replacement);
     assert.ok(Buffer.from(replacement).equals(await fsp.readFile(file)));
     assert.ok((await fsp.readdir(folder)).every((name) => !isTemporaryName(name)));
+  } finally {
+    await fsp.rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a writer killed mid-write leaves a temporary file that the next run removes; a live writer\'s is kept', async () => {
+  const folder = await fsp.mkdtemp(path.join(os.tmpdir(), 'stale-'));
+  try {
+    // A process that has exited: its pid is free (reuse within these milliseconds is unlikely).
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const deadPid = Number(child.stdout.toString());
+    const dead = `.checkpoint.safetensors.${deadPid}.1700000000000.0.tmp`;
+    const live = path.basename(temporaryPathFor(path.join(folder, 'metrics.jsonl')));
+    for (const name of [dead, live, 'checkpoint.safetensors', '.hidden']) await fsp.writeFile(path.join(folder, name), 'x');
+    assert.ok(isTemporaryName(dead) && isTemporaryName(live));
+    assert.deepEqual(await removeStaleTemporaryFiles(folder), [dead]);
+    assert.deepEqual((await fsp.readdir(folder)).sort(), ['.hidden', live, 'checkpoint.safetensors'].sort());
+    assert.deepEqual(await removeStaleTemporaryFiles(path.join(folder, 'missing')), []);
   } finally {
     await fsp.rm(folder, { recursive: true, force: true });
   }

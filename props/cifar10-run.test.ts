@@ -80,8 +80,11 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
   const folder = await temporaryFolder('library');
   try {
     const whole = path.join(folder, 'whole');
-    const result = await trainCifar10(tinyOptions(whole), { ...quiet, dataset });
+    const lines: string[] = [];
+    const result = await trainCifar10(tinyOptions(whole), { ...quiet, log: (line) => lines.push(line), dataset });
     assert.equal(result.status, 'finished');
+    // Each compiled program says once what ran: the evaluation at epoch 0, the step at its first call.
+    assert.deepEqual(lines.filter((line) => /^(evaluation|training step): backend webasm /.test(line)).map((line) => line.split(':')[0]), ['evaluation', 'training step']);
     assert.deepEqual((await fsp.readdir(whole)).sort(), ['checkpoint.safetensors', 'curves.png', 'metrics.jsonl', 'neighbours.png']);
     assert.match(result.execution, /^backend webasm \(kernels webasm, executor \S+\), as requested with --backend/);
 
@@ -97,6 +100,9 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
     for (const m of metrics.slice(1)) {
       assert.ok(Number.isFinite(m.loss) && m.seconds > 0 && m.instances_per_second! > 0 && m.steps === 12, JSON.stringify(m));
     }
+    // The first step of the process built the kernels: its time is apart, and no later step builds.
+    assert.ok(metrics[1].build_seconds! > 0 && metrics[2].build_seconds === 0, JSON.stringify(metrics.map((m) => m.build_seconds)));
+    assert.ok(Math.abs(metrics[1].instances_per_second! - (11 * 16) / metrics[1].seconds) < 1e-9, 'speed over the 11 steps that only ran');
     assert.deepEqual(metrics.map((m) => m.learning_rate), [null, 0.03, 0.03 * 0.1]);
     assert.deepEqual(results(result.metrics), results(metrics));
 
@@ -129,6 +135,8 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
     assert.equal((await readMetrics(pieces)).length, 1);
     const oneEpoch = await trainCifar10(tinyOptions(pieces, { epochs: 1, resume: true }), { ...quiet, dataset });
     assert.equal(oneEpoch.status, 'finished');
+    // Resumed at step 6, the process built again: one step of each process is timed apart.
+    assert.ok(Math.abs(oneEpoch.metrics[1].instances_per_second! - (10 * 16) / oneEpoch.metrics[1].seconds) < 1e-9, JSON.stringify(oneEpoch.metrics[1]));
     assert.deepEqual(results(oneEpoch.metrics), results(metrics.slice(0, 2)));
     // Stopped after the last step of epoch 2, before its evaluation: the resumed run only evaluates.
     const beforeEvaluation = new AbortController();

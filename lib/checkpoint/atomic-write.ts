@@ -19,8 +19,35 @@ let counter = 0;
 export const temporaryPathFor = (file: string): string =>
   path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.${counter++}.tmp`);
 
+const temporaryName = /^\..+\.(\d+)\.\d+\.\d+\.tmp$/;
+
 /** Is `name` one of the temporary files that writeFileAtomic makes? */
-export const isTemporaryName = (name: string): boolean => /^\..+\.\d+\.\d+\.\d+\.tmp$/.test(name);
+export const isTemporaryName = (name: string): boolean => temporaryName.test(name);
+
+const isLiveProcess = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (cause) {
+    // EPERM: the process exists but belongs to someone else.
+    return (cause as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes from `folder` the temporary files of writers that no longer run (a process killed
+ * mid-write, say by a second Ctrl-C, cannot clean up after itself); a live writer's are kept.
+ * Returns the names removed.
+ */
+export const removeStaleTemporaryFiles = async (folder: string): Promise<string[]> => {
+  const names = await fsp.readdir(folder).catch(() => [] as string[]);
+  const stale = names.filter((name) => {
+    const match = temporaryName.exec(name);
+    return match !== null && !isLiveProcess(Number(match[1]));
+  });
+  await Promise.all(stale.map((name) => fsp.rm(path.join(folder, name), { force: true })));
+  return stale;
+};
 
 export const writeFileAtomic = async (file: string, bytes: Uint8Array | string, io: AtomicWriteIo = fsp): Promise<void> => {
   const temporary = temporaryPathFor(file);

@@ -11,9 +11,9 @@ export interface EpochRecord {
   readonly loss: number | null;
   readonly knn_top1: number;
   readonly knn_top5: number;
-  /** Wall-clock seconds of the epoch's training steps. */
+  /** Wall-clock seconds of the epoch's training steps, less the steps that also built kernels. */
   readonly seconds: number;
-  /** Training images per second over the epoch (each image is two views); null for epoch 0. */
+  /** Training images per second over the steps in `seconds` (each image is two views); null for epoch 0. */
   readonly instances_per_second: number | null;
   /** The gpu.js backend the compiled programs ran on. */
   readonly backend: string;
@@ -21,10 +21,15 @@ export interface EpochRecord {
   readonly steps: number;
   /** Wall-clock seconds of the evaluation (features of both splits, kNN, neighbours). */
   readonly eval_seconds: number;
+  /**
+   * Wall-clock seconds of the steps that traced and built the step's kernels as well as running
+   * them (the first step of a process); 0 when none did. Absent in older records.
+   */
+  readonly build_seconds?: number;
 }
 
 const fields: readonly (keyof EpochRecord)[] = [
-  'epoch', 'loss', 'knn_top1', 'knn_top5', 'seconds', 'instances_per_second', 'backend', 'learning_rate', 'steps', 'eval_seconds',
+  'epoch', 'loss', 'knn_top1', 'knn_top5', 'seconds', 'instances_per_second', 'backend', 'learning_rate', 'steps', 'eval_seconds', 'build_seconds',
 ];
 
 /** The lines of metrics.jsonl, fields in a fixed order, one epoch per line. */
@@ -60,7 +65,8 @@ export const curvesOf = (records: readonly EpochRecord[]): EpochMetrics[] =>
 export const describeRecord = (record: EpochRecord, epochs: number): string => {
   const accuracy = `kNN top-1 ${(100 * record.knn_top1).toFixed(2)}%, top-5 ${(100 * record.knn_top5).toFixed(2)}%`;
   if (record.epoch === 0) return `epoch 0/${epochs} (random encoder): ${accuracy} (evaluation ${record.eval_seconds.toFixed(1)} s)`;
+  const build = (record.build_seconds ?? 0) > 0 ? ` + ${record.build_seconds!.toFixed(1)} s building kernels` : '';
   return `epoch ${record.epoch}/${epochs}: loss ${record.loss?.toFixed(4)}, ${accuracy} ` +
-    `(${record.steps} steps in ${record.seconds.toFixed(1)} s, ${record.instances_per_second?.toFixed(1)} images/s; ` +
+    `(${record.steps} steps in ${record.seconds.toFixed(1)} s${build}, ${record.instances_per_second?.toFixed(1) ?? '-'} images/s; ` +
     `evaluation ${record.eval_seconds.toFixed(1)} s)`;
 };

@@ -1,6 +1,6 @@
 // The progress line of the training steps: a cli-progress bar on the terminal with the loss,
-// the images per second and the time left. The first step after a start traces and builds the
-// kernels, so speed and time left come from the later steps once there are any.
+// the images per second and the time left, from the recent steps that ran built kernels (the
+// caller leaves out a step that also traced and built them).
 
 import { SingleBar } from 'cli-progress';
 
@@ -13,17 +13,16 @@ export const formatDuration = (seconds: number): string => {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 };
 
-/** Seconds per step from the recent steps, leaving out the first (compiling) one when others exist. */
+/** Seconds per step, the mean of the last `window` recorded; NaN before the first. */
 export class StepTimer {
   private readonly durations: number[] = [];
   constructor(private readonly window = 20) {}
   record(seconds: number): void {
     this.durations.push(seconds);
+    if (this.durations.length > this.window) this.durations.shift();
   }
   secondsPerStep(): number {
-    const steady = this.durations.length > 1 ? this.durations.slice(1) : this.durations;
-    const recent = steady.slice(-this.window);
-    return recent.length === 0 ? NaN : recent.reduce((a, b) => a + b, 0) / recent.length;
+    return this.durations.length === 0 ? NaN : this.durations.reduce((a, b) => a + b, 0) / this.durations.length;
   }
 }
 

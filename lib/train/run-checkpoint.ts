@@ -28,6 +28,9 @@ export interface RunPosition {
   /** Sum of the losses of the steps done in the next epoch, and their seconds. */
   readonly epochLossSum: number;
   readonly epochSeconds: number;
+  /** Of those steps, the ones that also traced and built kernels (the first of each process), and their seconds, not in `epochSeconds`. */
+  readonly epochBuildSteps: number;
+  readonly epochBuildSeconds: number;
 }
 
 export interface SavedRun {
@@ -56,6 +59,8 @@ export const writeRunCheckpoint = (
     optimizer_step: String(position.optimizerStep),
     epoch_loss_sum: JSON.stringify(position.epochLossSum),
     epoch_seconds: JSON.stringify(position.epochSeconds),
+    epoch_build_steps: String(position.epochBuildSteps),
+    epoch_build_seconds: JSON.stringify(position.epochBuildSeconds),
     seed: String(options.seed),
     options: JSON.stringify(options),
     metrics: JSON.stringify(metrics),
@@ -91,10 +96,13 @@ export const readRunCheckpoint = (file: string): TE.TaskEither<CheckpointError, 
   const numbers = [
     naturalNumber(metadata, 'epoch', file), naturalNumber(metadata, 'step_in_epoch', file), naturalNumber(metadata, 'optimizer_step', file),
     finiteNumber(metadata, 'epoch_loss_sum', file), finiteNumber(metadata, 'epoch_seconds', file),
+    // Absent from checkpoints written before builds were timed apart.
+    metadata.epoch_build_steps === undefined ? E.right(0) : naturalNumber(metadata, 'epoch_build_steps', file),
+    metadata.epoch_build_seconds === undefined ? E.right(0) : finiteNumber(metadata, 'epoch_build_seconds', file),
   ];
   const bad = numbers.find(E.isLeft);
   if (bad !== undefined) return bad as E.Left<CheckpointError>;
-  const [epoch, stepInEpoch, optimizerStep, epochLossSum, epochSeconds] = numbers.map((n) => (n as E.Right<number>).right);
+  const [epoch, stepInEpoch, optimizerStep, epochLossSum, epochSeconds, epochBuildSteps, epochBuildSeconds] = numbers.map((n) => (n as E.Right<number>).right);
   let options: RecordedOptions;
   try {
     options = JSON.parse(metadata.options ?? '');
@@ -107,7 +115,7 @@ export const readRunCheckpoint = (file: string): TE.TaskEither<CheckpointError, 
   if (E.isLeft(metrics)) return E.left(checkpointError(file, undefined, metrics.left.slice(file.length + 2)));
   if (typeof metadata.train_md5 !== 'string') return E.left(checkpointError(file, undefined, 'metadata "train_md5" is missing, expected the md5 of the training images'));
   return E.right({
-    position: { epoch, stepInEpoch, optimizerStep, epochLossSum, epochSeconds },
+    position: { epoch, stepInEpoch, optimizerStep, epochLossSum, epochSeconds, epochBuildSteps, epochBuildSeconds },
     options,
     metrics: metrics.right,
     trainMd5: metadata.train_md5,

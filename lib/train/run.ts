@@ -16,7 +16,7 @@ import { cifarTrainAugmentation } from '../augment/cifar-train-augmentation.ts';
 import { compile, type ExecutionReport } from '../compile/index.ts';
 import { CheckpointErrorException } from '../checkpoint/errors.ts';
 import { treeOfTensors } from '../checkpoint/checkpoint.ts';
-import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import type { Cifar10 } from '../data/cifar10-types.ts';
 import { loadCifar10OrThrow } from '../data/cifar10.ts';
 import { sgd } from '../optim/sgd.ts';
@@ -73,7 +73,7 @@ export interface RunResult {
   readonly position: RunPosition;
   readonly metrics: readonly EpochRecord[];
   readonly files: RunFiles;
-  /** Which backend ran, how, and why better ones were passed over. */
+  /** Which backend ran the training step (or, when no step ran, the evaluation), how, and why better ones were passed over. */
   readonly execution: string;
 }
 
@@ -125,6 +125,8 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
     throw new Error(`${out} already holds a run (${path.basename(files.checkpoint)}); pass --resume to continue it, or choose another --out`);
   }
   await fsp.mkdir(out, { recursive: true });
+  const stale = await removeStaleTemporaryFiles(out);
+  if (stale.length > 0) log(`removed ${stale.length} half-written file${stale.length === 1 ? '' : 's'} left by a stopped run: ${stale.join(', ')}`);
 
   const cifar = hooks.dataset ?? (await loadCifar10OrThrow({ data: options.data, progress: hooks.progress, onInfo: log }));
   const data = trainingData(cifar, options.trainSize, options.testSize);
@@ -163,17 +165,30 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
   // Typed loosely: the trees' structure depends on the encoder chosen at run time.
   const stepFunction = trainingStep<TensorTree, TensorTree>({ encoder, objective: objective.right, optimizer, augmentation: cifarTrainAugmentation }) as (args: unknown) => unknown;
   const step = compile(stepFunction, { backend: options.backend, onWarning: warnings });
-  const features = featureExtractor(encoder, {
-    chunkSize: Math.min(options.evalBatchSize, Math.max(data.train.count, data.test.count)),
-    backend: options.backend,
-    onWarning: warnings,
-  });
-  let execution = '';
-  const announce = (report: ExecutionReport | undefined) => {
-    if (execution !== '' || report === undefined) return;
-    execution = describeExecution(report, options.backend !== undefined);
-    log(execution);
+  // Made after the step, and the step's backend released if this throws: the try below
+  // releases both only once both exist.
+  const features = await (async () => {
+    try {
+      return featureExtractor(encoder, {
+        chunkSize: Math.min(options.evalBatchSize, Math.max(data.train.count, data.test.count)),
+        backend: options.backend,
+        onWarning: warnings,
+      });
+    } catch (cause) {
+      await step.destroy();
+      throw cause;
+    }
+  })();
+  // What ran, said once per compiled program when it first runs: the training step and the
+  // evaluation may not get the same backend (a kernel one backend cannot build falls back).
+  const announced = new Map<string, string>();
+  const announce = (role: string, report: ExecutionReport | undefined) => {
+    if (announced.has(role) || report === undefined) return;
+    const description = describeExecution(report, options.backend !== undefined);
+    announced.set(role, description);
+    log(`${role}: ${description}`);
   };
+  const executionOf = () => announced.get('training step') ?? announced.get('evaluation') ?? '';
   const backendOf = () => (step.report() ?? features.report())?.backend ?? options.backend ?? 'unknown';
 
   const classes = data.classNames.length;
@@ -191,7 +206,7 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
     } finally {
       evaluationProgress.stop();
     }
-    announce(features.report());
+    announce('evaluation', features.report());
     const accuracy = knnAccuracy(trainFeatures, data.train.labels, testFeatures, data.test.labels, { k: options.knnK, sigma: options.knnSigma, classes });
     if (epoch === 0 && accuracy.k < options.knnK) log(`kNN with k = ${accuracy.k}: only ${data.train.count} training images`);
     await writeNeighbours(out, {
@@ -206,13 +221,13 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
   const title = `${objectiveName} | ${options.encoder} encoder${options.widths ? ` ${options.widths.join(',')}` : ''} | ` +
     `${data.train.count} images | batch ${batchSize} | seed ${options.seed}`;
   let metrics: EpochRecord[] = saved?.metrics ?? [];
-  let position: RunPosition = saved?.position ?? { epoch: 0, stepInEpoch: 0, optimizerStep: 0, epochLossSum: 0, epochSeconds: 0 };
+  let position: RunPosition = saved?.position ?? { epoch: 0, stepInEpoch: 0, optimizerStep: 0, epochLossSum: 0, epochSeconds: 0, epochBuildSteps: 0, epochBuildSeconds: 0 };
   const persist = async () => {
     await writeFileAtomic(files.metrics, metricsLines(metrics));
     await writeCurves(out, metrics, title);
     await writeRunCheckpoint(out, training, { position, options: recordedOptions(options), metrics, trainMd5: data.trainMd5 });
   };
-  const result = (status: RunResult['status']): RunResult => ({ status, out, position, metrics, files, execution });
+  const result = (status: RunResult['status']): RunResult => ({ status, out, position, metrics, files, execution: executionOf() });
 
   try {
     const stopped = () => hooks.signal?.aborted === true;
@@ -250,10 +265,11 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
       const learningRateValue = { shape: [], data: Float32Array.of(learningRate) };
       // At an epoch boundary these are 0; after a stop mid-epoch they continue the epoch.
       const first = position.stepInEpoch;
-      let { epochLossSum: lossSum, epochSeconds: seconds } = position;
+      let { epochLossSum: lossSum, epochSeconds: seconds, epochBuildSteps: buildSteps, epochBuildSeconds: buildSeconds } = position;
       progress.start(epoch, options.epochs, stepsPerEpoch, first);
       for (let s = first; s < stepsPerEpoch; s++) {
         const images = gatherImages(data.train.images, order.subarray(s * batchSize, (s + 1) * batchSize));
+        const builtBefore = step.stats();
         const start = performance.now();
         const next = (await step({
           ...training,
@@ -262,10 +278,14 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
           learningRate: learningRateValue,
         } as never)) as unknown as TrainingState & { loss: { data: Float32Array } };
         const elapsed = (performance.now() - start) / 1000;
-        if (execution === '') {
-          // A resumed run's first compiled call is this step: say what ran, above the bar.
+        // A step that traced or built kernels is timed apart: its seconds say how long building
+        // took, not how fast the step runs.
+        const builtAfter = step.stats();
+        const built = builtAfter.traces > builtBefore.traces || builtAfter.kernelsBuilt > builtBefore.kernelsBuilt;
+        if (!announced.has('training step')) {
+          // Said above the bar, as soon as the step has run once.
           progress.stop();
-          announce(step.report());
+          announce('training step', step.report());
           progress.start(epoch, options.epochs, stepsPerEpoch, s);
         }
         const loss = next.loss.data[0];
@@ -275,9 +295,17 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
         }
         training = { params: next.params, state: next.state, optimizerState: next.optimizerState };
         lossSum += loss;
-        seconds += elapsed;
-        position = { epoch: epoch - 1, stepInEpoch: s + 1, optimizerStep: position.optimizerStep + 1, epochLossSum: lossSum, epochSeconds: seconds };
-        timer.record(elapsed);
+        if (built) {
+          buildSteps += 1;
+          buildSeconds += elapsed;
+        } else {
+          seconds += elapsed;
+          timer.record(elapsed);
+        }
+        position = {
+          epoch: epoch - 1, stepInEpoch: s + 1, optimizerStep: position.optimizerStep + 1,
+          epochLossSum: lossSum, epochSeconds: seconds, epochBuildSteps: buildSteps, epochBuildSeconds: buildSeconds,
+        };
         const secondsPerStep = timer.secondsPerStep();
         progress.update(s + 1, lossSum / (s + 1), batchSize / secondsPerStep, secondsPerStep * ((stepsPerEpoch - s - 1) + (options.epochs - epoch) * stepsPerEpoch));
         hooks.onStep?.({ epoch, step: s, loss });
@@ -296,11 +324,11 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
       }
       const record: EpochRecord = {
         epoch, loss: lossSum / stepsPerEpoch, knn_top1: evaluation.top1, knn_top5: evaluation.top5, seconds,
-        instances_per_second: (stepsPerEpoch * batchSize) / seconds, backend: backendOf(), learning_rate: learningRate,
-        steps: stepsPerEpoch, eval_seconds: evaluation.seconds,
+        instances_per_second: stepsPerEpoch > buildSteps ? ((stepsPerEpoch - buildSteps) * batchSize) / seconds : null,
+        backend: backendOf(), learning_rate: learningRate, steps: stepsPerEpoch, eval_seconds: evaluation.seconds, build_seconds: buildSeconds,
       };
       metrics = [...metrics, record];
-      position = { epoch, stepInEpoch: 0, optimizerStep: position.optimizerStep, epochLossSum: 0, epochSeconds: 0 };
+      position = { epoch, stepInEpoch: 0, optimizerStep: position.optimizerStep, epochLossSum: 0, epochSeconds: 0, epochBuildSteps: 0, epochBuildSeconds: 0 };
       await persist();
       log(describeRecord(record, options.epochs));
       if (stopped() && epoch < options.epochs) return result('interrupted');

@@ -193,12 +193,13 @@ export const weightedKnnCompiled = async (
   trainLabels: Labels,
   testFeatures: FeatureMatrix,
   testLabels: Labels,
-  options: WeightedKnnOptions & { readonly backend?: BackendName } = {},
+  options: WeightedKnnOptions & { readonly backend?: BackendName; readonly onWarning?: (message: string) => void } = {},
 ): Promise<WeightedKnnResult> => {
   const plan = planKnn(trainFeatures, trainLabels, testFeatures, testLabels, options);
+  // Degradations (a backend passed over, a host step) go to onWarning, by default stderr.
   const program = compile(
     ({ train, labels, test }: { train: Tensor; labels: Tensor; test: Tensor }) => rankedClassesGraph(train, labels, test, plan),
-    { backend: options.backend, onWarning: () => {} },
+    { backend: options.backend, onWarning: options.onWarning },
   );
   try {
     const train = { shape: [plan.trainCount, plan.dimension], data: trainFeatures.data };

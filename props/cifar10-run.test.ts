@@ -95,6 +95,7 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
     assert.equal(metrics[0].instances_per_second, null);
     for (const m of metrics) {
       assert.ok(m.knn_top1 >= 0 && m.knn_top1 <= m.knn_top5 && m.knn_top5 <= 1, JSON.stringify(m));
+      assert.ok(m.knn_top1_backbone! >= 0 && m.knn_top1_backbone! <= m.knn_top5_backbone! && m.knn_top5_backbone! <= 1, JSON.stringify(m));
       assert.equal(m.backend, 'webasm');
     }
     for (const m of metrics.slice(1)) {
@@ -294,7 +295,7 @@ test('examples/cifar10.ts: --help, a real run with an objective file, Ctrl-C and
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /10 classes/);
     assert.match(run.stdout, /using 64 of 80 training images and 20 of 20 test images/);
-    assert.match(run.stdout, /^backend webasm \(kernels webasm/m);
+    assert.match(run.stdout, /^evaluation: backend webasm \(kernels webasm.*\n(.*\n)*training step: backend webasm \(kernels webasm/m);
     assert.match(run.stdout, /^epoch 0\/2 \(random encoder\): kNN top-1 [\d.]+%, top-5 [\d.]+%/m);
     assert.match(run.stdout, /^epoch 2\/2: loss [\d.]+, kNN top-1/m);
     assert.match(run.stdout, new RegExp(`curves\\.png .*${path.join(whole, 'curves.png')}`));

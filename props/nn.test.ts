@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { assertGrad, gradientProperty, interpret, sum, tensor, tensorArbitrary, type Tensor } from '../lib/index.ts';
+import { assertGrad, gradientProperty, interpret, l2Normalize, matmul, sum, tensor, tensorArbitrary, type Tensor } from '../lib/index.ts';
 import { key, normal, uniform } from '../lib/random/index.ts';
 import {
   batchNorm, batchNormLayer, conv2dLayer, countFlops, countParameters, encoderFlopsPerImage, globalAveragePool, linearLayer, materialize, maxPool,
@@ -209,6 +209,11 @@ test('the small encoder: [N, 3, 32, 32] -> [N, 128] unit rows, training state th
     assert.ok(Math.abs(norm - 1) < 1e-12, `row ${row} norm ${norm}`);
   }
   assert.notDeepEqual(training.state.stages[0].mean.data, new Float64Array(32), 'running means moved');
+  // The backbone's pooled output is what the features are projected from.
+  assert.equal(encoder.backboneDimension, 128);
+  assert.deepEqual(training.pooled.shape, [3, 128]);
+  const projected = interpret(l2Normalize(matmul(tensor(Array.from(training.pooled.data), [3, 128]), materialize(params).projection.weight)));
+  close(projected.data, training.features.data, 1e-9, 'features = normalised projection of the pooled backbone (bias 0 at init)');
 });
 
 test('gradient of the small encoder (training mode) matches finite differences on 2 images of 8x8', () => {
@@ -250,6 +255,7 @@ test('ResNet18 (CIFAR): [N, 3, 32, 32] -> [N, 128] traced at full width; interpr
   const small = narrow.init(key(2));
   const out = interpret(narrow.apply(materialize(small.params), small.state, materialize(uniform(key(3), [2, 3, 8, 8])), { training: true }));
   assert.deepEqual(out.features.shape, [2, 8]);
+  assert.deepEqual([narrow.backboneDimension, ...out.pooled.shape], [16, 2, 16]);
   for (let row = 0; row < 2; row++) assert.ok(Math.abs(Math.hypot(...out.features.data.subarray(row * 8, row * 8 + 8)) - 1) < 1e-12);
 });
 

@@ -7,6 +7,7 @@ import {
   LOSS_COLOR,
   TOP1_COLOR,
   TOP5_COLOR,
+  BACKBONE_TOP1_COLOR,
   neighboursGrid,
   neighboursGridLayout,
   MATCH_COLOR,
@@ -279,6 +280,15 @@ test('curves: each series colour is drawn, in its own panel, with the expected t
   assert.ok(meanY(left) < meanY(right) - 100, 'loss curve falls from left to right');
   // Top-5 is drawn above top-1 (higher accuracy = smaller y).
   assert.ok(meanY(plot(top5)) < meanY(plot(top1)) - 50);
+});
+
+test('curves: the backbone\'s top-1 is drawn in the accuracy panel when measured, and only then', () => {
+  const withBackbone = run(10).map((m) => ({ ...m, backboneTop1: (m.top1 ?? 0) + 3 }));
+  const img = decode(curvesChart({ epochs: withBackbone }));
+  const half = img.width / 2;
+  assert.ok(pixelsOf(img, BACKBONE_TOP1_COLOR, half, img.width).length > 50);
+  assert.equal(pixelsOf(img, BACKBONE_TOP1_COLOR, 0, half).length, 0);
+  assert.equal(pixelsOf(decode(curvesChart({ epochs: run(10) })), BACKBONE_TOP1_COLOR).length, 0);
 });
 
 test('curves: white background and dark text exist', () => {

@@ -82,6 +82,7 @@ export const resnet18Cifar = ({
   const projection = linearLayer({ inFeatures: widths[widths.length - 1], outFeatures: featureDimension });
   return {
     featureDimension,
+    backboneDimension: widths[widths.length - 1],
     init: (key) => {
       const [stemKey, projectionKey, ...stageKeys] = split(key, stages.length + 2);
       const stemInit = stem.init(stemKey);
@@ -108,8 +109,9 @@ export const resnet18Cifar = ({
           return out.state;
         }),
       );
-      const features = l2Normalize(projection.apply(params.projection, globalAveragePool(x)));
-      return { features: features as Tensor as Tensor<readonly [N, number]>, state: { stem: stemOut.state, stages: stageStates } };
+      const pooled = globalAveragePool(x) as Tensor as Tensor<readonly [N, number]>;
+      const features = l2Normalize(projection.apply(params.projection, pooled));
+      return { features: features as Tensor as Tensor<readonly [N, number]>, pooled, state: { stem: stemOut.state, stages: stageStates } };
     },
   };
 };

@@ -36,6 +36,7 @@ export const smallCifarEncoder = ({
   const projection = linearLayer({ inFeatures: widths[widths.length - 1], outFeatures: featureDimension });
   return {
     featureDimension,
+    backboneDimension: widths[widths.length - 1],
     init: (key) => {
       const keys = split(key, stages.length + 1);
       const initialised = stages.map((stage, i) => stage.init(keys[i]));
@@ -52,8 +53,9 @@ export const smallCifarEncoder = ({
         nextStates.push(next);
         x = maxPool(relu(y));
       });
-      const features = l2Normalize(projection.apply(params.projection, globalAveragePool(x)));
-      return { features: features as Tensor as Tensor<readonly [N, number]>, state: { stages: nextStates } };
+      const pooled = globalAveragePool(x) as Tensor as Tensor<readonly [N, number]>;
+      const features = l2Normalize(projection.apply(params.projection, pooled));
+      return { features: features as Tensor as Tensor<readonly [N, number]>, pooled, state: { stages: nextStates } };
     },
   };
 };

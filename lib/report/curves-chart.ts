@@ -1,5 +1,6 @@
 // The training-curves picture: training loss per epoch beside kNN top-1 and
-// top-5 accuracy per epoch (epoch 0 = the random encoder before training).
+// top-5 accuracy per epoch (epoch 0 = the random encoder before training), and the backbone's
+// top-1 where it was measured.
 import type { RGB } from './raster.ts';
 import { lineChart, type Series } from './line-chart.ts';
 
@@ -12,6 +13,8 @@ export interface EpochMetrics {
   readonly top1?: number;
   /** kNN top-5 accuracy on the test set, in percent (0..100). */
   readonly top5?: number;
+  /** kNN top-1 accuracy of the backbone's features (before the projection), in percent; drawn when given. */
+  readonly backboneTop1?: number;
 }
 
 export interface CurvesChartOptions {
@@ -27,6 +30,7 @@ export interface CurvesChartOptions {
 export const LOSS_COLOR: RGB = [31, 119, 180];
 export const TOP1_COLOR: RGB = [255, 127, 14];
 export const TOP5_COLOR: RGB = [44, 160, 44];
+export const BACKBONE_TOP1_COLOR: RGB = [214, 39, 40];
 
 function series(name: string, color: RGB, epochs: readonly EpochMetrics[], pick: (m: EpochMetrics) => number | undefined): Series {
   return { name, color, points: epochs.map((m) => ({ x: m.epoch, y: pick(m) ?? NaN })) };
@@ -59,6 +63,8 @@ export function curvesChart(options: CurvesChartOptions): Buffer {
         series: [
           series('top-1', TOP1_COLOR, epochs, (m) => m.top1),
           series('top-5', TOP5_COLOR, epochs, (m) => m.top5),
+          ...(epochs.some((m) => m.backboneTop1 !== undefined)
+            ? [series('top-1 backbone', BACKBONE_TOP1_COLOR, epochs, (m) => m.backboneTop1)] : []),
         ],
       },
     ],

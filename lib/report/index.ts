@@ -1,6 +1,6 @@
 // Public surface of the report pictures: data in, PNG Buffer out.
 // Callers decide where (and whether) to write the files.
-export { curvesChart, LOSS_COLOR, TOP1_COLOR, TOP5_COLOR } from './curves-chart.ts';
+export { BACKBONE_TOP1_COLOR, curvesChart, LOSS_COLOR, TOP1_COLOR, TOP5_COLOR } from './curves-chart.ts';
 export type { CurvesChartOptions, EpochMetrics } from './curves-chart.ts';
 export {
   neighboursGrid,

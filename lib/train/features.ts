@@ -2,7 +2,9 @@
 // statistics), compiled, in chunks of one fixed size: the last chunk is padded with blank
 // images, so every call has the same shapes and the program is traced and built once. In
 // evaluation mode each image's features depend on that image alone, so the padding changes
-// nothing and is dropped.
+// nothing and is dropped. Each image gives two vectors from one pass: the embedding (the
+// encoder's features) and its backbone's pooled output, L2-normalised so that both are compared
+// by cosine similarity.
 
 import type { TensorTree } from '../tree.ts';
 import type { Encoder } from '../nn/encoder.ts';
@@ -10,13 +12,22 @@ import type { Images } from '../tensor.ts';
 import { normalize } from '../augment/normalize.ts';
 import { type BackendName, compile, type ExecutionReport } from '../compile/index.ts';
 import type { FeatureMatrix } from '../eval/weighted-knn.ts';
+import { l2Normalize } from '../composites/normalize.ts';
 import { IMAGE_BYTES } from '../data/cifar10-types.ts';
 
+export type HostFeatures = FeatureMatrix & { data: Float32Array };
+
+/** Of each image: the embedding [count, featureDimension] and the unit backbone vector [count, backboneDimension]. */
+export interface ImageFeatures {
+  readonly embedding: HostFeatures;
+  readonly backbone: HostFeatures;
+}
+
 export interface FeatureExtractor {
-  /** Features [count, d] of `count` images (count x 3072 values in [0, 1]). */
+  /** The features of `count` images (count x 3072 values in [0, 1]). */
   readonly features: (
     params: unknown, state: unknown, images: Float32Array, count: number, onProgress?: (done: number) => void, signal?: AbortSignal,
-  ) => Promise<FeatureMatrix & { data: Float32Array }>;
+  ) => Promise<ImageFeatures>;
   readonly report: () => ExecutionReport | undefined;
   readonly destroy: () => Promise<void>;
 }
@@ -34,26 +45,33 @@ export const featureExtractor = <P extends TensorTree, S extends TensorTree>(
 ): FeatureExtractor => {
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`featureExtractor: chunkSize ${chunkSize} must be a positive integer`);
   const compiled = compile(
-    ({ params, state, images }: { params: P; state: S; images: Images }) =>
-      encoder.apply(params, state, normalize(images), { training: false }).features,
+    ({ params, state, images }: { params: P; state: S; images: Images }) => {
+      const { features, pooled } = encoder.apply(params, state, normalize(images), { training: false });
+      return { embedding: features, backbone: l2Normalize(pooled) };
+    },
     { backend, onWarning },
   );
-  const dimension = encoder.featureDimension;
+  const dimensions = { embedding: encoder.featureDimension, backbone: encoder.backboneDimension };
   return {
     features: async (params, state, images, count, onProgress, signal) => {
       if (images.length < count * IMAGE_BYTES) throw new RangeError(`features: ${images.length} values hold fewer than ${count} images`);
-      const out = new Float32Array(count * dimension);
+      const out = { embedding: new Float32Array(count * dimensions.embedding), backbone: new Float32Array(count * dimensions.backbone) };
       for (let start = 0; start < count; start += chunkSize) {
         // Stopping between chunks: a long evaluation need not finish once the caller gave up on it.
         signal?.throwIfAborted();
         const rows = Math.min(chunkSize, count - start);
         const chunk = new Float32Array(chunkSize * IMAGE_BYTES);
         chunk.set(images.subarray(start * IMAGE_BYTES, (start + rows) * IMAGE_BYTES));
-        const result = await compiled({ params, state, images: { shape: [chunkSize, 3, 32, 32], data: chunk } } as never);
-        out.set((result as unknown as { data: Float32Array }).data.subarray(0, rows * dimension), start * dimension);
+        const result = (await compiled({ params, state, images: { shape: [chunkSize, 3, 32, 32], data: chunk } } as never)) as unknown as
+          Record<keyof ImageFeatures, { data: Float32Array }>;
+        for (const kind of ['embedding', 'backbone'] as const)
+          out[kind].set(result[kind].data.subarray(0, rows * dimensions[kind]), start * dimensions[kind]);
         onProgress?.(start + rows);
       }
-      return { shape: [count, dimension], data: out };
+      return {
+        embedding: { shape: [count, dimensions.embedding], data: out.embedding },
+        backbone: { shape: [count, dimensions.backbone], data: out.backbone },
+      };
     },
     report: compiled.report,
     destroy: compiled.destroy,

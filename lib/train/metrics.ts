@@ -26,10 +26,17 @@ export interface EpochRecord {
    * them (the first step of a process); 0 when none did. Absent in older records.
    */
   readonly build_seconds?: number;
+  /**
+   * The same kNN on the encoder's backbone (its pooled output before the projection, L2-normalised):
+   * the representation most methods after the paper evaluate. Absent in older records.
+   */
+  readonly knn_top1_backbone?: number;
+  readonly knn_top5_backbone?: number;
 }
 
 const fields: readonly (keyof EpochRecord)[] = [
   'epoch', 'loss', 'knn_top1', 'knn_top5', 'seconds', 'instances_per_second', 'backend', 'learning_rate', 'steps', 'eval_seconds', 'build_seconds',
+  'knn_top1_backbone', 'knn_top5_backbone',
 ];
 
 /** The lines of metrics.jsonl, fields in a fixed order, one epoch per line. */
@@ -59,11 +66,16 @@ export const parseMetrics = (text: string, where: string): E.Either<string, Epoc
 
 /** The records as the curves picture takes them (accuracy in percent). */
 export const curvesOf = (records: readonly EpochRecord[]): EpochMetrics[] =>
-  records.map((r) => ({ epoch: r.epoch, loss: r.loss ?? undefined, top1: 100 * r.knn_top1, top5: 100 * r.knn_top5 }));
+  records.map((r) => ({
+    epoch: r.epoch, loss: r.loss ?? undefined, top1: 100 * r.knn_top1, top5: 100 * r.knn_top5,
+    backboneTop1: r.knn_top1_backbone === undefined ? undefined : 100 * r.knn_top1_backbone,
+  }));
 
 /** One line for the terminal. */
 export const describeRecord = (record: EpochRecord, epochs: number): string => {
-  const accuracy = `kNN top-1 ${(100 * record.knn_top1).toFixed(2)}%, top-5 ${(100 * record.knn_top5).toFixed(2)}%`;
+  const percent = (fraction: number) => `${(100 * fraction).toFixed(2)}%`;
+  const accuracy = `kNN top-1 ${percent(record.knn_top1)}, top-5 ${percent(record.knn_top5)}` +
+    (record.knn_top1_backbone === undefined ? '' : ` (backbone ${percent(record.knn_top1_backbone)}, ${percent(record.knn_top5_backbone!)})`);
   if (record.epoch === 0) return `epoch 0/${epochs} (random encoder): ${accuracy} (evaluation ${record.eval_seconds.toFixed(1)} s)`;
   const build = (record.build_seconds ?? 0) > 0 ? ` + ${record.build_seconds!.toFixed(1)} s building kernels` : '';
   return `epoch ${record.epoch}/${epochs}: loss ${record.loss?.toFixed(4)}, ${accuracy} ` +

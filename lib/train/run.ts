@@ -207,15 +207,17 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
       evaluationProgress.stop();
     }
     announce('evaluation', features.report());
-    const accuracy = knnAccuracy(trainFeatures, data.train.labels, testFeatures, data.test.labels, { k: options.knnK, sigma: options.knnSigma, classes });
+    const knn = { k: options.knnK, sigma: options.knnSigma, classes };
+    const accuracy = knnAccuracy(trainFeatures.embedding, data.train.labels, testFeatures.embedding, data.test.labels, knn);
+    const backbone = knnAccuracy(trainFeatures.backbone, data.train.labels, testFeatures.backbone, data.test.labels, knn);
     if (epoch === 0 && accuracy.k < options.knnK) log(`kNN with k = ${accuracy.k}: only ${data.train.count} training images`);
     await writeNeighbours(out, {
-      lists: nearestNeighbours(trainFeatures, testFeatures, queries, neighboursPerQuery),
+      lists: nearestNeighbours(trainFeatures.embedding, testFeatures.embedding, queries, neighboursPerQuery),
       trainBytes: data.train.bytes, trainLabels: data.train.labels, testBytes: data.test.bytes, testLabels: data.test.labels,
       classNames: data.classNames,
       title: `Nearest training images of test images, ${epoch === 0 ? 'random encoder (epoch 0)' : `after epoch ${epoch}`}`,
     });
-    return { ...accuracy, seconds: (performance.now() - start) / 1000 };
+    return { top1: accuracy.top1, top5: accuracy.top5, backbone, seconds: (performance.now() - start) / 1000 };
   };
 
   const title = `${objectiveName} | ${options.encoder} encoder${options.widths ? ` ${options.widths.join(',')}` : ''} | ` +
@@ -241,6 +243,7 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
       metrics = [{
         epoch: 0, loss: null, knn_top1: evaluation.top1, knn_top5: evaluation.top5, seconds: 0, instances_per_second: null,
         backend: backendOf(), learning_rate: null, steps: 0, eval_seconds: evaluation.seconds,
+        knn_top1_backbone: evaluation.backbone.top1, knn_top5_backbone: evaluation.backbone.top5,
       }];
       await persist();
       log(describeRecord(metrics[0], options.epochs));
@@ -326,6 +329,7 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
         epoch, loss: lossSum / stepsPerEpoch, knn_top1: evaluation.top1, knn_top5: evaluation.top5, seconds,
         instances_per_second: stepsPerEpoch > buildSteps ? ((stepsPerEpoch - buildSteps) * batchSize) / seconds : null,
         backend: backendOf(), learning_rate: learningRate, steps: stepsPerEpoch, eval_seconds: evaluation.seconds, build_seconds: buildSeconds,
+        knn_top1_backbone: evaluation.backbone.top1, knn_top5_backbone: evaluation.backbone.top5,
       };
       metrics = [...metrics, record];
       position = { epoch, stepInEpoch: 0, optimizerStep: position.optimizerStep, epochLossSum: 0, epochSeconds: 0, epochBuildSteps: 0, epochBuildSeconds: 0 };

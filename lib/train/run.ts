@@ -185,8 +185,9 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
   const announce = (role: string, report: ExecutionReport | undefined) => {
     if (announced.has(role) || report === undefined) return;
     const description = describeExecution(report, options.backend !== undefined);
+    const same = [...announced].find(([, said]) => said === description);
     announced.set(role, description);
-    log(`${role}: ${description}`);
+    log(same === undefined ? `${role}: ${description}` : `${role}: backend ${report.backend}, as the ${same[0]}`);
   };
   const executionOf = () => announced.get('training step') ?? announced.get('evaluation') ?? '';
   const backendOf = () => (step.report() ?? features.report())?.backend ?? options.backend ?? 'unknown';

@@ -25,7 +25,7 @@ import type { LearningRate } from '../optim/optimizer.ts';
 import { trainingStep } from './training-step.ts';
 import { describeEncoder, encoderFor } from './encoder-choice.ts';
 import { isBuiltInObjective, loadObjective } from './objective-choice.ts';
-import { featureExtractor } from './features.ts';
+import { type FeatureExtractor, featureExtractor } from './features.ts';
 import { knnAccuracy, nearestNeighbours, queryIndices } from './evaluation.ts';
 import { describeRecord, type EpochRecord, metricsLines } from './metrics.ts';
 import { flagName } from './cli-options.ts';
@@ -167,18 +167,17 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
   const step = compile(stepFunction, { backend: options.backend, onWarning: warnings });
   // Made after the step, and the step's backend released if this throws: the try below
   // releases both only once both exist.
-  const features = await (async () => {
-    try {
-      return featureExtractor(encoder, {
-        chunkSize: Math.min(options.evalBatchSize, Math.max(data.train.count, data.test.count)),
-        backend: options.backend,
-        onWarning: warnings,
-      });
-    } catch (cause) {
-      await step.destroy();
-      throw cause;
-    }
-  })();
+  let features: FeatureExtractor;
+  try {
+    features = featureExtractor(encoder, {
+      chunkSize: Math.min(options.evalBatchSize, Math.max(data.train.count, data.test.count)),
+      backend: options.backend,
+      onWarning: warnings,
+    });
+  } catch (cause) {
+    await step.destroy();
+    throw cause;
+  }
   // What ran, said once per compiled program when it first runs: the training step and the
   // evaluation may not get the same backend (a kernel one backend cannot build falls back).
   const announced = new Map<string, string>();

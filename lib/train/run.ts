@@ -217,7 +217,11 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
       classNames: data.classNames,
       title: `Nearest training images of test images, ${epoch === 0 ? 'random encoder (epoch 0)' : `after epoch ${epoch}`}`,
     });
-    return { top1: accuracy.top1, top5: accuracy.top5, backbone, seconds: (performance.now() - start) / 1000 };
+    // The record's accuracy fields, written alike for epoch 0 and every later epoch.
+    const accuracies = {
+      knn_top1: accuracy.top1, knn_top5: accuracy.top5, knn_top1_backbone: backbone.top1, knn_top5_backbone: backbone.top5,
+    } satisfies Partial<EpochRecord>;
+    return { accuracies, seconds: (performance.now() - start) / 1000 };
   };
 
   const title = `${objectiveName} | ${options.encoder} encoder${options.widths ? ` ${options.widths.join(',')}` : ''} | ` +
@@ -241,9 +245,8 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
       });
       if (evaluation === undefined) return result('cancelled');
       metrics = [{
-        epoch: 0, loss: null, knn_top1: evaluation.top1, knn_top5: evaluation.top5, seconds: 0, instances_per_second: null,
+        epoch: 0, loss: null, ...evaluation.accuracies, seconds: 0, instances_per_second: null,
         backend: backendOf(), learning_rate: null, steps: 0, eval_seconds: evaluation.seconds,
-        knn_top1_backbone: evaluation.backbone.top1, knn_top5_backbone: evaluation.backbone.top5,
       }];
       await persist();
       log(describeRecord(metrics[0], options.epochs));
@@ -326,10 +329,9 @@ export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}):
         return result('interrupted');
       }
       const record: EpochRecord = {
-        epoch, loss: lossSum / stepsPerEpoch, knn_top1: evaluation.top1, knn_top5: evaluation.top5, seconds,
+        epoch, loss: lossSum / stepsPerEpoch, ...evaluation.accuracies, seconds,
         instances_per_second: stepsPerEpoch > buildSteps ? ((stepsPerEpoch - buildSteps) * batchSize) / seconds : null,
         backend: backendOf(), learning_rate: learningRate, steps: stepsPerEpoch, eval_seconds: evaluation.seconds, build_seconds: buildSeconds,
-        knn_top1_backbone: evaluation.backbone.top1, knn_top5_backbone: evaluation.backbone.top5,
       };
       metrics = [...metrics, record];
       position = { epoch, stepInEpoch: 0, optimizerStep: position.optimizerStep, epochLossSum: 0, epochSeconds: 0, epochBuildSteps: 0, epochBuildSeconds: 0 };

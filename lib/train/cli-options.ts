@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { type BackendName, backendNames } from '../compile/backend.ts';
-import { builtInObjectiveNames, defaultMilestones, defaultTrainOptions, encoderNames, type TrainOptions } from './options.ts';
+import { builtInObjectiveNames, defaultLearningRate, defaultTrainOptions, type EncoderName, encoderNames, paperMilestones, type TrainOptions } from './options.ts';
 
 type Parse = (text: string) => E.Either<string, unknown>;
 
@@ -71,9 +71,12 @@ export const flags: readonly Flag[] = [
     help: 'the loss of the [2N, d] features (first views, then second views); FILE.ts exports it as default or as `objective`: (features, { temperature }) => scalar tensor; outside this project name the file .mts' },
   { name: 'temperature', key: 'temperature', value: 'T', parse: positiveNumber, shown: String(defaults.temperature),
     help: 'softmax temperature of the objective (align-uniform has none)' },
-  { name: 'lr', key: 'learningRate', value: 'RATE', parse: positiveNumber, shown: String(defaults.learningRate), help: 'SGD learning rate' },
+  { name: 'lr', key: 'learningRate', value: 'RATE', parse: positiveNumber,
+    shown: encoderNames.map((name) => `${name} ${defaultLearningRate(name)}`).join(', '),
+    help: 'SGD learning rate (resnet18 has the paper\'s; the small encoder\'s was measured on CIFAR-10)' },
   { name: 'lr-milestones', key: 'learningRateMilestones', value: 'E1,E2|none', parse: integerList(1, { increasing: true, allowNone: true }),
-    shown: '60% and 80% of --epochs (120,160 of 200)', help: 'epochs after which the learning rate is multiplied by --lr-decay' },
+    shown: `the paper's ${paperMilestones.join(',')}, those before --epochs`,
+    help: 'epochs after which the learning rate is multiplied by --lr-decay; the default is not scaled to --epochs: a run of 120 epochs or fewer keeps its first rate, as the start of the paper\'s schedule' },
   { name: 'lr-decay', key: 'learningRateDecay', value: 'F', parse: positiveNumber, shown: String(defaults.learningRateDecay), help: 'factor at each milestone' },
   { name: 'momentum', key: 'momentum', value: 'M', parse: nonNegativeNumber, shown: String(defaults.momentum), help: 'SGD momentum' },
   { name: 'weight-decay', key: 'weightDecay', value: 'W', parse: nonNegativeNumber, shown: String(defaults.weightDecay), help: 'SGD L2 weight decay' },
@@ -181,8 +184,7 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
   }
   const epochs = (chosen.epochs as number | undefined) ?? defaults.epochs;
   const options = {
-    ...defaultTrainOptions(epochs),
-    learningRateMilestones: defaultMilestones(epochs),
+    ...defaultTrainOptions(epochs, (chosen.encoder as EncoderName | undefined) ?? defaults.encoder),
     out: defaultOutFolder(now),
     ...chosen,
   } as TrainOptions;

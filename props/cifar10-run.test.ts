@@ -193,17 +193,13 @@ test('the command line: defaults, explicit flags, errors, and the options a resu
   // The paper's milestones (120, 160) are not scaled to a short run: 10 epochs have none.
   assert.deepEqual([options.epochs, options.batchSize, options.widths, options.learningRateMilestones], [10, 16, [4, 8, 8], []]);
   assert.deepEqual([options.temperature, options.learningRate, options.knnK, options.knnSigma, options.objective], [0.1, 0.01, 200, 0.1, 'invariant-spreading']);
-  const milestonesOf = (epochs: number) => {
-    const result = parseCliOptions(['--epochs', String(epochs)]);
-    return E.isRight(result) && result.right.kind === 'train' ? result.right.options.learningRateMilestones : undefined;
-  };
-  assert.deepEqual([120, 121, 150, 161].map(milestonesOf), [[], [120], [120], [120, 160]]);
-  // Each encoder has its own default rate; an explicit --lr wins over either.
-  const learningRateOf = (argv: string[]) => {
+  const optionsOf = (argv: string[]) => {
     const result = parseCliOptions(argv);
-    return E.isRight(result) && result.right.kind === 'train' ? result.right.options.learningRate : undefined;
+    return E.isRight(result) && result.right.kind === 'train' ? result.right.options : undefined;
   };
-  assert.deepEqual([['--encoder', 'resnet18'], ['--encoder', 'small'], ['--encoder', 'resnet18', '--lr', '0.2']].map(learningRateOf), [0.03, 0.01, 0.2]);
+  assert.deepEqual([120, 121, 150, 161].map((epochs) => optionsOf(['--epochs', String(epochs)])?.learningRateMilestones), [[], [120], [120], [120, 160]]);
+  // Each encoder has its own default rate; an explicit --lr wins over either.
+  assert.deepEqual([['--encoder', 'resnet18'], ['--encoder', 'small'], ['--encoder', 'resnet18', '--lr', '0.2']].map((argv) => optionsOf(argv)?.learningRate), [0.03, 0.01, 0.2]);
   assert.equal(options.out, path.resolve('x'));
   assert.deepEqual([...explicit].sort(), ['batchSize', 'epochs', 'out', 'widths']);
   const defaults = parseCliOptions([], new Date('2025-01-02T03:04:05.678Z'));

@@ -76,7 +76,7 @@ export const flags: readonly Flag[] = [
     help: 'SGD learning rate (resnet18 has the paper\'s; the small encoder\'s was measured on CIFAR-10)' },
   { name: 'lr-milestones', key: 'learningRateMilestones', value: 'E1,E2|none', parse: integerList(1, { increasing: true, allowNone: true }),
     shown: `the paper's ${paperMilestones.join(',')}, those before --epochs`,
-    help: 'epochs after which the learning rate is multiplied by --lr-decay; the default is not scaled to --epochs: a run of 120 epochs or fewer keeps its first rate, as the start of the paper\'s schedule' },
+    help: `epochs after which the learning rate is multiplied by --lr-decay; the default is not scaled to --epochs: a run of ${paperMilestones[0]} epochs or fewer keeps its first rate, as the start of the paper's schedule` },
   { name: 'lr-decay', key: 'learningRateDecay', value: 'F', parse: positiveNumber, shown: String(defaults.learningRateDecay), help: 'factor at each milestone' },
   { name: 'momentum', key: 'momentum', value: 'M', parse: nonNegativeNumber, shown: String(defaults.momentum), help: 'SGD momentum' },
   { name: 'weight-decay', key: 'weightDecay', value: 'W', parse: nonNegativeNumber, shown: String(defaults.weightDecay), help: 'SGD L2 weight decay' },

@@ -128,6 +128,8 @@ test('stepDecay multiplies the rate by the factor at each milestone passed', () 
   const schedule = stepDecay(0.03, { milestones: [120, 160] });
   close([0, 119, 120, 159, 160, 199].map(schedule), [0.03, 0.03, 0.003, 0.003, 0.0003, 0.0003], 1e-18);
   assert.equal(stepDecay(1, { milestones: [], factor: 0.5 })(1000), 1);
+  // The decimal a person would write, not the binary product's tail (0.00010000000000000002).
+  assert.deepEqual([0, 1, 2].map(stepDecay(0.01, { milestones: [1, 2] })), [0.01, 0.001, 0.0001]);
   assert.throws(() => stepDecay(1, { milestones: [10, 5] }), RangeError);
 });
 

@@ -12,5 +12,7 @@ export interface StepDecayOptions {
 export const stepDecay = (base: number, { milestones, factor = 0.1 }: StepDecayOptions): ((epoch: number) => number) => {
   if (milestones.some((m, i) => !Number.isFinite(m) || (i > 0 && m <= milestones[i - 1])))
     throw new RangeError(`stepDecay: milestones [${milestones.join(', ')}] must increase`);
-  return (epoch) => base * factor ** milestones.filter((m) => epoch >= m).length;
+  // Rounded to 15 significant digits: the base and factor are decimals, and their binary product
+  // would otherwise reach metrics.jsonl as 0.00010000000000000002 for 0.01 x 0.1 x 0.1.
+  return (epoch) => Number((base * factor ** milestones.filter((m) => epoch >= m).length).toPrecision(15));
 };

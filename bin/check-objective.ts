@@ -104,9 +104,9 @@ const main = async (args: readonly string[]): Promise<number> => {
   const { file, runs, seed, backend } = parsed.right;
   if (backend !== undefined) {
     // A backend that cannot run here is the caller's mistake, not a finding about the objective.
-    const choice = chooseBackend(backend);
+    const choice = await chooseBackend(backend);
     if (isLeft(choice)) return usageError(`--backend ${backend}: ${choice.left}`);
-    await choice.right.gpu.destroy();
+    await choice.right.release();
   }
   const loaded = await loadObjective(file);
   if (isLeft(loaded)) return usageError(loaded.left);

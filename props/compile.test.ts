@@ -8,15 +8,17 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GPU } from 'gpu.js';
 import {
-  add, conv2d, exp, grad, interpret, mul, neg, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
+  add, conv2d, exp, grad, interpret, max, maximum, maxPool2d, mul, neg, pad, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
 } from '../lib/index.ts';
-import { type BackendName, compile } from '../lib/compile/index.ts';
+import { compile, webgpuDevice } from '../lib/compile/index.ts';
+import { isLeft } from 'fp-ts/lib/Either.js';
 import { uniformNumbers } from '../lib/check/sample.ts';
 import { randomBits } from '../lib/primitives/random-bits.ts';
 import { gradientCases } from './gradient-cases.ts';
 import { runs } from './runs.ts';
+import { testBackends, testLimits } from './backends.ts';
 
-const backends: BackendName[] = ['cpu', 'webasm', ...(GPU.isHeadlessGLSupported ? (['headlessgl'] as const) : [])];
+const limits = testLimits;
 
 /** float32 against float64: relative to the magnitude of the whole result, and per element. */
 const assertClose = (what: string, compiled: Float32Array, reference: Float64Array) => {
@@ -45,13 +47,13 @@ const leafPairs = (compiled: unknown, reference: unknown, path = ''): [string, F
   return [];
 };
 
-for (const backend of backends) {
+for (const backend of testBackends) {
   for (const [name, { arbitrary, f }] of Object.entries(gradientCases))
     test(`${backend}: ${name} compiled equals interpreted, forward and gradient`, async () => {
       await fc.assert(
         fc.asyncProperty(arbitrary, async (inputs) => {
           const program = valueAndGradient(f);
-          const compiled = compile(program, { backend, onWarning: () => {} });
+          const compiled = compile(program, { backend, limits, onWarning: () => {} });
           try {
             const out = await compiled(inputs);
             for (const [path, c, r] of leafPairs(out, interpret(program(inputs)))) assertClose(`${name}${path}`, c, r);
@@ -67,7 +69,7 @@ for (const backend of backends) {
     await fc.assert(
       fc.asyncProperty(programArbitrary(), async ({ description, inputs }) => {
         const program = valueAndGradient((p) => runProgram(description, p));
-        const compiled = compile(program, { backend });
+        const compiled = compile(program, { backend, limits });
         try {
           const out = await compiled(inputs);
           for (const [path, c, r] of leafPairs(out, interpret(program(inputs)))) assertClose(`program${path}`, c, r);
@@ -80,7 +82,7 @@ for (const backend of backends) {
   });
 
   test(`${backend}: a second call with the same shapes builds nothing; new shapes trace again`, async () => {
-    const compiled = compile((p: { x: Tensor; w: Tensor }) => sum(tanh(mul(p.x, p.w)), 1), { backend });
+    const compiled = compile((p: { x: Tensor; w: Tensor }) => sum(tanh(mul(p.x, p.w)), 1), { backend, limits });
     const args = (n: number) => ({ x: { shape: [n, 3], data: new Float32Array(n * 3).fill(0.5) }, w: { shape: [3], data: Float32Array.of(1, 2, 3) } });
     const first = await compiled(args(4));
     const built = compiled.stats();
@@ -98,7 +100,7 @@ for (const backend of backends) {
   });
 
   test(`${backend}: random numbers drawn in a kernel equal the interpreter's bit for bit`, async () => {
-    const compiled = compile((k: Tensor) => randomBits(k, [3, 1000]), { backend });
+    const compiled = compile((k: Tensor) => randomBits(k, [3, 1000]), { backend, limits });
     for (const words of [[123, 4567890, 16777215, 0], [0, 0, 0, 0], [16777215, 1, 2, 3]]) {
       const out = await compiled({ shape: [4], data: Float32Array.from(words) });
       const reference = interpret(randomBits(tensor(words, [4]), [3, 1000])).data;
@@ -113,7 +115,7 @@ for (const backend of backends) {
     const f = (x: Tensor) => ({ y: exp(mul(x, 0.5)), total: sum(x, 1), transposed: add(transpose(x), 1) });
     const n = 40_000;
     const data = Float32Array.from({ length: 2 * n }, (_, i) => ((i * 7919) % 1000) / 1000);
-    const compiled = compile(f, { backend });
+    const compiled = compile(f, { backend, limits });
     const out = await compiled({ shape: [2, n], data });
     const reference = interpret(f(tensor(data, [2, n])));
     assertClose('y', out.y.data, reference.y.data);
@@ -122,9 +124,21 @@ for (const backend of backends) {
     await compiled.destroy();
   });
 
+  test(`${backend}: leading axes past a dispatch's 65535 workgroups (WebGPU's z) compile`, async () => {
+    const f = (x: Tensor) => ({ y: exp(mul(x, 0.5)), total: sum(tanh(x), 2) });
+    const shape = [70_000, 3, 2];
+    const data = Float32Array.from({ length: 420_000 }, (_, i) => ((i * 7919) % 1000) / 1000);
+    const compiled = compile(f, { backend, limits });
+    const out = await compiled({ shape, data });
+    const reference = interpret(f(tensor(data, shape)));
+    assertClose('y', out.y.data, reference.y.data);
+    assertClose('total', out.total.data, reference.total.data);
+    await compiled.destroy();
+  });
+
   test(`${backend}: a chain of elementwise operations is one kernel`, async () => {
     let listing = '';
-    const compiled = compile((x: Tensor) => exp(neg(add(mul(tanh(x), 2), 1))), { backend, debug: (text) => (listing = text) });
+    const compiled = compile((x: Tensor) => exp(neg(add(mul(tanh(x), 2), 1))), { backend, limits, debug: (text) => (listing = text) });
     const out = await compiled({ shape: [3, 5], data: new Float32Array(15).fill(0.25) });
     assert.equal(compiled.stats().kernelsBuilt, 1);
     assert.equal((listing.match(/^\/\/ kernel for/gm) ?? []).length, 1);
@@ -136,7 +150,7 @@ for (const backend of backends) {
   test(`${backend}: conv2d followed by its bias and relu is one kernel (after the padded copy of its input)`, async () => {
     let listing = '';
     const layer = (p: { x: Tensor; w: Tensor; b: Tensor }) => relu(add(conv2d(p.x, p.w, { padding: 1 }), reshape(p.b, [1, 2, 1, 1])));
-    const compiled = compile(layer, { backend, debug: (text) => (listing = text) });
+    const compiled = compile(layer, { backend, limits, debug: (text) => (listing = text) });
     const args = { x: { shape: [1, 3, 4, 4], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) }, w: { shape: [2, 3, 3, 3], data: Float32Array.from({ length: 54 }, (_, i) => Math.cos(i)) }, b: { shape: [2], data: Float32Array.of(0.5, -0.5) } };
     const out = await compiled(args);
     assert.equal(compiled.stats().kernelsBuilt, 2, listing);
@@ -145,25 +159,60 @@ for (const backend of backends) {
     assertClose('layer', out.data, interpret(layer({ x: tensor(args.x.data, [1, 3, 4, 4]), w: tensor(args.w.data, [2, 3, 3, 3]), b: tensor(args.b.data, [2]) })).data);
     await compiled.destroy();
   });
-}
 
-test('flat indices near 2^24 are divided exactly (float32 division alone rounds them one off)', async () => {
-  // [262146, 32] transposed and flattened: 2^23 + 64 elements, each output's index unravelled
-  // through divisions that float32 gets wrong past 2^23 without the remainder correction.
-  const rows = 262_146;
-  const data = Float32Array.from({ length: rows * 32 }, (_, i) => i % 1009);
-  const compiled = compile((x: Tensor) => reshape(transpose(x, [1, 0]), [rows * 32]), { backend: 'webasm' });
-  const out = await compiled({ shape: [rows, 32], data });
-  for (const flat of [0, 1, rows * 32 - 1, rows * 32 - 2, 2 ** 23 + 1, 2 ** 23 + 63, 4_194_305]) {
-    const column = Math.floor(flat / rows);
-    const row = flat % rows;
-    assert.equal(out.data[flat], data[row * 32 + column], `element ${flat}`);
-  }
-  const tooLarge = compile((x: Tensor) => mul(x, 2), { backend: 'webasm' });
-  await assert.rejects(tooLarge({ shape: [2 ** 24 + 1], data: new Float32Array(2 ** 24 + 1) }), /more than the 2\^24 a float32 kernel can index exactly/);
-  await tooLarge.destroy();
-  await compiled.destroy();
-});
+  test(`${backend}: flat indices near 2^24 are divided exactly (float32 division alone rounds them one off)`, async () => {
+    // [262146, 32] transposed and flattened: 2^23 + 64 elements, each output's index unravelled
+    // through divisions that float32 gets wrong past 2^23 without the remainder correction.
+    const rows = 262_146;
+    const data = Float32Array.from({ length: rows * 32 }, (_, i) => i % 1009);
+    const compiled = compile((x: Tensor) => reshape(transpose(x, [1, 0]), [rows * 32]), { backend, limits });
+    const out = await compiled({ shape: [rows, 32], data });
+    for (const flat of [0, 1, rows * 32 - 1, rows * 32 - 2, 2 ** 23 + 1, 2 ** 23 + 63, 4_194_305]) {
+      const column = Math.floor(flat / rows);
+      const row = flat % rows;
+      assert.equal(out.data[flat], data[row * 32 + column], `element ${flat}`);
+    }
+    await compiled.destroy();
+    if (backend === 'cpu') return; // JavaScript kernels index in float64
+    const tooLarge = compile((x: Tensor) => mul(x, 2), { backend, limits });
+    await assert.rejects(
+      tooLarge({ shape: [2 ** 24 + 1], data: new Float32Array(2 ** 24 + 1) }),
+      // Thread indices, or a wrapped buffer's flat positions where the backend wraps long buffers.
+      /the kernel for mul#\d+\[16777217\] computes (thread indices in x|wrapped flat positions) up to \d+, more than the 16777216 its float32 index arithmetic holds exactly/,
+    );
+    await tooLarge.destroy();
+  });
+
+  test(`${backend}: infinite and NaN constants, and maxima over -Infinity, equal the interpreter's`, async () => {
+    const f = (x: Tensor) => ({
+      shifted: add(x, Infinity),
+      scaled: mul(x, Number.NaN),
+      floor: maximum(x, -Infinity),
+      rowMax: max(x, [1]),
+      padded: pad(x, [[0, 0], [1, 1]], -Infinity),
+      pooled: maxPool2d(reshape(x, [1, 1, 2, 4]), { window: 3, stride: 1, padding: 1 }),
+    });
+    const data = Float32Array.of(1, -Infinity, 3, -2, -Infinity, -Infinity, -Infinity, -Infinity);
+    const compiled = compile(f, { backend, limits });
+    const out = await compiled({ shape: [2, 4], data });
+    const reference = interpret(f(tensor(data, [2, 4])));
+    for (const [path, c, r] of leafPairs(out, reference)) assertClose(`constants${path}`, c, r);
+    await compiled.destroy();
+  });
+
+  test(`${backend}: a kernel that would read more buffers than allowed is split, and computes the same`, async () => {
+    const f = (xs: Tensor[]) => xs.slice(1).reduce((total, x, i) => add(mul(total, tanh(x)), i), xs[0]);
+    const inputs = Array.from({ length: 11 }, (_, k) => ({ shape: [3, 4], data: Float32Array.from({ length: 12 }, (_, i) => Math.sin(k * 12 + i)) }));
+    let listing = '';
+    const compiled = compile(f, { backend, limits: { storageBuffersPerKernel: 4 }, debug: (text) => (listing = text) });
+    const out = await compiled(inputs);
+    const reads = [...listing.matchAll(/^\/\/ reads (.*)$/gm)].map((m) => (m[1].match(/#\d+\[/g) ?? []).length);
+    assert.ok(reads.length > 1 && reads.every((n) => n <= 3), `buffers read by each kernel: ${reads}`);
+    assertClose('split', out.data, interpret(f(inputs.map((x) => tensor(x.data, [3, 4])))).data);
+    await compiled.destroy();
+  });
+
+}
 
 test('plain data in the arguments is part of what a compiled program is traced for', async () => {
   const compiled = compile((p: { x: Tensor; scale: number }) => mul(p.x, p.scale), { backend: 'cpu' });
@@ -180,7 +229,14 @@ test('headlessgl is covered where CI promises it', () => {
   if (process.env.REQUIRE_HEADLESSGL) assert.ok(GPU.isHeadlessGLSupported, 'no GL context answered: is the optional gl package built?');
 });
 
-test('a requested backend that cannot run is an error that says why', () => {
-  if (GPU.isWebGPUSupported) return;
-  assert.throws(() => compile((x: Tensor) => x, { backend: 'webgpu' }), /compile: the requested backend "webgpu" cannot run here: no WebGPU adapter/);
+test('a requested backend that cannot run is an error that says why', async () => {
+  const webgpu = await webgpuDevice();
+  if (!isLeft(webgpu)) return;
+  const compiled = compile((x: Tensor) => x, { backend: 'webgpu' });
+  // The loader's own reason (e.g. Dawn's binary needs a newer glibc), not a guess.
+  await assert.rejects(compiled({ shape: [1], data: Float32Array.of(1) }), (error: Error) => {
+    assert.ok(error.message.startsWith(`compile: the requested backend "webgpu" cannot run here: ${webgpu.left}`), error.message);
+    return true;
+  });
+  assert.throws(() => compile((x: Tensor) => x, { backend: 'metal' as never }), /compile: unknown backend "metal"; choose one of webgpu, headlessgl, webasm, cpu/);
 });

@@ -9,6 +9,7 @@ import {
 } from '../lib/index.ts';
 import { compile } from '../lib/compile/index.ts';
 import { trainingStep } from '../lib/train/training-step.ts';
+import { fastBackends, testLimits } from './backends.ts';
 
 const size = 8;
 const encoder = smallCifarEncoder({ widths: [4, 6, 8], featureDimension: 8 });
@@ -38,9 +39,10 @@ const initialInputs = (count: number) => {
   };
 };
 
-test('the compiled training step equals the interpreted one', async () => {
+for (const backend of fastBackends)
+test(`${backend}: the compiled training step equals the interpreted one`, async () => {
   const inputs = initialInputs(4);
-  const compiled = compile(step, { backend: 'webasm' });
+  const compiled = compile(step, { backend, limits: testLimits });
   const out = await compiled(inputs as never);
   const reference = interpret(step(inputs as never));
   const pairs: [Float32Array, Float64Array][] = [];
@@ -58,9 +60,10 @@ test('the compiled training step equals the interpreted one', async () => {
   await compiled.destroy();
 });
 
-test('training on one batch lowers the loss', async () => {
+for (const backend of fastBackends)
+test(`${backend}: training on one batch lowers the loss`, async () => {
   let inputs: any = initialInputs(8);
-  const compiled = compile(step, { backend: 'webasm' });
+  const compiled = compile(step, { backend, limits: testLimits });
   const losses: number[] = [];
   for (let s = 0; s < 12; s++) {
     // The same views every step: the loss must fall as the encoder fits them.

@@ -1,9 +1,12 @@
 // Choosing a gpu.js backend. The default takes the best that works here, in the order webgpu,
 // headlessgl, webasm, cpu, and records why each better one was passed over; an explicitly
-// requested backend that cannot run is an error, never a quiet substitute.
+// requested backend that cannot run is an error, never a quiet substitute. Whether webgpu
+// works is known only once an adapter answered, so the choice is asynchronous.
 
-import { type Either, left, right } from 'fp-ts/lib/Either.js';
+import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { GPU } from 'gpu.js';
+import { type Capabilities, capabilitiesOf } from './capabilities.ts';
+import { acquireWebGPU, type WebGPUDevice, webgpuDevice } from './webgpu.ts';
 
 export const backendNames = ['webgpu', 'headlessgl', 'webasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
@@ -11,37 +14,65 @@ export type BackendName = (typeof backendNames)[number];
 export interface BackendChoice {
   readonly backend: BackendName;
   readonly gpu: GPU;
+  /** What the compiler must respect on this backend (with the WebGPU device's own limits). */
+  readonly capabilities: Capabilities;
+  /** The WebGPU adapter that answered, when the backend is webgpu. */
+  readonly adapter?: string;
   /** The better backends that were passed over, and why. */
   readonly skipped: readonly { readonly backend: BackendName; readonly reason: string }[];
+  /** Releases the GPU instance and, for webgpu, this choice's hold on the device. */
+  readonly release: () => Promise<void>;
 }
 
-/** Why a backend cannot run here, or undefined when it can. */
-const unavailable = (backend: BackendName): string | undefined => {
+/** Why a backend cannot run here (Left). */
+const probe = async (backend: BackendName): Promise<Either<string, unknown>> => {
   switch (backend) {
     case 'webgpu':
-      return GPU.isWebGPUSupported ? undefined : 'no WebGPU adapter answered (navigator.gpu is absent or its Dawn binary does not load here)';
+      return webgpuDevice();
     case 'headlessgl':
-      return GPU.isHeadlessGLSupported ? undefined : 'no GL context (the optional `gl` package is not installed, or there is no display)';
+      return GPU.isHeadlessGLSupported ? right(undefined) : left('no GL context (the optional `gl` package is not installed, or there is no display)');
     case 'webasm':
-      return GPU.isWebAssemblySupported ? undefined : 'WebAssembly is not supported by this runtime';
+      return GPU.isWebAssemblySupported ? right(undefined) : left('WebAssembly is not supported by this runtime');
     case 'cpu':
-      return undefined;
+      return right(undefined);
   }
 };
 
-export const chooseBackend = (requested?: BackendName): Either<string, BackendChoice> => {
+const choose = async (backend: BackendName, skipped: BackendChoice['skipped']): Promise<Either<string, BackendChoice>> => {
+  let device: WebGPUDevice | undefined;
+  let releaseDevice = async () => {};
+  if (backend === 'webgpu') {
+    const held = await acquireWebGPU();
+    if (isLeft(held)) return held;
+    ({ device, release: releaseDevice } = held.right);
+  }
+  const gpu = new GPU({ mode: backend });
+  return right({
+    backend,
+    gpu,
+    capabilities: capabilitiesOf(backend, device),
+    ...(device === undefined ? {} : { adapter: device.adapter }),
+    skipped,
+    release: async () => {
+      await gpu.destroy();
+      await releaseDevice();
+    },
+  });
+};
+
+export const chooseBackend = async (requested?: BackendName): Promise<Either<string, BackendChoice>> => {
   if (requested !== undefined) {
     if (!backendNames.includes(requested)) return left(`unknown backend "${requested}"; choose one of ${backendNames.join(', ')}`);
-    const reason = unavailable(requested);
-    return reason === undefined
-      ? right({ backend: requested, gpu: new GPU({ mode: requested }), skipped: [] })
-      : left(`the requested backend "${requested}" cannot run here: ${reason}`);
+    const answer = await probe(requested);
+    const choice = isLeft(answer) ? answer : await choose(requested, []);
+    return isLeft(choice) ? left(`the requested backend "${requested}" cannot run here: ${choice.left}`) : choice;
   }
   const skipped: { backend: BackendName; reason: string }[] = [];
   for (const backend of backendNames) {
-    const reason = unavailable(backend);
-    if (reason === undefined) return right({ backend, gpu: new GPU({ mode: backend }), skipped });
-    skipped.push({ backend, reason });
+    const answer = await probe(backend);
+    const choice = isLeft(answer) ? answer : await choose(backend, skipped);
+    if (!isLeft(choice)) return choice;
+    skipped.push({ backend, reason: choice.left });
   }
-  return right({ backend: 'cpu', gpu: new GPU({ mode: 'cpu' }), skipped });
+  throw new Error('compile: no backend can run here, not even cpu');
 };

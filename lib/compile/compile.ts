@@ -5,17 +5,16 @@
 // once; a primitive with no kernel rule splits the pipeline and runs on the host, and says so.
 
 import { isLeft } from 'fp-ts/lib/Either.js';
-import { type IKernelRunShortcut, Input } from 'gpu.js';
-import { formatShape, type Shape, sizeOf } from '../shape.ts';
+import { Input } from 'gpu.js';
+import { formatShape, type Shape } from '../shape.ts';
 import { isTensor, type Tensor, type Value } from '../tensor.ts';
 import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
-import { placeholder } from '../primitives/placeholder.ts';
 import type { ConstantParams } from '../primitives/constant.ts';
-import { type BackendChoice, type BackendName, chooseBackend } from './backend.ts';
-import { Emitter, type Layout, layoutOf, literal, rowMajor } from './emitter.ts';
-import { kernelRule } from './rules.ts';
-import { isScalarConstant, schedule } from './schedule.ts';
-import { lowerPaddedConvolutions } from './lower.ts';
+import { type BackendChoice, type BackendName, backendNames, chooseBackend } from './backend.ts';
+import { type Capabilities, type CompileLimits, lowered } from './capabilities.ts';
+import { type Layout, layoutOf } from './emitter.ts';
+import { checkArgumentSize, type Plan, planProgram, toFloat32 } from './plan.ts';
+import { buildProgram, KernelCache, type Program } from './build.ts';
 
 /** A concrete argument or result: a shape and row-major data. */
 export interface CompiledValue {
@@ -36,6 +35,8 @@ export interface CompileOptions {
    * kernel's inputs are copied in and its output read back); `report().profile` lists the times.
    */
   readonly profile?: boolean;
+  /** Limits lowered below what the backend allows, e.g. the storage buffers of WebGPU's default device. */
+  readonly limits?: CompileLimits;
 }
 
 export interface KernelTiming {
@@ -52,46 +53,12 @@ export interface ExecutionReport {
   readonly executorKind: string | undefined;
   readonly fallbackReason: string | null;
   readonly skipped: BackendChoice['skipped'];
+  /** The WebGPU adapter that ran the kernels, on webgpu. */
+  readonly adapter?: string;
   /** Primitives that ran on the host between pipelines. */
   readonly hostSteps: readonly string[];
   /** With `profile`: every kernel's time on the last call, slowest first. */
   readonly profile?: readonly KernelTiming[];
-}
-
-interface KernelStep {
-  readonly kind: 'kernel';
-  readonly node: Tensor;
-  readonly fused: readonly Tensor[];
-  readonly kernel: IKernelRunShortcut;
-  readonly buffers: readonly Tensor[];
-  readonly source: string;
-}
-
-interface HostStep {
-  readonly kind: 'host';
-  readonly node: Tensor;
-}
-
-/** Consecutive kernels run as one gpu.js pipeline; inputs and exports are wired after scheduling. */
-interface PipelineSegment {
-  readonly kind: 'pipeline';
-  readonly steps: KernelStep[];
-  run: (...args: Input[]) => Promise<Record<string, unknown>>;
-  inputs: Tensor[];
-  exports: Tensor[];
-  pipeline: { executorKind?: string; fallbackReason?: string | null };
-}
-
-type Segment = PipelineSegment | HostStep;
-
-interface Program {
-  readonly placeholders: readonly Tensor[];
-  readonly outputTree: unknown;
-  readonly outputs: readonly Tensor[];
-  readonly segments: readonly Segment[];
-  readonly constants: ReadonlyMap<Tensor, Float32Array>;
-  /** Buffers laid out other than row-major (only ever inside the single pipeline). */
-  readonly layouts: ReadonlyMap<Tensor, Layout>;
 }
 
 const isValueLike = (x: unknown): x is { shape: readonly number[]; data: ArrayLike<number> } =>
@@ -103,7 +70,15 @@ const isArgumentLeaf = (x: unknown): x is ArgumentValue => isValueLike(x) || isT
 const dataOf = (value: ArgumentValue): ArrayLike<number> =>
   'primitive' in value ? ((value as Tensor).params as ConstantParams).data : value.data;
 
-const toFloat32 = (data: ArrayLike<number>): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data));
+
+/**
+ * The kernels `f` compiles to for arguments of these shapes under a backend's capabilities,
+ * planned without the backend: what a device would be asked to build, inspectable anywhere.
+ */
+export const planKernels = <A>(f: (args: A) => unknown, args: MapLeaves<A, ArgumentValue>, capabilities: Capabilities): Plan => {
+  const { leaves, paths } = flattenTree(args, isArgumentLeaf);
+  return planProgram(f as (args: unknown) => unknown, args, leaves, paths, isArgumentLeaf, capabilities);
+};
 
 export interface CompiledFunction<A, O> {
   /** Takes the traced function's argument tree with concrete values (or constant tensors) at its leaves. */
@@ -116,14 +91,10 @@ export interface CompiledFunction<A, O> {
 }
 
 export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): CompiledFunction<A, O> => {
-  const choice = chooseBackend(options.backend);
-  if (isLeft(choice)) throw new Error(`compile: ${choice.left}`);
-  const { gpu, backend, skipped } = choice.right;
-  // WebGL textures (and, conservatively, WebGPU's) hold at most 16384 texels a side.
-  const textureLimit = backend === 'headlessgl' || backend === 'webgpu' ? 16384 : undefined;
+  if (options.backend !== undefined && !backendNames.includes(options.backend))
+    throw new Error(`compile: unknown backend "${options.backend}"; choose one of ${backendNames.join(', ')}`);
   const warn = options.onWarning ?? ((message: string) => console.warn(message));
   const programs = new Map<string, Program>();
-  const kernels = new Map<string, IKernelRunShortcut>();
   let traces = 0;
   let lastReport: ExecutionReport | undefined;
   const warned = new Set<string>();
@@ -133,145 +104,49 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       warn(message);
     }
   };
+  // The backend is chosen on the first call: whether webgpu runs is known once an adapter answered.
+  let chosen: Promise<{ choice: BackendChoice; cache: KernelCache }> | undefined;
+  let kernels: KernelCache | undefined;
+  const backend = () =>
+    (chosen ??= chooseBackend(options.backend).then((choice) => {
+      if (isLeft(choice)) throw new Error(`compile: ${choice.left}`);
+      kernels = new KernelCache(choice.right.gpu);
+      return { choice: choice.right, cache: kernels };
+    }));
 
-  // Kernels are shared by source, output layout and input layouts: two nodes may generate the
-  // same source for inputs of different sizes, and a gpu.js kernel is built for one size each.
-  const kernelFor = (source: string, layout: [number, number, number], inputLayouts: readonly [number, number, number][]): IKernelRunShortcut => {
-    const key = `${[layout, ...inputLayouts].map((l) => l.join('x')).join(' ')}\n${source}`;
-    let kernel = kernels.get(key);
-    if (kernel === undefined) {
-      kernel = gpu.createKernel(source, { output: layout, immutable: true, precision: 'single' } as any);
-      kernels.set(key, kernel);
-    }
-    return kernel;
-  };
-
-  const build = (args: A, leaves: ArgumentValue[], paths: string[]): Program => {
+  const programFor = async (args: unknown): Promise<Program> => {
+    // Everything but the values of the leaves is baked in when tracing: the tree's structure and
+    // any plain data in it (a number, an axis) as well as the shapes.
+    const signature = JSON.stringify(args, (_key, value) => (isArgumentLeaf(value) ? `tensor${formatShape(value.shape as Shape)}` : value));
+    const known = programs.get(signature);
+    if (known !== undefined) return known;
+    const { choice, cache } = await backend();
     traces++;
-    const placeholders = leaves.map((leaf, i) => placeholder(leaf.shape as Shape, paths[i], i));
-    const traced = f(unflattenTree(args, placeholders, isArgumentLeaf) as A);
-    const lowered = lowerPaddedConvolutions(flattenTree(traced).leaves);
-    const outputs = lowered.outputs;
-    const outputTree = unflattenTree(traced, outputs);
-    const { order, materialised } = schedule(outputs, lowered.materialise);
-    // Kernels index in float32, which holds every integer only below 2^24.
-    for (const node of order)
-      if (node.size > 2 ** 24)
-        throw new Error(`compile: ${node} has ${node.size} elements, more than the 2^24 a float32 kernel can index exactly; split it into smaller calls`);
-    // Kernel outputs whose last axis is too short for the SIMD lanes lay out their longest axis
-    // in x, when nothing outside the program's single pipeline reads them in row-major order.
-    const layouts = new Map<Tensor, Layout>();
-    // Buffers past a texture backend's size in their axis layout are wrapped.
-    if (textureLimit !== undefined)
-      for (const node of order) {
-        const [width, height, depth] = layoutOf(node.shape);
-        if (width > textureLimit || height * depth > textureLimit) layouts.set(node, { wrap: textureLimit });
-      }
-    const singlePipeline = order.every((node) => { const kind = kernelRule(node).kind; return kind !== 'host' && node.size > 0; });
-    const outputSet = new Set(outputs);
-    if (singlePipeline)
-      for (const node of order) {
-        const kind = kernelRule(node).kind;
-        if (kind === 'leaf' || outputSet.has(node) || node.rank < 2 || layouts.has(node)) continue;
-        const longest = node.shape.reduce((best, d, axis) => (d > node.shape[best] ? axis : best), 0);
-        if (node.shape[node.rank - 1] < 8 && node.shape[longest] >= 16)
-          layouts.set(node, [...node.shape.map((_, axis) => axis).filter((axis) => axis !== longest), longest]);
-      }
-    const layoutFor = (node: Tensor): Layout => layouts.get(node) ?? rowMajor(node.shape);
-    const constants = new Map<Tensor, Float32Array>();
-    const segments: Segment[] = [];
-    const listings: string[] = [];
-    let current: KernelStep[] | undefined;
-    for (const node of order) {
-      const rule = kernelRule(node);
-      if (rule.kind === 'leaf') {
-        if (node.primitive.name === 'constant') constants.set(node, toFloat32((node.params as ConstantParams).data));
-        continue;
-      }
-      if (rule.kind === 'host' || node.size === 0) {
-        current = undefined;
-        segments.push({ kind: 'host', node });
-        if (node.size > 0) warnOnce(`compile: ${node.primitive.name} has no kernel rule; it runs on the host between pipelines`);
-        continue;
-      }
-      const fusedNodes: Tensor[] = [];
-      const emitter = new Emitter((w, n, index) => {
-        // An empty tensor is never really read (no index is valid); gpu.js cannot take empty arguments.
-        if (n.size === 0) return '0.0';
-        // Leaves are buffers, including tables a kernel rule made for itself (a scatter's inverse map).
-        if (n !== node && (materialised.has(n) || n.primitive.name === 'constant' && !isScalarConstant(n))) return w.read(n, index);
-        if (isScalarConstant(n)) return literal((n.params as ConstantParams).data[0]);
-        const nodeRule = kernelRule(n);
-        if (nodeRule.kind !== 'fused' && nodeRule.kind !== 'boundary') throw new Error(`compile: ${n} cannot be inlined`);
-        fusedNodes.push(n);
-        return nodeRule.emit(w, n, index);
-      }, layoutFor);
-      const result = emitter.value(node, emitter.outputIndex(node));
-      const parameters = [...emitter.buffers.values()];
-      const source = emitter.source(result, parameters);
-      const step: KernelStep = { kind: 'kernel', node, fused: fusedNodes, kernel: kernelFor(source, layoutOf(node.shape, layoutFor(node)), [...emitter.buffers.keys()].map((b) => layoutOf(b.shape, layoutFor(b)))), buffers: [...emitter.buffers.keys()], source };
-      for (const buffer of step.buffers)
-        if (buffer.primitive.name === 'constant' && !constants.has(buffer)) constants.set(buffer, toFloat32((buffer.params as ConstantParams).data));
-      if (options.debug)
-        listings.push(`// kernel for ${node} from ${fusedNodes.map(String).join(', ')}\n// reads ${step.buffers.map(String).join(', ') || 'nothing'}\n${source}`);
-      if (current === undefined) {
-        current = [];
-        segments.push({ kind: 'pipeline', steps: current, run: async () => ({}), inputs: [], exports: [], pipeline: {} });
-      }
-      current.push(step);
-    }
+    const plan = planKernels(f as (args: unknown) => unknown, args, lowered(choice.capabilities, options.limits));
+    for (const segment of plan.segments)
+      if (segment.kind === 'host' && segment.node.size > 0) warnOnce(`compile: ${segment.node.primitive.name} has no kernel rule; it runs on the host between pipelines`);
     if (options.debug) {
-      const text = listings.join('\n\n');
-      if (typeof options.debug === 'function') options.debug(text);
-      else console.log(text);
+      if (typeof options.debug === 'function') options.debug(plan.listing);
+      else console.log(plan.listing);
     }
-    // Wire each pipeline: what it takes in, what later steps and the caller need from it.
-    const neededLater = new Set<Tensor>(outputs);
-    for (let s = segments.length - 1; s >= 0; s--) {
-      const segment = segments[s];
-      if (segment.kind === 'host') {
-        // An empty tensor needs nothing to be computed.
-        if (segment.node.size > 0) segment.node.inputs.forEach((input) => neededLater.add(input));
-        continue;
-      }
-      const produced = new Set(segment.steps.map((step) => step.node));
-      const inputs = [...new Set(segment.steps.flatMap((step) => step.buffers.filter((b) => !produced.has(b))))];
-      const exports = segment.steps.map((step) => step.node).filter((node) => neededLater.has(node));
-      const steps = segment.steps;
-      const plan = function (this: unknown, ...handles: unknown[]) {
-        const env = new Map<Tensor, unknown>(inputs.map((input, i) => [input, handles[i]]));
-        for (const step of steps) env.set(step.node, step.kernel(...(step.buffers.map((b) => env.get(b)) as [])));
-        return Object.fromEntries(exports.map((node) => [`n${node.id}`, env.get(node)]));
-      };
-      // gpu.js reads a pipeline's arity from the function's length.
-      Object.defineProperty(plan, 'length', { value: inputs.length });
-      const pipeline = gpu.createPipeline(plan as any);
-      Object.assign(segment, { inputs, exports, pipeline, run: (...args: Input[]) => pipeline(...args) });
-      inputs.forEach((input) => neededLater.add(input));
-    }
-    return { placeholders, outputTree, outputs, segments, constants, layouts };
+    const program = buildProgram(choice.gpu, cache, plan);
+    programs.set(signature, program);
+    return program;
   };
 
   const run = async (args: unknown): Promise<any> => {
     const { leaves, paths } = flattenTree(args, isArgumentLeaf);
-    // Everything but the values of the leaves is baked in when tracing: the tree's structure and
-    // any plain data in it (a number, an axis) as well as the shapes.
-    const signature = JSON.stringify(args, (_key, value) => (isArgumentLeaf(value) ? `tensor${formatShape(value.shape as Shape)}` : value));
-    let program = programs.get(signature);
-    if (program === undefined) {
-      program = build(args as A, leaves, paths);
-      programs.set(signature, program);
-    }
+    const program = await programFor(args);
+    const { choice } = await backend();
     const env = new Map<Tensor, Float32Array>(program.constants);
     program.placeholders.forEach((p, i) => {
       const data = dataOf(leaves[i]);
-      if (data.length !== sizeOf(p.shape))
-        throw new Error(`compile: argument ${paths[i]} has ${data.length} values for shape ${formatShape(p.shape)}`);
+      checkArgumentSize(paths[i], data.length, p.shape);
       env.set(p, toFloat32(data));
     });
     const hostSteps: string[] = [];
     const timings: KernelTiming[] = [];
-    let pipeline: PipelineSegment['pipeline'] | undefined;
+    let executorKind: string | undefined;
     // What really ran, segment by segment: a pipeline runs private copies of the kernels and
     // degrades on its own, so its backend, not the kernel objects', is the truth.
     const modes = new Set<string>();
@@ -301,24 +176,25 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       }
       const results = await segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape, program.layouts.get(input))));
       for (const node of segment.exports) env.set(node, flatten(results[`n${node.id}`], node.size));
-      pipeline = segment.pipeline;
-      modes.add((pipeline as { backend?: string }).backend ?? 'unknown');
-      if (pipeline.fallbackReason) reasons.push(pipeline.fallbackReason);
+      executorKind = segment.pipeline.executorKind;
+      modes.add(segment.pipeline.backend ?? 'unknown');
+      if (segment.pipeline.fallbackReason) reasons.push(segment.pipeline.fallbackReason);
     }
-    const expectedMode = backend === 'headlessgl' ? 'gpu' : backend;
+    const expectedMode = choice.backend === 'headlessgl' ? 'gpu' : choice.backend;
     const kernelMode = modes.size === 0 ? undefined : [...modes].join(', ');
     const degraded = [...modes].some((mode) => mode !== expectedMode);
     lastReport = {
-      backend,
+      backend: choice.backend,
       kernelMode,
-      executorKind: pipeline?.executorKind,
+      executorKind,
       // The cpu backend's pipelines always explain that they are not fused; that is no degradation.
       fallbackReason: degraded ? reasons.join('; ') || 'no reason given' : null,
-      skipped,
+      skipped: choice.skipped,
+      ...(choice.adapter === undefined ? {} : { adapter: choice.adapter }),
       hostSteps,
       ...(options.profile ? { profile: timings.sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
     };
-    if (degraded) warnOnce(`compile: the ${backend} backend degraded to ${kernelMode}: ${lastReport.fallbackReason}`);
+    if (degraded) warnOnce(`compile: the ${choice.backend} backend degraded to ${kernelMode}: ${lastReport.fallbackReason}`);
     const values = program.outputs.map((node) => ({ shape: [...node.shape], data: Float32Array.from(env.get(node) ?? scalarData(node)) }));
     return unflattenTree(program.outputTree, values);
   };
@@ -326,8 +202,15 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
   const compiled = run as CompiledFunction<A, O>;
   Object.assign(compiled, {
     report: () => lastReport,
-    stats: () => ({ traces, kernelsBuilt: kernels.size }),
-    destroy: () => gpu.destroy(),
+    stats: () => ({ traces, kernelsBuilt: kernels?.size ?? 0 }),
+    destroy: async () => {
+      if (chosen === undefined) return;
+      const pending = chosen;
+      chosen = undefined;
+      kernels = undefined;
+      programs.clear();
+      await pending.then(({ choice }) => choice.release(), () => {});
+    },
   });
   return compiled;
 };

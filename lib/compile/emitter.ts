@@ -10,6 +10,7 @@
 import type { Shape } from '../shape.ts';
 import { sizeOf, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
+import type { LiteralDialect } from './capabilities.ts';
 
 /** A JavaScript number literal that gpu.js parses, always as a floating-point value. */
 export const literal = (value: number): string => {
@@ -40,6 +41,15 @@ interface Scope {
 export type AxisOrder = readonly number[];
 
 /**
+ * An axis order whose y spans several axes: a [1024, 64, 16, 16] buffer is [16, 64 * 16, 1024]
+ * rather than [16, 16, 65536] where a device dispatches at most 65535 workgroups along z.
+ */
+export interface Folded {
+  readonly order: AxisOrder;
+  readonly yAxes: number;
+}
+
+/**
  * A buffer too large for a backend's texture size in its axis layout (a similarity row of 50,000
  * on WebGL, whose limit is 16384 a side) is wrapped instead: element f of the row-major data sits
  * at x = f mod width, y = floor(f / width). The threads past the end compute values nobody reads.
@@ -48,20 +58,36 @@ export interface Wrapped {
   readonly wrap: number;
 }
 
-export type Layout = AxisOrder | Wrapped;
+export type Layout = AxisOrder | Folded | Wrapped;
 
-export const isWrapped = (layout: Layout): layout is Wrapped => !Array.isArray(layout);
+export const isWrapped = (layout: Layout): layout is Wrapped => 'wrap' in layout;
 
 export const rowMajor = (shape: Shape): AxisOrder => shape.map((_, i) => i);
 
-/** [width, height, depth] of a buffer: sizes of x, y and the product of the z axes. */
+/** An axis layout's axes, in buffer order, split into z, y and x. */
+const axesOf = (layout: AxisOrder | Folded): { z: number[]; y: number[]; x: number[] } => {
+  const order = Array.isArray(layout) ? (layout as AxisOrder) : (layout as Folded).order;
+  const rank = order.length;
+  const yAxes = Math.min(Array.isArray(layout) ? 1 : (layout as Folded).yAxes, Math.max(0, rank - 1));
+  return { z: order.slice(0, rank - 1 - yAxes), y: order.slice(Math.max(0, rank - 1 - yAxes), rank - 1), x: order.slice(rank - 1) };
+};
+
+/** [width, height, depth] of a buffer: the sizes of its x, y and z axes. */
 export const layoutOf = (shape: Shape, layout: Layout = rowMajor(shape)): [number, number, number] => {
   if (isWrapped(layout)) return [layout.wrap, Math.max(1, Math.ceil(sizeOf(shape) / layout.wrap)), 1];
-  const order = layout;
-  const sizes = order.map((axis) => shape[axis]);
-  const rank = sizes.length;
-  return [rank >= 1 ? sizes[rank - 1] : 1, rank >= 2 ? sizes[rank - 2] : 1, sizes.slice(0, Math.max(0, rank - 2)).reduce((a, b) => a * b, 1)];
+  const { z, y, x } = axesOf(layout);
+  const extent = (axes: number[]) => axes.reduce((product, axis) => product * shape[axis], 1);
+  return [extent(x), extent(y), extent(z)];
 };
+
+export interface EmitterSettings {
+  readonly layoutFor?: (node: Tensor) => Layout;
+  readonly literals?: LiteralDialect;
+  /** The largest integer (exclusive) the index arithmetic may compute; past it float32 rounds. */
+  readonly exactIntegers?: number;
+  /** What the kernel computes, for error messages. */
+  readonly kernel?: string;
+}
 
 export class Emitter {
   static readonly unrollLimit = 4;
@@ -70,11 +96,36 @@ export class Emitter {
   private counter = 0;
   /** Buffer parameter name of each materialised node this kernel reads, in parameter order. */
   readonly buffers = new Map<Tensor, string>();
+  readonly layoutFor: (node: Tensor) => Layout;
+  private readonly settings: EmitterSettings;
 
   constructor(
     readonly valueOf: (emitter: Emitter, node: Tensor, index: readonly string[]) => string,
-    readonly layoutFor: (node: Tensor) => Layout = (node) => rowMajor(node.shape),
-  ) {}
+    settings: EmitterSettings = {},
+  ) {
+    this.settings = settings;
+    this.layoutFor = settings.layoutFor ?? ((node) => rowMajor(node.shape));
+  }
+
+  /**
+   * A number in this kernel's dialect. WGSL has no literal for an infinity or NaN and rejects a
+   * constant division by zero, so there they divide by a zero computed from the thread index.
+   */
+  literal(value: number): string {
+    if (this.settings.literals !== 'wgsl' || Number.isFinite(value)) return literal(value);
+    const zero = this.temp('this.thread.x * 0.0');
+    return this.temp(Number.isNaN(value) ? `${zero} / ${zero}` : `${value > 0 ? '1.0' : '-1.0'} / ${zero}`);
+  }
+
+  /** Fails when index arithmetic would compute integers up to `extent`, past the exact range. */
+  private checkExact(extent: number, what: string): void {
+    const limit = this.settings.exactIntegers ?? 2 ** 24;
+    if (extent > limit)
+      throw new Error(
+        `compile: the kernel for ${this.settings.kernel ?? 'a node'} computes ${what} up to ${extent}, more than the ${limit} its float32 index ` +
+          'arithmetic holds exactly; split the work into smaller calls',
+      );
+  }
 
   fresh(prefix: string): string {
     return `${prefix}${this.counter++}`;
@@ -125,34 +176,30 @@ export class Emitter {
       const { quotient, remainder } = this.divide(this.ravel(index, node.shape), layout.wrap);
       return `${name}[0][${quotient}][${remainder}]`;
     }
-    const order = layout;
-    const sizes = order.map((axis) => node.shape[axis]);
-    const ordered = order.map((axis) => index[axis]);
-    const rank = sizes.length;
-    const x = rank >= 1 && sizes[rank - 1] > 1 ? ordered[rank - 1] : '0';
-    const y = rank >= 2 && sizes[rank - 2] > 1 ? ordered[rank - 2] : '0';
-    const z = rank > 2 ? this.ravel(ordered.slice(0, -2), sizes.slice(0, -2)) : '0';
-    return `${name}[${z}][${y}][${x}]`;
+    const axes = axesOf(layout);
+    const position = (group: number[]) => this.ravel(group.map((axis) => index[axis]), group.map((axis) => node.shape[axis]));
+    return `${name}[${position(axes.z)}][${position(axes.y)}][${position(axes.x)}]`;
   }
 
   /** The multi-index of the output element this kernel thread computes, in `node`'s layout. */
   outputIndex(node: Tensor): string[] {
     const layout = this.layoutFor(node);
-    if (isWrapped(layout)) return this.unravel(this.temp(`this.thread.y * ${layout.wrap} + this.thread.x`), node.shape);
-    const order = layout;
-    const sizes = order.map((axis) => node.shape[axis]);
-    const rank = sizes.length;
-    if (rank === 0) return [];
-    const ordered: string[] = [];
-    const x = this.temp('this.thread.x');
-    if (rank === 1) ordered.push(x);
-    else {
-      const y = this.temp('this.thread.y');
-      if (rank > 2) ordered.push(...this.unravel(this.temp('this.thread.z'), sizes.slice(0, -2)));
-      ordered.push(y, x);
+    if (isWrapped(layout)) {
+      this.checkExact(layoutOf(node.shape, layout)[1] * layout.wrap, 'wrapped flat positions');
+      return this.unravel(this.temp(`this.thread.y * ${layout.wrap} + this.thread.x`), node.shape);
     }
-    const index = new Array<string>(rank);
-    order.forEach((axis, k) => (index[axis] = ordered[k]));
+    if (node.rank === 0) return [];
+    for (const [axis, extent] of layoutOf(node.shape, layout).entries()) this.checkExact(extent, `thread indices in ${'xyz'[axis]}`);
+    const axes = axesOf(layout);
+    const index = new Array<string>(node.rank);
+    const assign = (group: number[], thread: string) => {
+      if (group.length === 0) return;
+      const parts = group.length === 1 ? [this.temp(thread)] : this.unravel(this.temp(thread), group.map((axis) => node.shape[axis]));
+      group.forEach((axis, k) => (index[axis] = parts[k]));
+    };
+    assign(axes.x, 'this.thread.x');
+    assign(axes.y, 'this.thread.y');
+    assign(axes.z, 'this.thread.z');
     return index;
   }
 
@@ -181,6 +228,7 @@ export class Emitter {
 
   /** Flat row-major position of a multi-index. */
   ravel(index: readonly string[], shape: Shape): string {
+    this.checkExact(sizeOf(shape), `flat positions in ${JSON.stringify(shape)}`);
     const strides = stridesOf(shape);
     const terms = index.flatMap((e, axis) => (shape[axis] === 1 ? [] : [strides[axis] === 1 ? e : `${e} * ${strides[axis]}`]));
     return terms.length === 0 ? '0' : this.temp(terms.join(' + '));
@@ -200,6 +248,7 @@ export class Emitter {
 
   /** Multi-index of a flat position (below 2^24, where float32 holds every integer). */
   unravel(flat: string, shape: Shape): string[] {
+    this.checkExact(sizeOf(shape), `flat positions in ${JSON.stringify(shape)}`);
     const index = new Array<string>(shape.length);
     let rest = flat;
     for (let axis = shape.length - 1; axis >= 0; axis--) {

@@ -1,4 +1,6 @@
-export { compile } from './compile.ts';
+export { compile, planKernels } from './compile.ts';
+export { type Capabilities, capabilitiesOf, type CompileLimits } from './capabilities.ts';
+export { webgpuDevice, type WebGPUDevice } from './webgpu.ts';
 export type { ArgumentValue, CompiledFunction, CompiledValue, CompileOptions, ExecutionReport, KernelTiming } from './compile.ts';
 export { backendNames, chooseBackend } from './backend.ts';
 export type { BackendChoice, BackendName } from './backend.ts';

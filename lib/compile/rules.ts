@@ -5,7 +5,6 @@
 
 import type { Tensor } from '../tensor.ts';
 import type { Emitter } from './emitter.ts';
-import { literal } from './emitter.ts';
 import { tensor } from '../constants.ts';
 import type { ReduceParams } from '../primitives/reduction.ts';
 import type { BroadcastParams } from '../primitives/broadcast-to.ts';
@@ -38,11 +37,11 @@ const elementwise: Emit = (w, node, index) =>
 
 /** Sum or max over the reduced axes: nested loops with literal bounds, the input fused in. */
 const reduction =
-  (initial: string, combine: (accumulator: string, value: string) => string): Emit =>
+  (initial: number, combine: (accumulator: string, value: string) => string): Emit =>
   (w, node, index) => {
     const [x] = node.inputs as Tensor[];
     const { axes, keepdims } = node.params as ReduceParams;
-    const accumulator = w.variable(initial);
+    const accumulator = w.variable(w.literal(initial));
     const inputIndex: string[] = [];
     let k = 0;
     x.shape.forEach((_, axis) => {
@@ -114,7 +113,7 @@ const pool2d: Emit = (w, node, index) => {
   const { kind, window, stride, padding } = node.params as Pool2dParams;
   const [, , height, width] = x.shape;
   const [n, c, i, j] = index;
-  const accumulator = w.variable(kind === 'max' ? literal(-Infinity) : '0.0');
+  const accumulator = w.variable(kind === 'max' ? w.literal(-Infinity) : '0.0');
   w.loop(window[0], (p) => {
     const row = w.temp(`${i} * ${stride[0]} + ${p} - ${padding[0][0]}`);
     w.loop(window[1], (q) => {
@@ -130,7 +129,7 @@ const pool2d: Emit = (w, node, index) => {
       );
     });
   });
-  return kind === 'max' ? accumulator : `${accumulator} / ${literal(window[0] * window[1])}`;
+  return kind === 'max' ? accumulator : `${accumulator} / ${w.literal(window[0] * window[1])}`;
 };
 
 /**
@@ -179,6 +178,34 @@ const scatterAdd: Emit = (w, node, index) => {
   return accumulator;
 };
 
+/**
+ * The runs of axes that a reshape maps onto each other: consecutive input axes and output axes
+ * with equal products ([2, 3, 4] -> [6, 4]: {0, 1} -> {0} and {2} -> {1}).
+ */
+export const reshapeGroups = (from: readonly number[], to: readonly number[]): { from: number[]; to: number[] }[] => {
+  const whole = [{ from: from.map((_, i) => i), to: to.map((_, j) => j) }];
+  if (from.includes(0) || to.includes(0)) return whole;
+  const groups: { from: number[]; to: number[] }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < from.length || j < to.length) {
+    const group = { from: [] as number[], to: [] as number[] };
+    let a = 1;
+    let b = 1;
+    const takeFrom = () => { group.from.push(i); a *= from[i++]; };
+    const takeTo = () => { group.to.push(j); b *= to[j++]; };
+    if (i < from.length) takeFrom();
+    if (j < to.length) takeTo();
+    while (a !== b) {
+      if (a < b ? i === from.length : j === to.length) return whole;
+      if (a < b) takeFrom();
+      else takeTo();
+    }
+    groups.push(group);
+  }
+  return groups;
+};
+
 const rules: Record<string, KernelRule> = {
   constant: { kind: 'leaf' },
   placeholder: { kind: 'leaf' },
@@ -189,9 +216,16 @@ const rules: Record<string, KernelRule> = {
     const lead = (node.params as BroadcastParams).shape.length - x.rank;
     return w.value(x, index.slice(lead).map((e, axis) => (x.shape[axis] === 1 ? '0' : e)));
   }),
+  // Axis group by axis group: [n, c, h, w] -> [n, c * h * w] keeps n and ravels only c, h, w,
+  // so the flat positions it computes stay far below the whole tensor's size.
   reshape: fused((w, node, index) => {
     const x: Tensor = node.inputs[0];
-    return w.value(x, w.unravel(w.ravel(index, node.shape), x.shape));
+    const inputIndex = reshapeGroups(x.shape, node.shape).flatMap(({ from, to }) =>
+      from.length === 1 && to.length === 1
+        ? [index[to[0]]]
+        : w.unravel(w.ravel(to.map((axis) => index[axis]), to.map((axis) => node.shape[axis])), from.map((axis) => x.shape[axis])),
+    );
+    return w.value(x, inputIndex);
   }),
   transpose: fused((w, node, index) => {
     const { permutation } = node.params as TransposeParams;
@@ -225,7 +259,7 @@ const rules: Record<string, KernelRule> = {
       return w.temp(`Math.min(Math.max(${e} - ${before}, 0), ${x.shape[axis] - 1})`);
     });
     const inner = w.value(x, inputIndex);
-    return checks.length === 0 ? inner : `(${checks.join(' && ')}) ? ${inner} : ${literal(value)}`;
+    return checks.length === 0 ? inner : `(${checks.join(' && ')}) ? ${inner} : ${w.literal(value)}`;
   }),
   concat: fused((w, node, index) => {
     const { axis } = node.params as ConcatParams;
@@ -253,8 +287,8 @@ const rules: Record<string, KernelRule> = {
     const words = Array.from({ length: KEY_WORDS }, (_, k) => emitKeyWord(w, w.value(key, [String(k)])));
     return emitHashToUnit(w, words, w.ravel(index, node.shape), (node.params as RandomBitsParams).stream);
   }),
-  sum: boundary(reduction('0.0', (a, v) => `${a} + ${v}`)),
-  max: boundary(reduction(literal(-Infinity), (a, v) => `Math.max(${a}, ${v})`)),
+  sum: boundary(reduction(0, (a, v) => `${a} + ${v}`)),
+  max: boundary(reduction(-Infinity, (a, v) => `Math.max(${a}, ${v})`)),
   matmul: boundary(matmul),
   conv2d: boundary(conv2d),
   pool2d: boundary(pool2d),

@@ -79,7 +79,7 @@ export interface RunResult {
 
 /** One line on what really ran, from compile's report. */
 export const describeExecution = (report: ExecutionReport, requested: boolean): string =>
-  `backend ${report.backend} (kernels ${report.kernelMode ?? 'none'}, executor ${report.executorKind ?? 'none'})` +
+  `backend ${report.backend} (${report.adapter === undefined ? '' : `adapter ${report.adapter}, `}kernels ${report.kernelMode ?? 'none'}, executor ${report.executorKind ?? 'none'})` +
   (requested ? ', as requested with --backend'
     : report.skipped.length > 0 ? `; passed over: ${report.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}` : ', the first choice') +
   (report.fallbackReason ? `; fell back: ${report.fallbackReason}` : '') +

@@ -1,0 +1,85 @@
+// What the compiler must respect on each backend, as named capabilities rather than checks of
+// the backend's name: how a kernel writes a number, how large an integer its index arithmetic
+// holds exactly, how many buffers one kernel may read, and how long a buffer's side may be.
+
+import type { BackendName } from './backend.ts';
+import type { WebGPUDevice } from './webgpu.ts';
+
+/** How a literal number is written in a kernel's source. */
+export type LiteralDialect =
+  /** JavaScript as gpu.js's JavaScript, WebAssembly and GLSL translators read it: 1/0 is Infinity. */
+  | 'javascript'
+  /**
+   * WGSL, which rejects a constant expression that overflows or divides by zero: ±Infinity and
+   * NaN are computed at run time from a zero the shader compiler cannot fold.
+   */
+  | 'wgsl';
+
+export interface Capabilities {
+  readonly literals: LiteralDialect;
+  /**
+   * Every integer the kernel's own index arithmetic computes must stay below this (gpu.js
+   * declares every kernel variable float32, which holds each integer only below 2^24).
+   */
+  readonly exactIntegers: number;
+  /**
+   * The most elements one buffer may have and still be addressed exactly: GL addresses its
+   * textures in floats; WGSL and WebAssembly address with 32-bit integers.
+   */
+  readonly bufferElements: number;
+  /** The most buffers one kernel may read (its output not counted); Infinity where unlimited. */
+  readonly kernelInputs: number;
+  /** Whether a buffer's 3-D layout [width, height, depth] fits; one that does not is wrapped. */
+  readonly fits: (layout: readonly [number, number, number]) => boolean;
+  /** The row width of a wrapped buffer: element f sits at x = f mod width, y = floor(f / width). */
+  readonly wrapWidth: number;
+}
+
+const float32Integers = 2 ** 24;
+
+const unbounded = { fits: () => true, wrapWidth: Infinity } as const;
+
+/**
+ * gpu.js runs a 3-D kernel in workgroups of 8 x 8 x 1 threads, and a device dispatches at most
+ * `workgroups` of them along each axis.
+ */
+const dispatchable = (workgroups: number) => ({
+  fits: ([width, height, depth]: readonly [number, number, number]) => width <= workgroups * 8 && height <= workgroups * 8 && depth <= workgroups,
+  wrapWidth: workgroups * 8,
+});
+
+export const capabilitiesOf = (backend: BackendName, webgpu?: WebGPUDevice): Capabilities => {
+  switch (backend) {
+    case 'webgpu':
+      return {
+        literals: 'wgsl',
+        exactIntegers: float32Integers,
+        bufferElements: Math.min(2 ** 31 - 1, Math.floor((webgpu?.bufferBytes ?? 2 ** 27) / 4)),
+        // The output is a storage buffer too.
+        kernelInputs: (webgpu?.storageBuffersPerKernel ?? 8) - 1,
+        ...dispatchable(webgpu?.workgroupsPerDimension ?? 65535),
+      };
+    case 'headlessgl':
+      // WebGL textures hold at most 16384 texels a side and are addressed in float32.
+      return {
+        literals: 'javascript', exactIntegers: float32Integers, bufferElements: float32Integers, kernelInputs: Infinity,
+        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384,
+      };
+    case 'webasm':
+      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded };
+    case 'cpu':
+      // gpu.js's cpu kernels are JavaScript: float64 arithmetic, array indices.
+      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded };
+  }
+};
+
+/** Capabilities with limits lowered (never raised) by the caller, e.g. to test the WebGPU default. */
+export const lowered = (capabilities: Capabilities, limits: CompileLimits = {}): Capabilities => ({
+  ...capabilities,
+  kernelInputs: Math.min(capabilities.kernelInputs, limits.storageBuffersPerKernel === undefined ? Infinity : limits.storageBuffersPerKernel - 1),
+});
+
+export interface CompileLimits {
+  /** Storage buffers one kernel may bind, its output included (WebGPU's default device: 8). */
+  readonly storageBuffersPerKernel?: number;
+}

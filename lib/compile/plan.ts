@@ -1,0 +1,267 @@
+// Planning a compiled program, before any backend object exists: trace the function for one
+// argument signature, rewrite it (lower.ts), decide kernel boundaries (schedule.ts), lay out
+// the buffers, and write every kernel's source within the backend's capabilities. A kernel that
+// would read more buffers than the backend allows is split: one of its fused subexpressions
+// gets its own kernel and buffer, the one that leaves the fewest reads behind.
+
+import { formatShape, type Shape } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+import { flattenTree, unflattenTree } from '../tree.ts';
+import { placeholder } from '../primitives/placeholder.ts';
+import type { ConstantParams } from '../primitives/constant.ts';
+import type { Capabilities } from './capabilities.ts';
+import { Emitter, type Layout, layoutOf, rowMajor } from './emitter.ts';
+import { kernelRule } from './rules.ts';
+import { isScalarConstant, schedule } from './schedule.ts';
+import { lowerPaddedConvolutions } from './lower.ts';
+
+export interface KernelPlan {
+  readonly kind: 'kernel';
+  readonly node: Tensor;
+  /** The graph nodes fused into the kernel. */
+  readonly fused: readonly Tensor[];
+  /** The buffers it reads, in parameter order. */
+  readonly buffers: readonly Tensor[];
+  readonly source: string;
+  /** [width, height, depth] of its output and of each buffer it reads. */
+  readonly layout: [number, number, number];
+  readonly inputLayouts: readonly [number, number, number][];
+}
+
+export interface HostPlan {
+  readonly kind: 'host';
+  readonly node: Tensor;
+}
+
+/** Consecutive kernels that run as one gpu.js pipeline. */
+export interface PipelinePlan {
+  readonly kind: 'pipeline';
+  readonly steps: readonly KernelPlan[];
+  /** What the pipeline takes in, and what later steps or the caller need from it. */
+  readonly inputs: readonly Tensor[];
+  readonly exports: readonly Tensor[];
+}
+
+export interface Plan {
+  readonly placeholders: readonly Tensor[];
+  readonly outputTree: unknown;
+  readonly outputs: readonly Tensor[];
+  readonly segments: readonly (PipelinePlan | HostPlan)[];
+  readonly constants: ReadonlyMap<Tensor, Float32Array>;
+  /** Buffers laid out other than row-major. */
+  readonly layouts: ReadonlyMap<Tensor, Layout>;
+  /** Every kernel's source with the nodes it came from, for `debug`. */
+  readonly listing: string;
+}
+
+export const toFloat32 = (data: ArrayLike<number>): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data));
+
+/**
+ * Traces `f` on placeholders of the leaves' shapes (the argument tree `args` gives the structure
+ * and any plain data) and plans its kernels.
+ */
+export const planProgram = <A>(
+  f: (args: A) => unknown,
+  args: A,
+  leaves: readonly { readonly shape: readonly number[] }[],
+  paths: readonly string[],
+  isLeaf: (x: unknown) => boolean,
+  capabilities: Capabilities,
+): Plan => {
+  const placeholders = leaves.map((leaf, i) => placeholder(leaf.shape as Shape, paths[i], i));
+  const traced = f(unflattenTree(args, placeholders, isLeaf) as A);
+  const lowered = lowerPaddedConvolutions(flattenTree(traced).leaves);
+  const outputs = lowered.outputs;
+  const outputTree = unflattenTree(traced, outputs);
+  const scheduled = schedule(outputs, lowered.materialise);
+  const materialised = new Set(scheduled.materialised);
+  const order = [...scheduled.order];
+  const layouts = bufferLayouts(order, outputs, capabilities);
+  const layoutFor = (node: Tensor): Layout => layouts.get(node) ?? rowMajor(node.shape);
+
+  const emit = (node: Tensor): KernelPlan => {
+    const fused: Tensor[] = [];
+    const emitter = new Emitter(
+      (w, n, index) => {
+        // An empty tensor is never really read (no index is valid); gpu.js cannot take empty arguments.
+        if (n.size === 0) return '0.0';
+        // Leaves are buffers, including tables a kernel rule made for itself (a scatter's inverse map).
+        if (n !== node && isBuffer(n)) return w.read(n, index);
+        if (isScalarConstant(n)) return w.literal((n.params as ConstantParams).data[0]);
+        const rule = kernelRule(n);
+        if (rule.kind !== 'fused' && rule.kind !== 'boundary') throw new Error(`compile: ${n} cannot be inlined`);
+        fused.push(n);
+        return rule.emit(w, n, index);
+      },
+      { layoutFor, literals: capabilities.literals, exactIntegers: capabilities.exactIntegers, kernel: String(node) },
+    );
+    const result = emitter.value(node, emitter.outputIndex(node));
+    const buffers = [...emitter.buffers.keys()];
+    return {
+      kind: 'kernel',
+      node,
+      fused,
+      buffers,
+      source: emitter.source(result, [...emitter.buffers.values()]),
+      layout: layoutOf(node.shape, layoutFor(node)),
+      inputLayouts: buffers.map((b) => layoutOf(b.shape, layoutFor(b))),
+    };
+  };
+
+  const isBuffer = (n: Tensor) => materialised.has(n) || (n.primitive.name === 'constant' && !isScalarConstant(n));
+  // A custom VJP's kernel computes only its last input, the value.
+  const inlinedInputs = (n: Tensor) => (n.primitive.name === 'customVjp' ? n.inputs.slice(-1) : n.inputs);
+
+  /** The buffers a kernel for `root` reads, from the graph alone, as if `cut` were a buffer too. */
+  const readsOf = (root: Tensor, cut?: Tensor): Set<Tensor> => {
+    const memo = new Map<Tensor, Set<Tensor>>();
+    const visit = (n: Tensor): Set<Tensor> => {
+      if (n !== root && (n === cut || isBuffer(n))) return new Set([n]);
+      let reads = memo.get(n);
+      if (reads === undefined) {
+        reads = new Set(inlinedInputs(n).filter((input) => input.size > 0 && !isScalarConstant(input)).flatMap((input) => [...visit(input)]));
+        memo.set(n, reads);
+      }
+      return reads;
+    };
+    return visit(root);
+  };
+
+  /**
+   * The kernel of `node`, or, where it reads more buffers than the backend allows, the fused
+   * subexpression to give a kernel of its own first: of those whose own kernel fits (all, if
+   * none does), the one that leaves the root the fewest reads, and of those the one that takes
+   * the most reads with it. Each split removes at least that node from the root's kernel, so
+   * splitting ends.
+   */
+  const emitWithin = (node: Tensor): { kernel: KernelPlan; split?: Tensor } => {
+    const kernel = emit(node);
+    if (kernel.buffers.length <= capabilities.kernelInputs) return { kernel };
+    const candidates = [...new Set(kernel.fused)]
+      .filter((candidate) => candidate !== node && candidate.size > 0)
+      .map((candidate) => ({ node: candidate, leaves: readsOf(node, candidate).size, takes: readsOf(candidate).size }));
+    const fitting = candidates.filter((c) => c.takes <= capabilities.kernelInputs);
+    const best = (fitting.length > 0 ? fitting : candidates).reduce<(typeof candidates)[number] | undefined>(
+      (best, c) => (best === undefined || c.leaves < best.leaves || (c.leaves === best.leaves && c.takes > best.takes) ? c : best),
+      undefined,
+    );
+    if (best === undefined)
+      throw new Error(
+        `compile: the kernel for ${node} reads ${kernel.buffers.length} buffers (${kernel.buffers.map(String).join(', ')}), more than the ` +
+          `${capabilities.kernelInputs} this backend allows, and no fused part of it can take some of them into a kernel of its own`,
+      );
+    materialised.add(best.node);
+    const layout = fittingLayout(best.node.shape, capabilities);
+    if (layout !== undefined) layouts.set(best.node, layout);
+    return { kernel, split: best.node };
+  };
+
+  const kernels = new Map<Tensor, KernelPlan>();
+  for (let k = 0; k < order.length; k++) {
+    const node = order[k];
+    const rule = kernelRule(node);
+    if (rule.kind === 'leaf' || rule.kind === 'host' || node.size === 0) continue;
+    const { kernel, split } = emitWithin(node);
+    if (split !== undefined) {
+      // The new buffer's kernel comes first (its inputs are all earlier); then this one again.
+      order.splice(k, 0, split);
+      k--;
+      continue;
+    }
+    kernels.set(node, kernel);
+  }
+
+  for (const node of order)
+    if (node.size > capabilities.bufferElements)
+      throw new Error(`compile: ${node} has ${node.size} elements, more than the ${capabilities.bufferElements} one buffer of this backend can address exactly; split it into smaller calls`);
+
+  const constants = new Map<Tensor, Float32Array>();
+  const segments: (PipelinePlan | HostPlan)[] = [];
+  let current: KernelPlan[] | undefined;
+  for (const node of order) {
+    const rule = kernelRule(node);
+    if (rule.kind === 'leaf') {
+      if (node.primitive.name === 'constant') constants.set(node, toFloat32((node.params as ConstantParams).data));
+      continue;
+    }
+    if (rule.kind === 'host' || node.size === 0) {
+      current = undefined;
+      segments.push({ kind: 'host', node });
+      continue;
+    }
+    const kernel = kernels.get(node)!;
+    for (const buffer of kernel.buffers)
+      if (buffer.primitive.name === 'constant' && !constants.has(buffer)) constants.set(buffer, toFloat32((buffer.params as ConstantParams).data));
+    if (current === undefined) {
+      current = [];
+      segments.push({ kind: 'pipeline', steps: current, inputs: [], exports: [] });
+    }
+    current.push(kernel);
+  }
+  const listing = [...kernels.values()]
+    .map((k) => `// kernel for ${k.node} from ${k.fused.map(String).join(', ')}\n// reads ${k.buffers.map(String).join(', ') || 'nothing'}\n${k.source}`)
+    .join('\n\n');
+  return { placeholders, outputTree, outputs, segments: wirePipelines(segments, outputs), constants, layouts, listing };
+};
+
+/**
+ * A layout other than row-major for a buffer whose row-major layout does not fit the backend:
+ * more axes in y where that fits, else wrapped rows. Undefined where row-major fits.
+ */
+const fittingLayout = (shape: Shape, capabilities: Capabilities): Layout | undefined => {
+  const order = rowMajor(shape);
+  if (capabilities.fits(layoutOf(shape, order))) return undefined;
+  for (let yAxes = 2; yAxes < shape.length; yAxes++) if (capabilities.fits(layoutOf(shape, { order, yAxes }))) return { order, yAxes };
+  return { wrap: capabilities.wrapWidth };
+};
+
+/**
+ * Layouts other than row-major: buffers too large for the backend's sides are wrapped; kernel
+ * outputs whose last axis is too short for the SIMD lanes lay out their longest axis in x, when
+ * nothing outside the program's single pipeline reads them in row-major order.
+ */
+const bufferLayouts = (order: readonly Tensor[], outputs: readonly Tensor[], capabilities: Capabilities): Map<Tensor, Layout> => {
+  const layouts = new Map<Tensor, Layout>();
+  for (const node of order) {
+    const layout = fittingLayout(node.shape, capabilities);
+    if (layout !== undefined) layouts.set(node, layout);
+  }
+  const singlePipeline = order.every((node) => kernelRule(node).kind !== 'host' && node.size > 0);
+  const outputSet = new Set(outputs);
+  if (singlePipeline)
+    for (const node of order) {
+      const kind = kernelRule(node).kind;
+      if (kind === 'leaf' || outputSet.has(node) || node.rank < 2 || layouts.has(node)) continue;
+      const longest = node.shape.reduce((best, d, axis) => (d > node.shape[best] ? axis : best), 0);
+      const order = [...node.shape.map((_, axis) => axis).filter((axis) => axis !== longest), longest];
+      if (node.shape[node.rank - 1] < 8 && node.shape[longest] >= 16 && capabilities.fits(layoutOf(node.shape, order))) layouts.set(node, order);
+    }
+  return layouts;
+};
+
+/** Each pipeline's inputs (read but not produced in it) and exports (needed by a later segment or the caller). */
+const wirePipelines = (segments: readonly (PipelinePlan | HostPlan)[], outputs: readonly Tensor[]): (PipelinePlan | HostPlan)[] => {
+  const neededLater = new Set<Tensor>(outputs);
+  const wired: (PipelinePlan | HostPlan)[] = [];
+  for (let s = segments.length - 1; s >= 0; s--) {
+    const segment = segments[s];
+    if (segment.kind === 'host') {
+      // An empty tensor needs nothing to be computed.
+      if (segment.node.size > 0) segment.node.inputs.forEach((input) => neededLater.add(input));
+      wired.unshift(segment);
+      continue;
+    }
+    const produced = new Set(segment.steps.map((step) => step.node));
+    const inputs = [...new Set(segment.steps.flatMap((step) => step.buffers.filter((b) => !produced.has(b))))];
+    const exports = segment.steps.map((step) => step.node).filter((node) => neededLater.has(node));
+    wired.unshift({ ...segment, inputs, exports });
+    inputs.forEach((input) => neededLater.add(input));
+  }
+  return wired;
+};
+
+/** Says which argument leaf has the wrong number of values. */
+export const checkArgumentSize = (path: string, length: number, shape: Shape): void => {
+  const expected = shape.reduce((a, b) => a * b, 1);
+  if (length !== expected) throw new Error(`compile: argument ${path} has ${length} values for shape ${formatShape(shape)}`);
+};

@@ -1,0 +1,36 @@
+// Which backends the compiled-equals-interpreted tests run on, and under which limits.
+//
+// By default every backend that answers here: cpu, webasm, headlessgl where a GL context
+// exists, and webgpu where an adapter answered (Dawn on a GPU machine). TEST_BACKENDS (a comma
+// list) names them instead: `npm run test:webgpu` runs the suite under Deno, whose WebGPU finds
+// Mesa's lavapipe on a CPU, with TEST_BACKENDS=webgpu, once at the adapter's storage-buffer
+// limit and once with TEST_STORAGE_BUFFERS=8, WebGPU's default.
+
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { GPU } from 'gpu.js';
+import { type BackendName, backendNames } from '../lib/compile/index.ts';
+import type { CompileLimits } from '../lib/compile/capabilities.ts';
+import { webgpuDevice } from '../lib/compile/webgpu.ts';
+
+const environment = (name: string): string | undefined => (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
+
+const named = (environment('TEST_BACKENDS') ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+for (const name of named)
+  if (!(backendNames as readonly string[]).includes(name)) throw new Error(`TEST_BACKENDS: unknown backend "${name}"; choose from ${backendNames.join(', ')}`);
+
+const webgpu = named.length > 0 && !named.includes('webgpu') ? undefined : await webgpuDevice();
+if (named.includes('webgpu') && webgpu !== undefined && isLeft(webgpu)) throw new Error(`TEST_BACKENDS names webgpu, but it cannot run here: ${webgpu.left}`);
+
+/** The backends of the compiled-equals-interpreted suite. */
+export const testBackends: readonly BackendName[] =
+  named.length > 0
+    ? (named as BackendName[])
+    : ['cpu', 'webasm', ...(GPU.isHeadlessGLSupported ? (['headlessgl'] as const) : []), ...(webgpu !== undefined && !isLeft(webgpu) ? (['webgpu'] as const) : [])];
+
+/** The slower whole-program tests run on these: not cpu, whose kernels are plain JavaScript. */
+export const fastBackends: readonly BackendName[] = named.length > 0 ? testBackends : testBackends.filter((b) => b !== 'cpu' && b !== 'headlessgl');
+
+const storageBuffers = Number(environment('TEST_STORAGE_BUFFERS'));
+
+/** Limits every compile in the suite is given (TEST_STORAGE_BUFFERS lowers the storage buffers a kernel may bind). */
+export const testLimits: CompileLimits = Number.isInteger(storageBuffers) && storageBuffers > 1 ? { storageBuffersPerKernel: storageBuffers } : {};

@@ -1,0 +1,82 @@
+// Planning within a backend's capabilities, checked without the backend: the training step a
+// GPU would be asked to build keeps every kernel within WebGPU's default storage-buffer limit
+// and its index arithmetic exact at a batch of 2 x 512, and reshapes ravel only the axes they
+// merge, so that the flat positions they compute stay small.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  cifarTrainAugmentation, invariantSpreadingLoss, key, materialize, reshape, sgd, smallCifarEncoder, sum, type Tensor,
+} from '../lib/index.ts';
+import { capabilitiesOf, planKernels } from '../lib/compile/index.ts';
+import { lowered } from '../lib/compile/capabilities.ts';
+import { reshapeGroups } from '../lib/compile/rules.ts';
+import { trainingStep } from '../lib/train/training-step.ts';
+import { runs } from './runs.ts';
+
+const shapeOnly = (shape: number[]) => ({ shape, data: new Float32Array(0) });
+
+test('reshape groups partition both shapes in order into runs of equal products', () => {
+  // A shape, and a regrouping of it: each factor list split and merged at random.
+  const regrouped = fc
+    .array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 6 })
+    .chain((from) => fc.tuple(fc.constant(from), fc.array(fc.boolean(), { minLength: from.length - 1, maxLength: from.length - 1 })))
+    .map(([from, merges]) => {
+      const to: number[] = [from[0]];
+      merges.forEach((merge, i) => (merge ? (to[to.length - 1] *= from[i + 1]) : to.push(from[i + 1])));
+      return [from, to] as const;
+    });
+  fc.assert(
+    fc.property(regrouped, fc.boolean(), ([from, to], swap) => {
+      const [a, b] = swap ? [to, from] : [from, to];
+      const groups = reshapeGroups(a, b);
+      assert.deepEqual(groups.flatMap((g) => g.from), a.map((_, i) => i));
+      assert.deepEqual(groups.flatMap((g) => g.to), b.map((_, i) => i));
+      for (const g of groups) {
+        const product = (axes: number[], shape: readonly number[]) => axes.reduce((p, axis) => p * shape[axis], 1);
+        assert.equal(product(g.from, a), product(g.to, b), JSON.stringify({ a, b, groups }));
+      }
+    }),
+    { numRuns: runs(200) },
+  );
+  assert.deepEqual(reshapeGroups([1024, 32, 32, 32], [1024, 32768]), [{ from: [0], to: [0] }, { from: [1, 2, 3], to: [1] }]);
+});
+
+test('a reshape of a tensor past 2^24 elements ravels only its merged axes', () => {
+  // [1024, 32, 32, 32] -> [1024, 32768]: flat positions up to 32768, not 2^25.
+  const plan = planKernels((x: Tensor) => sum(reshape(x, [1024, 32768]), [1]), shapeOnly([1024, 32, 32, 32]), capabilitiesOf('webgpu'));
+  assert.equal(plan.segments.length, 1);
+  // Across all axes at once it cannot be done exactly in float32, and says so.
+  assert.throws(
+    () => planKernels((x: Tensor) => reshape(x, [2 ** 25]), shapeOnly([2, 2 ** 24]), capabilitiesOf('webgpu')),
+    /compile: the kernel for reshape#\d+\[33554432\] computes .* up to \d+, more than the 16777216 its float32 index arithmetic holds exactly/,
+  );
+});
+
+test('the training step at 2 x 512 plans within WebGPU default limits: 7 buffers a kernel, exact indices', () => {
+  const encoder = smallCifarEncoder();
+  const step = trainingStep({
+    encoder,
+    objective: (features) => invariantSpreadingLoss(features),
+    optimizer: (learningRate) => sgd({ learningRate }),
+    augmentation: cifarTrainAugmentation,
+  });
+  const { params, state } = materialize(encoder.init(key(0)));
+  const args = {
+    params,
+    state,
+    optimizerState: materialize(sgd({ learningRate: 0.03 }).init(params)),
+    images: shapeOnly([512, 3, 32, 32]),
+    key: shapeOnly([4]),
+    learningRate: shapeOnly([]),
+  };
+  const capabilities = lowered(capabilitiesOf('webgpu'), { storageBuffersPerKernel: 8 });
+  const plan = planKernels(step as never, args as never, capabilities);
+  const kernels = plan.segments.flatMap((segment) => (segment.kind === 'pipeline' ? segment.steps : []));
+  assert.ok(kernels.length > 50, `${kernels.length} kernels`);
+  assert.deepEqual(plan.segments.filter((s) => s.kind === 'host').map((s) => String(s.node)), []);
+  const widest = kernels.reduce((most, k) => Math.max(most, k.buffers.length), 0);
+  assert.ok(widest <= 7, `a kernel reads ${widest} buffers`);
+  assert.ok(kernels.some((k) => k.node.size > 2 ** 24), 'the batch is large enough to have tensors past 2^24 elements');
+});

@@ -8,14 +8,15 @@
 import { parseArgs } from 'node:util';
 import { GPU } from 'gpu.js';
 import { conv2d, grad, matmul, mul, sum, type Tensor } from '../lib/index.ts';
-import { type BackendName, compile } from '../lib/compile/index.ts';
+import { isRight } from 'fp-ts/lib/Either.js';
+import { type BackendName, compile, webgpuDevice } from '../lib/compile/index.ts';
 
 const { values: flags } = parseArgs({
   options: { backends: { type: 'string' }, runs: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } },
 });
 const runs = Number(flags.runs);
 const available: BackendName[] = [
-  ...(GPU.isWebGPUSupported ? (['webgpu'] as const) : []),
+  ...(isRight(await webgpuDevice()) ? (['webgpu'] as const) : []),
   ...(GPU.isHeadlessGLSupported ? (['headlessgl'] as const) : []),
   'webasm',
   'cpu',
@@ -82,7 +83,7 @@ for (const backend of backends) {
       times.push(performance.now() - start);
     }
     const report = compiled.report()!;
-    ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, fallbackReason: report.fallbackReason };
+    ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, fallbackReason: report.fallbackReason, ...(report.adapter ? { adapter: report.adapter } : {}) };
     const gflops = flops / (median(times) / 1000) / 1e9;
     figures[backend][name] = Number(gflops.toFixed(3));
     console.log(

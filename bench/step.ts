@@ -4,12 +4,15 @@
 // traces and builds the kernels; its time is printed separately). The last line is one JSON
 // object: instances_per_second, backend, batch.
 //
-//   npm run bench:step -- [--backend webasm] [--batch 128] [--steps 3] [--profile]
+//   npm run bench:step -- [--backend webasm] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile]
 
 import { parseArgs } from 'node:util';
 import {
-  cifarTrainAugmentation, invariantSpreadingLoss, key, materialize, sgd, smallCifarEncoder, split,
+  cifarTrainAugmentation, invariantSpreadingLoss, key, materialize, resnet18Cifar, sgd, smallCifarEncoder, split,
 } from '../lib/index.ts';
+import type { Encoder } from '../lib/nn/encoder.ts';
+import type { Tensor } from '../lib/tensor.ts';
+import type { TensorTree } from '../lib/tree.ts';
 import { type BackendName, compile } from '../lib/compile/index.ts';
 import { trainingStep } from '../lib/train/training-step.ts';
 import { flattenTree, unflattenTree } from '../lib/tree.ts';
@@ -18,6 +21,7 @@ import { evaluateNodes } from '../lib/interpret.ts';
 const { values: flags } = parseArgs({
   options: {
     backend: { type: 'string' },
+    encoder: { type: 'string', default: 'small' },
     batch: { type: 'string', default: '128' },
     steps: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
@@ -26,7 +30,9 @@ const { values: flags } = parseArgs({
 const batch = Number(flags.batch);
 const steps = Number(flags.steps);
 
-const encoder = smallCifarEncoder();
+if (flags.encoder !== 'small' && flags.encoder !== 'resnet18') throw new Error(`--encoder must be small or resnet18; got "${flags.encoder}"`);
+// Typed loosely: the parameter trees' structure depends on the encoder chosen at run time.
+const encoder = (flags.encoder === 'small' ? smallCifarEncoder() : resnet18Cifar()) as unknown as Encoder<TensorTree, TensorTree>;
 const step = trainingStep({
   encoder,
   objective: (features) => invariantSpreadingLoss(features),
@@ -51,7 +57,7 @@ let args = {
   learningRate: { shape: [], data: Float32Array.of(0.03) },
 };
 
-const compiled = compile(step, { backend: flags.backend as BackendName | undefined, profile: flags.profile });
+const compiled = compile(step as (args: unknown) => { loss: Tensor; params: unknown; state: unknown; optimizerState: unknown }, { backend: flags.backend as BackendName | undefined, profile: flags.profile });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const startWarm = performance.now();
 let out = await compiled(args as never);
@@ -78,9 +84,9 @@ if (flags.profile) {
   for (const k of profile.slice(0, 15)) console.log(`${k.milliseconds.toFixed(1).padStart(9)} ms  ${k.node}  <- ${k.fused.slice(0, 150)}`);
 }
 console.log(
-  `backend ${report.backend} (kernels ${report.kernelMode}, executor ${report.executorKind}` +
+  `backend ${report.backend} (${report.adapter ? `adapter ${report.adapter}, ` : ''}kernels ${report.kernelMode}, executor ${report.executorKind}` +
     `${report.skipped.length ? `; passed over: ${report.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}` : ''})`,
 );
-console.log(`batch 2 x ${batch}: ${(batch / seconds).toFixed(2)} instances/s (${((2 * batch) / seconds).toFixed(2)} views/s), median of ${steps} steps`);
-console.log(JSON.stringify({ benchmark: 'step', instances_per_second: Number((batch / seconds).toFixed(3)), backend: report.kernelMode, batch, steps, seconds_per_step: Number(seconds.toFixed(3)) }));
+console.log(`${flags.encoder} encoder, batch 2 x ${batch}: ${(batch / seconds).toFixed(2)} instances/s (${((2 * batch) / seconds).toFixed(2)} views/s), median of ${steps} steps`);
+console.log(JSON.stringify({ benchmark: 'step', encoder: flags.encoder, instances_per_second: Number((batch / seconds).toFixed(3)), backend: report.kernelMode, ...(report.adapter ? { adapter: report.adapter } : {}), batch, steps, seconds_per_step: Number(seconds.toFixed(3)) }));
 await compiled.destroy();

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every check and measurement of the webgpu backend on a GPU, in one run on the device machine
+# (it has no npm: scripts run as `node --import tsx FILE`). Prepare here, once:
+#   npm ci && bash ../shared/gpu/pack.sh && bash bench/gpu-data.sh
+# then one device call with carry [".gpu-bundle", ".gpu-data"] and the command
+#   bash .gpu-bundle/run.sh bash bench/gpu.sh
+# Each step's output goes to $OUT/NAME.log (the device tool brings $OUT back); this prints each
+# step's exit status and last lines. GPU_SKIP_TRAINING=1 leaves out the 5-epoch run.
+set -u
+out=${OUT:-gpu-out}
+mkdir -p "$out"
+step() {
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name (at most ${limit} s): $*"
+  local start=$SECONDS
+  timeout "$limit" "$@" > "$out/$name.log" 2>&1
+  echo "   exit $?, $((SECONDS - start)) s"
+  tail -n 4 "$out/$name.log" | sed 's/^/   /'
+}
+nvidia-smi -L 2>/dev/null | head -1
+step adapter 60 node --import tsx -e "
+  const { webgpuDevice } = await import('./lib/compile/index.ts');
+  console.log(JSON.stringify(await webgpuDevice()));"
+step compile-tests 240 env TEST_BACKENDS=webgpu node --import tsx --test props/compile.test.ts props/training-step.test.ts
+step compile-tests-8-buffers 240 env TEST_BACKENDS=webgpu TEST_STORAGE_BUFFERS=8 node --import tsx --test props/compile.test.ts props/training-step.test.ts
+step kernels 240 node --import tsx bench/kernels.ts --backends webgpu
+for encoder in small resnet18; do
+  for batch in 128 512; do
+    step "step-$encoder-$batch" 240 node --import tsx bench/step.ts --backend webgpu --encoder "$encoder" --batch "$batch" --steps 5
+  done
+done
+step step-small-128-profile 240 node --import tsx bench/step.ts --backend webgpu --batch 128 --steps 2 --profile
+if [ -z "${GPU_SKIP_TRAINING:-}" ] && [ -d .gpu-data/cifar-10-batches-bin ]; then
+  rm -rf "$out/cifar-webgpu"
+  step cifar-webgpu 900 node --import tsx examples/cifar10.ts --backend webgpu --data .gpu-data/cifar-10-batches-bin --epochs 5 --out "$out/cifar-webgpu"
+fi

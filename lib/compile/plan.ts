@@ -100,7 +100,7 @@ export const planProgram = <A>(
     return {
       kind: 'kernel',
       node,
-      fused,
+      fused: [...new Set(fused)],
       buffers,
       source: emitter.source(result, [...emitter.buffers.values()]),
       layout: layoutOf(node.shape, layoutFor(node)),

@@ -6,14 +6,14 @@
 
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { Input } from 'gpu.js';
-import { formatShape, type Shape } from '../shape.ts';
+import { formatShape, type Shape, sizeOf } from '../shape.ts';
 import { isTensor, type Tensor, type Value } from '../tensor.ts';
 import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
 import type { ConstantParams } from '../primitives/constant.ts';
 import { type BackendChoice, type BackendName, backendNames, chooseBackend } from './backend.ts';
 import { type Capabilities, type CompileLimits, lowered } from './capabilities.ts';
 import { type Layout, layoutOf } from './emitter.ts';
-import { checkArgumentSize, type Plan, planProgram, toFloat32 } from './plan.ts';
+import { type Plan, planProgram, toFloat32 } from './plan.ts';
 import { buildProgram, KernelCache, type Program } from './build.ts';
 
 /** A concrete argument or result: a shape and row-major data. */
@@ -70,7 +70,6 @@ const isArgumentLeaf = (x: unknown): x is ArgumentValue => isValueLike(x) || isT
 const dataOf = (value: ArgumentValue): ArrayLike<number> =>
   'primitive' in value ? ((value as Tensor).params as ConstantParams).data : value.data;
 
-
 /**
  * The kernels `f` compiles to for arguments of these shapes under a backend's capabilities,
  * planned without the backend: what a device would be asked to build, inspectable anywhere.
@@ -94,7 +93,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
   if (options.backend !== undefined && !backendNames.includes(options.backend))
     throw new Error(`compile: unknown backend "${options.backend}"; choose one of ${backendNames.join(', ')}`);
   const warn = options.onWarning ?? ((message: string) => console.warn(message));
-  const programs = new Map<string, Program>();
+  // Programs by argument signature, as promises so that concurrent first calls trace once.
+  const programs = new Map<string, Promise<Program>>();
   let traces = 0;
   let lastReport: ExecutionReport | undefined;
   const warned = new Set<string>();
@@ -114,13 +114,21 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       return { choice: choice.right, cache: kernels };
     }));
 
-  const programFor = async (args: unknown): Promise<Program> => {
+  const programFor = (args: unknown): Promise<Program> => {
     // Everything but the values of the leaves is baked in when tracing: the tree's structure and
     // any plain data in it (a number, an axis) as well as the shapes.
     const signature = JSON.stringify(args, (_key, value) => (isArgumentLeaf(value) ? `tensor${formatShape(value.shape as Shape)}` : value));
-    const known = programs.get(signature);
-    if (known !== undefined) return known;
-    const { choice, cache } = await backend();
+    let program = programs.get(signature);
+    if (program === undefined) {
+      program = backend().then(({ choice, cache }) => traceAndBuild(args, choice, cache));
+      programs.set(signature, program);
+      // A program that failed to plan is not kept: the next call says why again.
+      program.catch(() => programs.delete(signature));
+    }
+    return program;
+  };
+
+  const traceAndBuild = (args: unknown, choice: BackendChoice, cache: KernelCache): Program => {
     traces++;
     const plan = planKernels(f as (args: unknown) => unknown, args, lowered(choice.capabilities, options.limits));
     for (const segment of plan.segments)
@@ -129,9 +137,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       if (typeof options.debug === 'function') options.debug(plan.listing);
       else console.log(plan.listing);
     }
-    const program = buildProgram(choice.gpu, cache, plan);
-    programs.set(signature, program);
-    return program;
+    return buildProgram(choice.gpu, cache, plan);
   };
 
   const run = async (args: unknown): Promise<any> => {
@@ -141,7 +147,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     const env = new Map<Tensor, Float32Array>(program.constants);
     program.placeholders.forEach((p, i) => {
       const data = dataOf(leaves[i]);
-      checkArgumentSize(paths[i], data.length, p.shape);
+      if (data.length !== sizeOf(p.shape)) throw new Error(`compile: argument ${paths[i]} has ${data.length} values for shape ${formatShape(p.shape)}`);
       env.set(p, toFloat32(data));
     });
     const hostSteps: string[] = [];

@@ -4,7 +4,7 @@
 // would read more buffers than the backend allows is split: one of its fused subexpressions
 // gets its own kernel and buffer, the one that leaves the fewest reads behind.
 
-import { formatShape, type Shape } from '../shape.ts';
+import type { Shape } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { flattenTree, unflattenTree } from '../tree.ts';
 import { placeholder } from '../primitives/placeholder.ts';
@@ -258,10 +258,4 @@ const wirePipelines = (segments: readonly (PipelinePlan | HostPlan)[], outputs: 
     inputs.forEach((input) => neededLater.add(input));
   }
   return wired;
-};
-
-/** Says which argument leaf has the wrong number of values. */
-export const checkArgumentSize = (path: string, length: number, shape: Shape): void => {
-  const expected = shape.reduce((a, b) => a * b, 1);
-  if (length !== expected) throw new Error(`compile: argument ${path} has ${length} values for shape ${formatShape(shape)}`);
 };

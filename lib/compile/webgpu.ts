@@ -29,9 +29,10 @@ const firstLine = (error: unknown): string => (error instanceof Error ? error.me
 
 /**
  * Assigning a function to `device.onuncapturederror` throws in Dawn's Node binding ("object is
- * not of the correct interface type"), and gpu.js assigns one to every device it makes. An own
- * property shadows the binding's: a handler assigned to it listens through addEventListener,
- * which the binding does support, so uncaptured errors are still reported.
+ * not of the correct interface type"), and gpu.js assigns one to every device it makes. Where
+ * the assignment throws, an own property shadows the binding's: a handler assigned to it is
+ * added with addEventListener where the device has one. Errors gpu.js checks itself (shader
+ * compilation, pipeline creation) are raised either way.
  */
 const acceptErrorHandler = (device: any): any => {
   try {

@@ -21,6 +21,9 @@ for (const name of named)
 const webgpu = named.length > 0 && !named.includes('webgpu') ? undefined : await webgpuDevice();
 if (named.includes('webgpu') && webgpu !== undefined && isLeft(webgpu)) throw new Error(`TEST_BACKENDS names webgpu, but it cannot run here: ${webgpu.left}`);
 
+/** Whether TEST_BACKENDS chose the backends (rather than every one that answers here). */
+export const backendsNamed = named.length > 0;
+
 /** The backends of the compiled-equals-interpreted suite. */
 export const testBackends: readonly BackendName[] =
   named.length > 0

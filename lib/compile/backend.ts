@@ -6,7 +6,7 @@
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { GPU } from 'gpu.js';
 import { type Capabilities, capabilitiesOf } from './capabilities.ts';
-import { acquireWebGPU, type WebGPUDevice, webgpuDevice } from './webgpu.ts';
+import { acquireWebGPU, type WebGPUDevice } from './webgpu.ts';
 
 export const backendNames = ['webgpu', 'headlessgl', 'webasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
@@ -24,11 +24,11 @@ export interface BackendChoice {
   readonly release: () => Promise<void>;
 }
 
-/** Why a backend cannot run here (Left). */
+/** Why a backend cannot run here (Left). webgpu's answer is acquiring the device, in `choose`. */
 const probe = async (backend: BackendName): Promise<Either<string, unknown>> => {
   switch (backend) {
     case 'webgpu':
-      return webgpuDevice();
+      return right(undefined);
     case 'headlessgl':
       return GPU.isHeadlessGLSupported ? right(undefined) : left('no GL context (the optional `gl` package is not installed, or there is no display)');
     case 'webasm':

@@ -79,6 +79,8 @@ export const planProgram = <A>(
   const layouts = bufferLayouts(order, outputs, capabilities);
   const layoutFor = (node: Tensor): Layout => layouts.get(node) ?? rowMajor(node.shape);
 
+  const isBuffer = (n: Tensor) => materialised.has(n) || (n.primitive.name === 'constant' && !isScalarConstant(n));
+
   const emit = (node: Tensor): KernelPlan => {
     const fused: Tensor[] = [];
     const emitter = new Emitter(
@@ -108,7 +110,6 @@ export const planProgram = <A>(
     };
   };
 
-  const isBuffer = (n: Tensor) => materialised.has(n) || (n.primitive.name === 'constant' && !isScalarConstant(n));
   // A custom VJP's kernel computes only its last input, the value.
   const inlinedInputs = (n: Tensor) => (n.primitive.name === 'customVjp' ? n.inputs.slice(-1) : n.inputs);
 
@@ -137,7 +138,7 @@ export const planProgram = <A>(
   const emitWithin = (node: Tensor): { kernel: KernelPlan; split?: Tensor } => {
     const kernel = emit(node);
     if (kernel.buffers.length <= capabilities.kernelInputs) return { kernel };
-    const candidates = [...new Set(kernel.fused)]
+    const candidates = kernel.fused
       .filter((candidate) => candidate !== node && candidate.size > 0)
       .map((candidate) => ({ node: candidate, leaves: readsOf(node, candidate).size, takes: readsOf(candidate).size }));
     const fitting = candidates.filter((c) => c.takes <= capabilities.kernelInputs);

@@ -11,6 +11,7 @@ import {
   add, conv2d, exp, grad, interpret, max, maximum, maxPool2d, mul, neg, pad, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
 } from '../lib/index.ts';
 import { compile, webgpuDevice } from '../lib/compile/index.ts';
+import { capabilitiesOf } from '../lib/compile/capabilities.ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { uniformNumbers } from '../lib/check/sample.ts';
 import { randomBits } from '../lib/primitives/random-bits.ts';
@@ -48,7 +49,16 @@ const leafPairs = (compiled: unknown, reference: unknown, path = ''): [string, F
 };
 
 for (const backend of testBackends) {
-  for (const [name, { arbitrary, f }] of Object.entries(gradientCases))
+  const native = capabilitiesOf(backend).nativeKernels && limits.nativeKernels !== false;
+  // Where convolutions and matmuls run on the native kernels, their gpu.js kernels are still
+  // what `nativeKernels: false` runs, and are checked too.
+  const variants = [
+    ...Object.entries(gradientCases).map(([name, c]) => ({ name, ...c, limits })),
+    ...(native
+      ? (['conv2d', 'matmul'] as const).map((name) => ({ name: `${name} on gpu.js's own kernels`, ...gradientCases[name], limits: { ...limits, nativeKernels: false } }))
+      : []),
+  ];
+  for (const { name, arbitrary, f, limits } of variants)
     test(`${backend}: ${name} compiled equals interpreted, forward and gradient`, async () => {
       await fc.assert(
         fc.asyncProperty(arbitrary, async (inputs) => {
@@ -150,7 +160,7 @@ for (const backend of testBackends) {
   test(`${backend}: conv2d followed by its bias and relu is one kernel (after the padded copy of its input)`, async () => {
     let listing = '';
     const layer = (p: { x: Tensor; w: Tensor; b: Tensor }) => relu(add(conv2d(p.x, p.w, { padding: 1 }), reshape(p.b, [1, 2, 1, 1])));
-    const compiled = compile(layer, { backend, limits, debug: (text) => (listing = text) });
+    const compiled = compile(layer, { backend, limits: { ...limits, nativeKernels: false }, debug: (text) => (listing = text) });
     const args = { x: { shape: [1, 3, 4, 4], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) }, w: { shape: [2, 3, 3, 3], data: Float32Array.from({ length: 54 }, (_, i) => Math.cos(i)) }, b: { shape: [2], data: Float32Array.of(0.5, -0.5) } };
     const out = await compiled(args);
     assert.equal(compiled.stats().kernelsBuilt, 2, listing);
@@ -159,6 +169,29 @@ for (const backend of testBackends) {
     assertClose('layer', out.data, interpret(layer({ x: tensor(args.x.data, [1, 3, 4, 4]), w: tensor(args.w.data, [2, 3, 3, 3]), b: tensor(args.b.data, [2]) })).data);
     await compiled.destroy();
   });
+
+  if (native)
+    test(`${backend}: conv2d runs on the native kernels, reading its operands' views in place; its bias and relu are one kernel`, async () => {
+      let listing = '';
+      // The weight gradient is a convolution of two transposes: read as views, they need no kernels.
+      const layer = (p: { x: Tensor; w: Tensor; b: Tensor }) => relu(add(conv2d(p.x, p.w, { padding: 1 }), reshape(p.b, [1, 2, 1, 1])));
+      const f = (p: { x: Tensor; w: Tensor; b: Tensor }) => ({ y: layer(p), dw: grad((w: Tensor) => sum(layer({ ...p, w })))(p.w) });
+      const compiled = compile(f, { backend, limits, debug: (text) => (listing = text) });
+      const args = { x: { shape: [2, 3, 5, 4], data: Float32Array.from({ length: 120 }, (_, i) => Math.sin(i)) }, w: { shape: [2, 3, 3, 3], data: Float32Array.from({ length: 54 }, (_, i) => Math.cos(i)) }, b: { shape: [2], data: Float32Array.of(0.5, -0.5) } };
+      const out = await compiled(args);
+      const report = compiled.report()!;
+      // y's convolution, the same again inside grad (traced twice), and the weight gradient's.
+      assert.equal(report.native?.steps, 3, listing);
+      assert.ok(report.native!.threads >= 1);
+      assert.doesNotMatch(listing, /^\/\/ kernel for (pad|conv2d)#/m, listing);
+      // The one transpose kernel lays out the weight gradient's result; none copies an operand.
+      for (const [, reads] of listing.matchAll(/^\/\/ kernel for transpose#.*\n\/\/ reads (.*)$/gm)) assert.match(reads, /^conv2d#\d+\[[\d, ]+\]$/, listing);
+      assert.match(listing, /^\/\/ kernel for maximum#\d+.* from maximum#\d+.*add#\d+/m);
+      const reference = interpret(f({ x: tensor(args.x.data, [2, 3, 5, 4]), w: tensor(args.w.data, [2, 3, 3, 3]), b: tensor(args.b.data, [2]) }));
+      assertClose('y', out.y.data, reference.y.data);
+      assertClose('dw', out.dw.data, reference.dw.data);
+      await compiled.destroy();
+    });
 
   test(`${backend}: flat indices near 2^24 are divided exactly (float32 division alone rounds them one off)`, async () => {
     // [262146, 32] transposed and flattened: 2^23 + 64 elements, each output's index unravelled

@@ -4,7 +4,7 @@
 
 import type { GPU, IKernelRunShortcut, Input } from 'gpu.js';
 import type { Tensor } from '../tensor.ts';
-import type { HostPlan, KernelPlan, PipelinePlan, Plan } from './plan.ts';
+import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Plan } from './plan.ts';
 
 export interface BuiltKernel extends KernelPlan {
   readonly kernel: IKernelRunShortcut;
@@ -17,7 +17,7 @@ export interface BuiltPipeline extends Omit<PipelinePlan, 'steps'> {
   readonly pipeline: { readonly executorKind?: string; readonly fallbackReason?: string | null; readonly backend?: string };
 }
 
-export type BuiltSegment = BuiltPipeline | HostPlan;
+export type BuiltSegment = BuiltPipeline | HostPlan | NativePlan;
 
 export interface Program extends Omit<Plan, 'segments'> {
   readonly segments: readonly BuiltSegment[];
@@ -62,5 +62,5 @@ const buildPipeline = (gpu: GPU, cache: KernelCache, segment: PipelinePlan): Bui
 
 export const buildProgram = (gpu: GPU, cache: KernelCache, plan: Plan): Program => ({
   ...plan,
-  segments: plan.segments.map((segment) => (segment.kind === 'host' ? segment : buildPipeline(gpu, cache, segment))),
+  segments: plan.segments.map((segment) => (segment.kind === 'pipeline' ? buildPipeline(gpu, cache, segment) : segment)),
 });

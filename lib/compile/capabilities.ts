@@ -33,6 +33,12 @@ export interface Capabilities {
   readonly fits: (layout: readonly [number, number, number]) => boolean;
   /** The row width of a wrapped buffer: element f sits at x = f mod width, y = floor(f / width). */
   readonly wrapWidth: number;
+  /**
+   * Whether conv2d and matmul run on the native GEMM kernels (lib/native) between the backend's
+   * pipelines: on webasm, where gpu.js's one-output-per-lane kernels reach about a tenth of what
+   * a register-blocked GEMM does on the same cores.
+   */
+  readonly nativeKernels: boolean;
 }
 
 const float32Integers = 2 ** 24;
@@ -58,18 +64,19 @@ export const capabilitiesOf = (backend: BackendName, webgpu?: WebGPUDevice): Cap
         // The output is a storage buffer too.
         kernelInputs: (webgpu?.storageBuffersPerKernel ?? 8) - 1,
         ...dispatchable(webgpu?.workgroupsPerDimension ?? 65535),
+        nativeKernels: false,
       };
     case 'headlessgl':
       // WebGL textures hold at most 16384 texels a side and are addressed in float32.
       return {
         literals: 'javascript', exactIntegers: float32Integers, bufferElements: float32Integers, kernelInputs: Infinity,
-        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384,
+        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384, nativeKernels: false,
       };
     case 'webasm':
-      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded };
+      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: true };
     case 'cpu':
       // gpu.js's cpu kernels are JavaScript: float64 arithmetic, array indices.
-      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded };
+      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: false };
   }
 };
 
@@ -77,9 +84,12 @@ export const capabilitiesOf = (backend: BackendName, webgpu?: WebGPUDevice): Cap
 export const lowered = (capabilities: Capabilities, limits: CompileLimits = {}): Capabilities => ({
   ...capabilities,
   kernelInputs: Math.min(capabilities.kernelInputs, limits.storageBuffersPerKernel === undefined ? Infinity : limits.storageBuffersPerKernel - 1),
+  nativeKernels: capabilities.nativeKernels && limits.nativeKernels !== false,
 });
 
 export interface CompileLimits {
   /** Storage buffers one kernel may bind, its output included (WebGPU's default device: 8). */
   readonly storageBuffersPerKernel?: number;
+  /** false: convolutions and matmuls run as the backend's own kernels, not the native ones (to compare them). */
+  readonly nativeKernels?: boolean;
 }

@@ -15,6 +15,8 @@ import { type Capabilities, type CompileLimits, lowered } from './capabilities.t
 import { type Layout, layoutOf } from './emitter.ts';
 import { type Plan, planProgram, toFloat32 } from './plan.ts';
 import { buildProgram, KernelCache, type Program } from './build.ts';
+import { sharedNativePool } from '../native/native-pool.ts';
+import { runNativeStep } from '../native/run-native-step.ts';
 
 /** A concrete argument or result: a shape and row-major data. */
 export interface CompiledValue {
@@ -35,7 +37,10 @@ export interface CompileOptions {
    * kernel's inputs are copied in and its output read back); `report().profile` lists the times.
    */
   readonly profile?: boolean;
-  /** Limits lowered below what the backend allows, e.g. the storage buffers of WebGPU's default device. */
+  /**
+   * Limits lowered below what the backend allows, e.g. the storage buffers of WebGPU's default
+   * device; `{ nativeKernels: false }` keeps webasm's convolutions and matmuls in gpu.js kernels.
+   */
   readonly limits?: CompileLimits;
 }
 
@@ -55,6 +60,11 @@ export interface ExecutionReport {
   readonly skipped: BackendChoice['skipped'];
   /** The WebGPU adapter that ran the kernels, on webgpu. */
   readonly adapter?: string;
+  /**
+   * Convolutions and matmuls that ran on the native GEMM kernels between pipelines, and on how
+   * many worker threads (one per core).
+   */
+  readonly native?: { readonly steps: number; readonly threads: number };
   /** Primitives that ran on the host between pipelines. */
   readonly hostSteps: readonly string[];
   /** With `profile`: every kernel's time on the last call, slowest first. */
@@ -151,6 +161,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       env.set(p, toFloat32(data));
     });
     const hostSteps: string[] = [];
+    let nativeSteps = 0;
     const timings: KernelTiming[] = [];
     let executorKind: string | undefined;
     // What really ran, segment by segment: a pipeline runs private copies of the kernels and
@@ -166,6 +177,13 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         hostSteps.push(segment.node.primitive.name);
         const inputs: Value[] = segment.node.inputs.map((input) => ({ shape: input.shape, data: Float64Array.from(env.get(input) ?? scalarData(input)) }));
         env.set(segment.node, Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape)));
+        continue;
+      }
+      if (segment.kind === 'native') {
+        const start = performance.now();
+        env.set(segment.node, await runNativeStep(sharedNativePool(), segment, (node) => env.get(node) ?? scalarData(node)));
+        nativeSteps++;
+        if (options.profile) timings.push({ node: String(segment.node), milliseconds: performance.now() - start, fused: `${segment.node} (native)` });
         continue;
       }
       if (options.profile) {
@@ -198,6 +216,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       skipped: choice.skipped,
       ...(choice.adapter === undefined ? {} : { adapter: choice.adapter }),
       hostSteps,
+      ...(nativeSteps > 0 ? { native: { steps: nativeSteps, threads: sharedNativePool().threads } } : {}),
       ...(options.profile ? { profile: timings.sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
     };
     if (degraded) warnOnce(`compile: the ${choice.backend} backend degraded to ${kernelMode}: ${lastReport.fallbackReason}`);

@@ -14,6 +14,8 @@ import { Emitter, type Layout, layoutOf, rowMajor } from './emitter.ts';
 import { kernelRule } from './rules.ts';
 import { isScalarConstant, schedule } from './schedule.ts';
 import { lowerPaddedConvolutions } from './lower.ts';
+import { isNativeStep, nativeOperands } from '../native/native-step.ts';
+import type { StridedView } from '../native/strided-view.ts';
 
 export interface KernelPlan {
   readonly kind: 'kernel';
@@ -33,6 +35,13 @@ export interface HostPlan {
   readonly node: Tensor;
 }
 
+/** A convolution or matmul on the native kernels, reading its operands as views of buffers. */
+export interface NativePlan {
+  readonly kind: 'native';
+  readonly node: Tensor;
+  readonly operands: readonly { readonly base: Tensor; readonly view: StridedView }[];
+}
+
 /** Consecutive kernels that run as one gpu.js pipeline. */
 export interface PipelinePlan {
   readonly kind: 'pipeline';
@@ -46,7 +55,7 @@ export interface Plan {
   readonly placeholders: readonly Tensor[];
   readonly outputTree: unknown;
   readonly outputs: readonly Tensor[];
-  readonly segments: readonly (PipelinePlan | HostPlan)[];
+  readonly segments: readonly (PipelinePlan | HostPlan | NativePlan)[];
   readonly constants: ReadonlyMap<Tensor, Float32Array>;
   /** Buffers laid out other than row-major. */
   readonly layouts: ReadonlyMap<Tensor, Layout>;
@@ -70,13 +79,15 @@ export const planProgram = <A>(
 ): Plan => {
   const placeholders = leaves.map((leaf, i) => placeholder(leaf.shape as Shape, paths[i], i));
   const traced = f(unflattenTree(args, placeholders, isLeaf) as A);
-  const lowered = lowerPaddedConvolutions(flattenTree(traced).leaves);
+  // The native kernels pad as they gather patches: a padded copy would only cost a pass.
+  const native = (node: Tensor) => capabilities.nativeKernels && isNativeStep(node);
+  const lowered = capabilities.nativeKernels ? { outputs: flattenTree(traced).leaves, materialise: new Set<Tensor>() } : lowerPaddedConvolutions(flattenTree(traced).leaves);
   const outputs = lowered.outputs;
   const outputTree = unflattenTree(traced, outputs);
-  const scheduled = schedule(outputs, lowered.materialise);
+  const scheduled = schedule(outputs, lowered.materialise, native);
   const materialised = new Set(scheduled.materialised);
   const order = [...scheduled.order];
-  const layouts = bufferLayouts(order, outputs, capabilities);
+  const layouts = bufferLayouts(order, outputs, capabilities, native);
   const layoutFor = (node: Tensor): Layout => layouts.get(node) ?? rowMajor(node.shape);
 
   const isBuffer = (n: Tensor) => materialised.has(n) || (n.primitive.name === 'constant' && !isScalarConstant(n));
@@ -161,7 +172,7 @@ export const planProgram = <A>(
   for (let k = 0; k < order.length; k++) {
     const node = order[k];
     const rule = kernelRule(node);
-    if (rule.kind === 'leaf' || rule.kind === 'host' || node.size === 0) continue;
+    if (rule.kind === 'leaf' || rule.kind === 'host' || node.size === 0 || native(node)) continue;
     const { kernel, split } = emitWithin(node);
     if (split !== undefined) {
       // The new buffer's kernel comes first (its inputs are all earlier); then this one again.
@@ -177,7 +188,7 @@ export const planProgram = <A>(
       throw new Error(`compile: ${node} has ${node.size} elements, more than the ${capabilities.bufferElements} one buffer of this backend can address exactly; split it into smaller calls`);
 
   const constants = new Map<Tensor, Float32Array>();
-  const segments: (PipelinePlan | HostPlan)[] = [];
+  const segments: (PipelinePlan | HostPlan | NativePlan)[] = [];
   let current: KernelPlan[] | undefined;
   for (const node of order) {
     const rule = kernelRule(node);
@@ -188,6 +199,11 @@ export const planProgram = <A>(
     if (rule.kind === 'host' || node.size === 0) {
       current = undefined;
       segments.push({ kind: 'host', node });
+      continue;
+    }
+    if (native(node)) {
+      current = undefined;
+      segments.push({ kind: 'native', node, operands: nativeOperands(node) });
       continue;
     }
     const kernel = kernels.get(node)!;
@@ -221,18 +237,20 @@ const fittingLayout = (shape: Shape, capabilities: Capabilities): Layout | undef
  * outputs whose last axis is too short for the SIMD lanes lay out their longest axis in x, when
  * nothing outside the program's single pipeline reads them in row-major order.
  */
-const bufferLayouts = (order: readonly Tensor[], outputs: readonly Tensor[], capabilities: Capabilities): Map<Tensor, Layout> => {
+const bufferLayouts = (order: readonly Tensor[], outputs: readonly Tensor[], capabilities: Capabilities, native: (node: Tensor) => boolean): Map<Tensor, Layout> => {
   const layouts = new Map<Tensor, Layout>();
   for (const node of order) {
     const layout = fittingLayout(node.shape, capabilities);
     if (layout !== undefined) layouts.set(node, layout);
   }
+  // The native kernels read row-major buffers; their own outputs are row-major.
+  const readRowMajor = new Set(order.filter(native).flatMap((node) => [node, ...nativeOperands(node).map((operand) => operand.base)]));
   const singlePipeline = order.every((node) => kernelRule(node).kind !== 'host' && node.size > 0);
   const outputSet = new Set(outputs);
   if (singlePipeline)
     for (const node of order) {
       const kind = kernelRule(node).kind;
-      if (kind === 'leaf' || outputSet.has(node) || node.rank < 2 || layouts.has(node)) continue;
+      if (kind === 'leaf' || outputSet.has(node) || readRowMajor.has(node) || node.rank < 2 || layouts.has(node)) continue;
       const longest = node.shape.reduce((best, d, axis) => (d > node.shape[best] ? axis : best), 0);
       const order = [...node.shape.map((_, axis) => axis).filter((axis) => axis !== longest), longest];
       if (node.shape[node.rank - 1] < 8 && node.shape[longest] >= 16 && capabilities.fits(layoutOf(node.shape, order))) layouts.set(node, order);
@@ -241,9 +259,9 @@ const bufferLayouts = (order: readonly Tensor[], outputs: readonly Tensor[], cap
 };
 
 /** Each pipeline's inputs (read but not produced in it) and exports (needed by a later segment or the caller). */
-const wirePipelines = (segments: readonly (PipelinePlan | HostPlan)[], outputs: readonly Tensor[]): (PipelinePlan | HostPlan)[] => {
+const wirePipelines = (segments: readonly (PipelinePlan | HostPlan | NativePlan)[], outputs: readonly Tensor[]): (PipelinePlan | HostPlan | NativePlan)[] => {
   const neededLater = new Set<Tensor>(outputs);
-  const wired: (PipelinePlan | HostPlan)[] = [];
+  const wired: (PipelinePlan | HostPlan | NativePlan)[] = [];
   for (let s = segments.length - 1; s >= 0; s--) {
     const segment = segments[s];
     if (segment.kind === 'host') {
@@ -252,9 +270,16 @@ const wirePipelines = (segments: readonly (PipelinePlan | HostPlan)[], outputs: 
       wired.unshift(segment);
       continue;
     }
+    if (segment.kind === 'native') {
+      segment.operands.forEach((operand) => neededLater.add(operand.base));
+      wired.unshift(segment);
+      continue;
+    }
     const produced = new Set(segment.steps.map((step) => step.node));
     const inputs = [...new Set(segment.steps.flatMap((step) => step.buffers.filter((b) => !produced.has(b))))];
     const exports = segment.steps.map((step) => step.node).filter((node) => neededLater.has(node));
+    // Kernels nothing reads (a view a native step reads in place) need not run at all.
+    if (exports.length === 0) continue;
     wired.unshift({ ...segment, inputs, exports });
     inputs.forEach((input) => neededLater.add(input));
   }

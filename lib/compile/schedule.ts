@@ -12,6 +12,7 @@
 import type { Tensor } from '../tensor.ts';
 import { kernelRule } from './rules.ts';
 import { postOrder } from '../graph.ts';
+import { nativeOperands } from '../native/native-step.ts';
 
 export interface Schedule {
   /** Materialised nodes in topological order (inputs before users). */
@@ -25,7 +26,11 @@ const cheap = (node: Tensor): boolean =>
 
 export const isScalarConstant = (node: Tensor): boolean => node.primitive.name === 'constant' && node.size === 1;
 
-export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Tensor> = new Set()): Schedule => {
+/**
+ * `native`: the nodes that run on the native kernels. They are materialised, and so is every
+ * buffer they read through transposes and flips (the native kernels read those as views).
+ */
+export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Tensor> = new Set(), native: (node: Tensor) => boolean = () => false): Schedule => {
   // A custom VJP's value is its last input; its primals need not be computed.
   const inputsOf = (node: Tensor) => (node.primitive.name === 'customVjp' ? node.inputs.slice(-1) : node.inputs);
   const order = postOrder(outputs, { inputsOf });
@@ -39,13 +44,17 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
       materialised.add(node);
     // A host step reads its inputs from buffers.
     if (rule.kind === 'host') for (const input of inputsOf(node)) if (!isScalarConstant(input)) materialised.add(input);
+    if (native(node)) {
+      materialised.add(node);
+      for (const operand of nativeOperands(node)) materialised.add(operand.base);
+    }
   }
   // matmul and conv2d read every element of their inputs many times (once per output column,
   // once per output channel and tap): an elementwise input computed inline would be recomputed
   // each time, so it gets a buffer. Movement (transposes, slices) stays fused: it is only index
   // arithmetic.
   for (const node of order)
-    if (node.primitive.name === 'matmul' || node.primitive.name === 'conv2d')
+    if ((node.primitive.name === 'matmul' || node.primitive.name === 'conv2d') && !native(node))
       for (const input of node.inputs) if (!cheap(input) && !isScalarConstant(input) && kernelRule(input).kind === 'fused') materialised.add(input);
   // Consumers before producers: a fused node is inlined into every kernel that reaches it
   // through fused nodes. Reached from two kernels and not cheap, it gets its own buffer instead
@@ -68,7 +77,8 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
     const isRoot = materialised.has(node);
     const roots = isRoot ? new Set([node]) : reaching;
     const passesIndexThrough = node.primitive.elementwise !== undefined && (isRoot || elementwiseFromRoot.get(node) === true);
-    for (const input of inputsOf(node)) {
+    // A native step reads the buffers under its views directly: it computes none of its inputs.
+    for (const input of native(node) ? [] : inputsOf(node)) {
       const set = kernelsReaching.get(input) ?? new Set<Tensor>();
       roots.forEach((root) => set.add(root));
       kernelsReaching.set(input, set);

@@ -1,0 +1,92 @@
+// conv2d on the native kernels, as GEMMs over patch matrices (im2col), in one of two forms:
+//  - by image: for each image b, out[b] (O x I*J) = W (O x C*KH*KW) . patches(x[b]) (C*KH*KW x
+//    I*J), images shared among the threads. The form of the forward pass and of the input
+//    gradient, whose outputs are large and kernels small.
+//  - by channel: for each input channel c, D (O x B*I*J) += W[:, c] (O x KH*KW) . patches(x[:,
+//    c]) (KH*KW x B*I*J), channels shared among the threads, each summing into its own D. The
+//    form of the weight gradient, a convolution whose "kernel" is the output cotangent (as large
+//    as an image) and whose output is the weight's 3 x 3: by image its GEMMs would be 9 columns
+//    wide and K = N*H*W deep; by channel they are O x KH*KW deep and B*9 wide.
+// Inputs are strided views (the gradient's transposes and flips are read in place).
+
+import type { Conv2dParams } from '../primitives/conv2d.ts';
+import type { NativePool } from './native-pool.ts';
+import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
+import { type NativeOperand, place, roundUp, shares, type StridedView } from './strided-view.ts';
+
+export const conv2dNative = async (
+  pool: NativePool,
+  x: NativeOperand,
+  w: NativeOperand,
+  { stride, padding, dilation }: Conv2dParams,
+  outShape: readonly number[],
+): Promise<Float32Array> => {
+  const [images, channels] = x.view.shape;
+  const [outChannels, , kh, kw] = w.view.shape;
+  const [, , oh, ow] = outShape;
+  const geometry = {
+    kernel: [kh, kw], stride, padding: [padding[0][0], padding[1][0]], dilation, output: [oh, ow], outChannels, depth: channels * kh * kw,
+  };
+  const m = roundUp(outChannels, GEMM_ROWS);
+  const outSize = images * outChannels * oh * ow;
+  const xAt = 0;
+  const wAt = roundUp(x.data.length, 4);
+  const outAt = wAt + roundUp(w.data.length, 4);
+  const byChannel = kh * kw > oh * ow;
+
+  if (!byChannel) {
+    const n = roundUp(oh * ow, GEMM_COLUMNS);
+    const packedAt = outAt + roundUp(outSize, 4);
+    const scratchSize = geometry.depth * n + m * n;
+    const ranges = shares(images, pool.threads);
+    const memory = pool.reserve(packedAt + m * geometry.depth + ranges.length * scratchSize);
+    const xView = place(memory, x, xAt);
+    const wView = place(memory, w, wAt);
+    packWeights(memory, wView, packedAt, m, geometry.depth);
+    await pool.run(
+      ranges.map(([first, last], t) => ({
+        kind: 'conv-images', x: xView, weights: packedAt, output: outAt, geometry, first, last, scratch: packedAt + m * geometry.depth + t * scratchSize,
+      })),
+    );
+    return memory.slice(outAt, outAt + outSize);
+  }
+
+  const depth = kh * kw;
+  const columns = images * oh * ow;
+  const n = roundUp(columns, GEMM_COLUMNS);
+  const ranges = shares(channels, pool.threads);
+  const partialsAt = outAt + roundUp(outSize, 4);
+  const scratchAt = partialsAt + ranges.length * m * n;
+  const scratchSize = m * depth + depth * n;
+  const memory = pool.reserve(scratchAt + ranges.length * scratchSize);
+  const xView = place(memory, x, xAt);
+  const wView = place(memory, w, wAt);
+  await pool.run(
+    ranges.map(([first, last], t) => ({
+      kind: 'conv-channels', x: xView, w: wView, geometry, first, last, partial: partialsAt + t * m * n, scratch: scratchAt + t * scratchSize,
+    })),
+  );
+  // Sum the threads' partial products, then lay D[o, (b, i, j)] out as out[b, o, i, j].
+  const out = new Float32Array(outSize);
+  const plane = oh * ow;
+  for (let o = 0; o < outChannels; o++)
+    for (let b = 0; b < images; b++)
+      for (let s = 0; s < plane; s++) {
+        let total = 0;
+        for (let t = 0; t < ranges.length; t++) total += memory[partialsAt + t * m * n + o * n + b * plane + s];
+        out[(b * outChannels + o) * plane + s] = total;
+      }
+  return out;
+};
+
+/** The weights as a contiguous (m x C*KH*KW) matrix, rows past the output channels zero. */
+const packWeights = (memory: Float32Array, w: StridedView, at: number, rows: number, depth: number) => {
+  const [outChannels, channels, kh, kw] = w.shape;
+  const [so, sc, sp, sq] = w.strides;
+  let k = at;
+  for (let o = 0; o < rows; o++)
+    for (let c = 0; c < channels; c++)
+      for (let p = 0; p < kh; p++)
+        for (let q = 0; q < kw; q++) memory[k++] = o < outChannels ? memory[w.offset + o * so + c * sc + p * sp + q * sq] : 0;
+  if (k !== at + rows * depth) throw new Error('native conv2d: packed weights do not match their depth');
+};

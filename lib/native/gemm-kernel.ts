@@ -1,0 +1,110 @@
+// The one compute kernel of the native path: C (m x n) = A (m x k) . B (k x n), or C += A . B,
+// in float32 with 128-bit SIMD. Every convolution and matmul of the webasm backend becomes calls
+// of it (see conv2d-plan.ts).
+//
+// Register blocking is what makes it fast: each pass of the inner loop loads 8 consecutive
+// floats of one row of B (two vectors) and 4 floats of one column of A (each splatted to a
+// vector) and does 32 multiply-adds on 8 accumulator vectors, a 4 x 8 block of C held in
+// registers for the whole of k. One load feeds 4 or 8 multiply-adds, where a kernel computing
+// one output per lane needs a load for each.
+//
+// Contract (the callers pad to it): m is a multiple of 4 and n of 8; A's rows are contiguous
+// along k (row stride `lda` bytes), B's rows hold n floats at stride `ldb` bytes, C's rows
+// stride `ldc` bytes; all addresses are byte offsets into the shared memory.
+
+import { FunctionBuilder, type Local } from './wasm-assembler.ts';
+
+export const GEMM_ROWS = 4;
+export const GEMM_COLUMNS = 8;
+
+export const gemmKernel = (): FunctionBuilder => {
+  const f = new FunctionBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [a, lda, b, ldb, c, ldc, m, n, k, accumulate] = f.params.map((_, i) => f.param(i));
+  const row = f.local('i32');
+  const column = f.local('i32');
+  const remaining = f.local('i32');
+  const pa = f.local('i32');
+  const pb = f.local('i32');
+  const pc = f.local('i32');
+  const lda2 = f.local('i32');
+  const lda3 = f.local('i32');
+  const acc: Local[] = Array.from({ length: 8 }, () => f.local('v128'));
+  const b0 = f.local('v128');
+  const b1 = f.local('v128');
+  const splat = f.local('v128');
+
+  f.get(lda).i32(2).mul().set(lda2);
+  f.get(lda).i32(3).mul().set(lda3);
+
+  /** For each of C's 4 rows: the row's address (pc + r * ldc) on the stack, then `then`. */
+  const eachRowOfC = (then: (r: number) => void) => {
+    for (let r = 0; r < 4; r++) {
+      f.get(pc);
+      for (let i = 0; i < r; i++) f.get(ldc).add();
+      then(r);
+    }
+  };
+
+  f.i32(0).set(row);
+  f.loopUntil(
+    () => f.get(row).get(m).geS(),
+    () => {
+      f.i32(0).set(column);
+      f.loopUntil(
+        () => f.get(column).get(n).geS(),
+        () => {
+          // pc = c + row * ldc + column * 4
+          f.get(c).get(row).get(ldc).mul().add().get(column).i32(4).mul().add().set(pc);
+          // The accumulators start from C (accumulate) or from zero.
+          eachRowOfC((r) => {
+            f.set(pa); // borrow pa as the row address
+            for (let half = 0; half < 2; half++) {
+              f.get(accumulate).eqz();
+              f.ifElse(
+                () => {
+                  f.v128Zero().set(acc[r * 2 + half]);
+                },
+                () => {
+                  f.get(pa).v128Load(half * 16).set(acc[r * 2 + half]);
+                },
+              );
+            }
+          });
+          // pa = a + row * lda; pb = b + column * 4
+          f.get(a).get(row).get(lda).mul().add().set(pa);
+          f.get(b).get(column).i32(4).mul().add().set(pb);
+          f.get(k).set(remaining);
+          f.loopUntil(
+            () => f.get(remaining).eqz(),
+            () => {
+              f.get(pb).v128Load(0).set(b0);
+              f.get(pb).v128Load(16).set(b1);
+              for (let r = 0; r < 4; r++) {
+                f.get(pa);
+                if (r === 1) f.get(lda).add();
+                if (r === 2) f.get(lda2).add();
+                if (r === 3) f.get(lda3).add();
+                f.v128Load32Splat().set(splat);
+                for (let half = 0; half < 2; half++) {
+                  const target = acc[r * 2 + half];
+                  f.get(target).get(splat).get(half === 0 ? b0 : b1).f32x4Mul().f32x4Add().set(target);
+                }
+              }
+              f.increment(pa, { constant: 4 });
+              f.increment(pb, ldb);
+              f.increment(remaining, { constant: -1 });
+            },
+          );
+          eachRowOfC((r) => {
+            f.set(pa);
+            f.get(pa).get(acc[r * 2]).v128Store(0);
+            f.get(pa).get(acc[r * 2 + 1]).v128Store(16);
+          });
+          f.increment(column, { constant: 8 });
+        },
+      );
+      f.increment(row, { constant: 4 });
+    },
+  );
+  return f;
+};

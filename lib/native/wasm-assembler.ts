@@ -1,0 +1,174 @@
+// A small WebAssembly assembler: just what the native kernels need (i32 arithmetic, structured
+// loops, f32 and 128-bit SIMD loads, stores and arithmetic, an imported shared memory). The
+// kernels are written as instruction sequences in TypeScript rather than shipped as an opaque
+// binary, so that they are read, reviewed and changed like the rest of the code.
+
+const encoder = new TextEncoder();
+
+/** Unsigned LEB128. */
+export const u32 = (value: number): number[] => {
+  const bytes: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (v !== 0);
+  return bytes;
+};
+
+/** Signed LEB128 (i32). */
+export const s32 = (value: number): number[] => {
+  const bytes: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+      bytes.push(byte);
+      return bytes;
+    }
+    bytes.push(byte | 0x80);
+  }
+};
+
+const name = (text: string): number[] => {
+  const bytes = [...encoder.encode(text)];
+  return [...u32(bytes.length), ...bytes];
+};
+
+const section = (id: number, body: number[]): number[] => [id, ...u32(body.length), ...body];
+const vector = (items: number[][]): number[] => [...u32(items.length), ...items.flat()];
+
+export type ValueType = 'i32' | 'f32' | 'v128';
+const typeCode: Record<ValueType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+
+/** A local variable (parameters first, then declared locals), by index. */
+export type Local = number & { readonly __local: unique symbol };
+
+/** One function's body, written instruction by instruction. */
+export class FunctionBuilder {
+  readonly code: number[] = [];
+  private readonly declared: ValueType[] = [];
+
+  constructor(readonly params: readonly ValueType[]) {}
+
+  param(index: number): Local {
+    return index as Local;
+  }
+
+  local(type: ValueType): Local {
+    this.declared.push(type);
+    return (this.params.length + this.declared.length - 1) as Local;
+  }
+
+  private op(...bytes: number[]): this {
+    this.code.push(...bytes);
+    return this;
+  }
+
+  private simd(opcode: number, ...immediates: number[]): this {
+    return this.op(0xfd, ...u32(opcode), ...immediates);
+  }
+
+  get(local: Local): this {
+    return this.op(0x20, ...u32(local));
+  }
+  set(local: Local): this {
+    return this.op(0x21, ...u32(local));
+  }
+  tee(local: Local): this {
+    return this.op(0x22, ...u32(local));
+  }
+  i32(value: number): this {
+    return this.op(0x41, ...s32(value));
+  }
+  add(): this {
+    return this.op(0x6a);
+  }
+  sub(): this {
+    return this.op(0x6b);
+  }
+  mul(): this {
+    return this.op(0x6c);
+  }
+  geS(): this {
+    return this.op(0x4e);
+  }
+  eqz(): this {
+    return this.op(0x45);
+  }
+
+  /** `local += amount` where amount is a local or a constant. */
+  increment(local: Local, amount: Local | { readonly constant: number }): this {
+    this.get(local);
+    if (typeof amount === 'number') this.get(amount);
+    else this.i32(amount.constant);
+    return this.add().set(local);
+  }
+
+  /** `while (!(condition)) { body }`, the condition evaluated before each pass. */
+  loopUntil(condition: (f: this) => void, body: (f: this) => void): this {
+    this.op(0x02, 0x40, 0x03, 0x40); // block, loop
+    condition(this);
+    this.op(0x0d, 1); // br_if to the block's end
+    body(this);
+    return this.op(0x0c, 0, 0x0b, 0x0b); // br to the loop's start; end loop; end block
+  }
+
+  ifElse(then: (f: this) => void, otherwise: (f: this) => void): this {
+    this.op(0x04, 0x40);
+    then(this);
+    this.op(0x05);
+    otherwise(this);
+    return this.op(0x0b);
+  }
+
+  // Memory access: the address is on the stack; `offset` is a constant byte offset added to it.
+  v128Load(offset = 0): this {
+    return this.simd(0x00, 4, ...u32(offset));
+  }
+  v128Load32Splat(offset = 0): this {
+    return this.simd(0x09, 2, ...u32(offset));
+  }
+  /** Stack: address, value. */
+  v128Store(offset = 0): this {
+    return this.simd(0x0b, 4, ...u32(offset));
+  }
+  v128Zero(): this {
+    return this.simd(0x0c, ...new Array<number>(16).fill(0));
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
+
+  bytes(): number[] {
+    const groups: number[][] = [];
+    for (const type of this.declared) groups.push([...u32(1), typeCode[type]]);
+    const body = [...vector(groups), ...this.code, 0x0b];
+    return [...u32(body.length), ...body];
+  }
+}
+
+/**
+ * A module of functions with i32 parameters and no results, importing one shared memory as
+ * `env.memory` (so that every worker's instance works on the same data) and exporting each
+ * function by name.
+ */
+export const assembleModule = (functions: readonly { readonly name: string; readonly body: FunctionBuilder }[], maximumPages: number): Uint8Array => {
+  const types = functions.map(({ body }) => [0x60, ...vector(body.params.map((t) => [typeCode[t]])), 0]);
+  const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x03, ...u32(1), ...u32(maximumPages)];
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vector(types)),
+    ...section(2, vector([memoryImport])),
+    ...section(3, vector(functions.map((_, i) => u32(i)))),
+    ...section(7, vector(functions.map((f, i) => [...name(f.name), 0x00, ...u32(i)]))),
+    ...section(10, vector(functions.map((f) => f.body.bytes()))),
+  ];
+  return Uint8Array.from(bytes);
+};

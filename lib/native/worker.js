@@ -1,0 +1,171 @@
+// A native-kernel worker: one instance of the GEMM module over the shared memory, and the
+// packing loops that lay the operands out for it. Plain JavaScript, because a worker thread
+// does not inherit the TypeScript loader; the jobs it takes are planned and typed in
+// native-pool.ts and conv2d-plan.ts, and the suite checks its results against the interpreter.
+//
+// Every job names its memory regions as element offsets into the shared memory; a job is one of
+//  - conv-images: for each image of a range, the patch matrix of the image, one GEMM with the
+//    packed weights, the result into the output (the usual im2col convolution);
+//  - conv-channels: for each input channel of a range, the channel's patch matrix across all
+//    images, one GEMM accumulated into this worker's partial sum (for convolutions whose kernel
+//    is larger than their output, such as the weight gradient);
+//  - matmul: for each product of a range, both factors packed and one GEMM.
+
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { module, memory } = workerData;
+const instance = new WebAssembly.Instance(module, { env: { memory } });
+const gemm = instance.exports.gemm;
+let f32 = new Float32Array(memory.buffer);
+
+const ROWS = 4;
+const COLUMNS = 8;
+const roundUp = (n, m) => Math.ceil(n / m) * m;
+
+/**
+ * Patch matrix: row (c - c0, p, q), column (b - b0, i, j) holds x[b, c, i*sh + p*dh - pt,
+ * j*sw + q*dw - pl], or 0 where that lies in the padding; columns past the last up to `ldb`
+ * are zero (the GEMM reads whole blocks of 8).
+ */
+const patches = (dst, ldb, x, c0, c1, b0, b1, g) => {
+  const [, , height, width] = x.shape;
+  const [sb, sc, sy, sx] = x.strides;
+  const { kernel: [kh, kw], stride: [strideY, strideX], padding: [pt, pl], dilation: [dy, dx], output: [oh, ow] } = g;
+  const columns = (b1 - b0) * oh * ow;
+  const contiguous = sx === 1 && strideX === 1;
+  let row = dst;
+  for (let c = c0; c < c1; c++)
+    for (let p = 0; p < kh; p++)
+      for (let q = 0; q < kw; q++) {
+        let out = row;
+        for (let b = b0; b < b1; b++) {
+          const plane = x.offset + b * sb + c * sc;
+          for (let i = 0; i < oh; i++) {
+            const y = i * strideY + p * dy - pt;
+            if (y < 0 || y >= height) {
+              f32.fill(0, out, out + ow);
+              out += ow;
+              continue;
+            }
+            const line = plane + y * sy;
+            if (contiguous) {
+              // Unit strides: the row is one run of the input between two runs of padding.
+              const shift = q * dx - pl;
+              const from = Math.min(ow, Math.max(0, -shift));
+              const to = Math.max(from, Math.min(ow, width - shift));
+              if (from > 0) f32.fill(0, out, out + from);
+              f32.copyWithin(out + from, line + from + shift, line + to + shift);
+              if (to < ow) f32.fill(0, out + to, out + ow);
+              out += ow;
+              continue;
+            }
+            for (let j = 0; j < ow; j++) {
+              const xx = j * strideX + q * dx - pl;
+              f32[out++] = xx >= 0 && xx < width ? f32[line + xx * sx] : 0;
+            }
+          }
+        }
+        if (ldb > columns) f32.fill(0, row + columns, row + ldb);
+        row += ldb;
+      }
+};
+
+/** Rows [r0, r1) of a 2-D view into a contiguous block of `rows` x `ld`, zero past the view. */
+const pack = (dst, ld, view, r0, r1, rows, columns) => {
+  const [sr, sc] = view.strides;
+  for (let r = 0; r < rows; r++) {
+    const out = dst + r * ld;
+    if (r0 + r >= r1) {
+      f32.fill(0, out, out + ld);
+      continue;
+    }
+    if (sc === 1) {
+      f32.copyWithin(out, view.offset + (r0 + r) * sr, view.offset + (r0 + r) * sr + columns);
+      if (ld > columns) f32.fill(0, out + columns, out + ld);
+      continue;
+    }
+    const base = view.offset + (r0 + r) * sr;
+    for (let c = 0; c < columns; c++) f32[out + c] = f32[base + c * sc];
+    if (ld > columns) f32.fill(0, out + columns, out + ld);
+  }
+};
+
+/** C's first `rows` x `columns` into a row-major destination. */
+const unpack = (src, ld, dst, rows, columns) => {
+  for (let r = 0; r < rows; r++) f32.copyWithin(dst + r * columns, src + r * ld, src + r * ld + columns);
+};
+
+const convImages = (job) => {
+  const { x, weights, output, geometry, first, last, scratch } = job;
+  const { outChannels, depth, output: [oh, ow] } = geometry;
+  const columns = oh * ow;
+  const m = roundUp(outChannels, ROWS);
+  const n = roundUp(columns, COLUMNS);
+  // Written straight into the output where its shape already meets the GEMM's blocks.
+  const direct = m === outChannels && n === columns;
+  const patchMatrix = scratch;
+  const result = scratch + depth * n;
+  for (let b = first; b < last; b++) {
+    patches(patchMatrix, n, x, 0, x.shape[1], b, b + 1, geometry);
+    const target = output + b * outChannels * columns;
+    gemm(weights * 4, depth * 4, patchMatrix * 4, n * 4, (direct ? target : result) * 4, n * 4, m, n, depth, 0);
+    if (!direct) unpack(result, n, target, outChannels, columns);
+  }
+};
+
+const convChannels = (job) => {
+  const { x, w, geometry, first, last, scratch, partial } = job;
+  const { outChannels, output: [oh, ow], kernel: [kh, kw] } = geometry;
+  const depth = kh * kw;
+  const columns = x.shape[0] * oh * ow;
+  const m = roundUp(outChannels, ROWS);
+  const n = roundUp(columns, COLUMNS);
+  const weightRows = scratch;
+  const patchMatrix = scratch + m * depth;
+  // w[o, c, p, q] for one c as a matrix (o, (p, q)).
+  const [so, sc, sp, sq] = w.strides;
+  const rowsInPlace = m === outChannels && sq === 1 && sp === kw;
+  for (let c = first; c < last; c++) {
+    let a = w.offset + c * sc;
+    let lda = so;
+    if (!rowsInPlace) {
+      for (let o = 0; o < m; o++)
+        for (let p = 0; p < kh; p++)
+          for (let q = 0; q < kw; q++)
+            f32[weightRows + o * depth + p * kw + q] = o < outChannels ? f32[w.offset + o * so + c * sc + p * sp + q * sq] : 0;
+      a = weightRows;
+      lda = depth;
+    }
+    patches(patchMatrix, n, x, c, c + 1, 0, x.shape[0], geometry);
+    gemm(a * 4, lda * 4, patchMatrix * 4, n * 4, partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);
+  }
+  if (first === last) f32.fill(0, partial, partial + m * n);
+};
+
+const matmul = (job) => {
+  const { a, b, output, rows, depth, columns, items, rowFirst, rowLast, scratch } = job;
+  const m = roundUp(rowLast - rowFirst, ROWS);
+  const n = roundUp(columns, COLUMNS);
+  const packedA = scratch;
+  const packedB = scratch + m * depth;
+  const result = packedB + depth * n;
+  for (const t of items) {
+    pack(packedA, depth, { offset: a.offsets[t], strides: a.strides }, rowFirst, rowLast, m, depth);
+    pack(packedB, n, { offset: b.offsets[t], strides: b.strides }, 0, depth, depth, columns);
+    gemm(packedA * 4, depth * 4, packedB * 4, n * 4, result * 4, n * 4, m, n, depth, 0);
+    unpack(result, n, output + (t * rows + rowFirst) * columns, rowLast - rowFirst, columns);
+  }
+};
+
+const jobs = { 'conv-images': convImages, 'conv-channels': convChannels, matmul };
+
+parentPort.on('message', (job) => {
+  try {
+    // The memory may have grown since the last job: views of the old buffer stop at its old end.
+    if (f32.buffer !== memory.buffer) f32 = new Float32Array(memory.buffer);
+    jobs[job.kind](job);
+    parentPort.postMessage({ ok: true });
+  } catch (error) {
+    parentPort.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) });
+  }
+});

@@ -1,0 +1,172 @@
+// The native kernels against plain references: the GEMM on every block shape it is given, and
+// conv2d and matmul over random geometry (strides, per-side padding, dilation, kernels larger
+// than their output, which take the by-channel form), operands read through transposes and
+// flips, and pools of 1 to 3 threads (more threads than work included).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { assembleModule } from '../lib/native/wasm-assembler.ts';
+import { gemmKernel } from '../lib/native/gemm-kernel.ts';
+import { NativePool } from '../lib/native/native-pool.ts';
+import { conv2dNative } from '../lib/native/conv2d-native.ts';
+import { matmulNative } from '../lib/native/matmul-native.ts';
+import { type NativeOperand, rowMajorStrides, type StridedView } from '../lib/native/strided-view.ts';
+import { type Conv2dParams, conv2dPrimitive } from '../lib/primitives/conv2d.ts';
+import { matmulPrimitive } from '../lib/primitives/matmul.ts';
+import type { Shape } from '../lib/shape.ts';
+import { runs } from './runs.ts';
+
+const values = (count: number, seed: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233));
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** float32 sums in another order than float64's: close relative to the result's magnitude. */
+const assertClose = (what: string, got: Float32Array, want: ArrayLike<number>) => {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 1;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * scale, `${what}[${i}]: ${got[i]} against ${want[i]}`);
+};
+
+/** The elements of a view, row-major, as the interpreter's float64 values. */
+const materialise = ({ data, view }: NativeOperand) => {
+  const out = new Float64Array(sizeOf(view.shape));
+  let k = 0;
+  const walk = (axis: number, offset: number): void => {
+    if (axis === view.shape.length) {
+      out[k++] = data[offset];
+      return;
+    }
+    for (let i = 0; i < view.shape[axis]; i++) walk(axis + 1, offset + i * view.strides[axis]);
+  };
+  walk(0, view.offset);
+  return { shape: view.shape as Shape, data: out };
+};
+
+/** An operand of `shape`, stored in the permuted order `storage` and read back as a view; optionally flipped along `flips`. */
+const operandArbitrary = (shape: readonly number[], seed: number) =>
+  fc.record({ storage: fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length }), flips: fc.subarray([...shape.keys()]) }).map(({ storage, flips }) => {
+    const stored = storage.map((axis) => shape[axis]);
+    const storedStrides = rowMajorStrides(stored);
+    const strides = shape.map((_, axis) => storedStrides[storage.indexOf(axis)]);
+    let offset = 0;
+    for (const axis of flips) {
+      offset += (shape[axis] - 1) * strides[axis];
+      strides[axis] = -strides[axis];
+    }
+    const view: StridedView = { offset, shape, strides };
+    return { data: values(sizeOf(shape), seed), view };
+  });
+
+const withPool = async (threads: number, body: (pool: NativePool) => Promise<void>) => {
+  const pool = new NativePool(threads);
+  try {
+    await body(pool);
+  } finally {
+    await pool.destroy();
+  }
+};
+
+test('the GEMM kernel computes C = A . B and C += A . B on every block shape', async () => {
+  const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(assembleModule([{ name: 'gemm', body: gemmKernel() }], 64)), { env: { memory } });
+  const gemm = instance.exports.gemm as (...args: number[]) => void;
+  const f32 = new Float32Array(memory.buffer);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 13 }), fc.nat(3), fc.boolean(), (mb, nb, k, extra, accumulate) => {
+      const m = 4 * mb;
+      const n = 8 * nb;
+      // Row strides wider than the rows, as where the GEMM writes into a larger matrix.
+      const lda = k + extra;
+      const ldc = n + 8 * extra;
+      const a = 0;
+      const b = m * lda + 4;
+      const c = b + k * n + 4;
+      f32.set(values(m * lda, 1), a);
+      f32.set(values(k * n, 2), b);
+      const before = values(m * ldc, 3);
+      f32.set(before, c);
+      gemm(a * 4, lda * 4, b * 4, n * 4, c * 4, ldc * 4, m, n, k, accumulate ? 1 : 0);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let want = accumulate ? before[i * ldc + j] : 0;
+          for (let p = 0; p < k; p++) want += f32[a + i * lda + p] * f32[b + p * n + j];
+          assert.ok(Math.abs(f32[c + i * ldc + j] - want) <= 1e-5 * (1 + Math.abs(want)), `C[${i}, ${j}] = ${f32[c + i * ldc + j]}, expected ${want}`);
+        }
+      // Past each row's n columns nothing is written.
+      for (let i = 0; i < m; i++) for (let j = n; j < ldc; j++) assert.equal(f32[c + i * ldc + j], before[i * ldc + j]);
+    }),
+    { numRuns: runs(60) },
+  );
+});
+
+const convArbitrary = fc
+  .record({
+    batch: fc.integer({ min: 1, max: 3 }),
+    channels: fc.integer({ min: 1, max: 4 }),
+    outChannels: fc.integer({ min: 1, max: 6 }),
+    height: fc.integer({ min: 1, max: 9 }),
+    width: fc.integer({ min: 1, max: 9 }),
+    kernel: fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })),
+    stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    padding: fc.tuple(fc.tuple(fc.nat(2), fc.nat(2)), fc.tuple(fc.nat(2), fc.nat(2))),
+    dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    threads: fc.integer({ min: 1, max: 3 }),
+  })
+  .filter(({ height, width, kernel, padding, dilation }) => height + padding[0][0] + padding[0][1] >= dilation[0] * (kernel[0] - 1) + 1 && width + padding[1][0] + padding[1][1] >= dilation[1] * (kernel[1] - 1) + 1)
+  .chain((g) =>
+    fc.record({
+      g: fc.constant(g),
+      x: operandArbitrary([g.batch, g.channels, g.height, g.width], 1),
+      w: operandArbitrary([g.outChannels, g.channels, g.kernel[0], g.kernel[1]], 2),
+    }),
+  );
+
+test('native conv2d equals the interpreter: any geometry, operands as views, both GEMM forms', async () => {
+  const forms = new Set<string>();
+  await fc.assert(
+    fc.asyncProperty(convArbitrary, async ({ g, x, w }) => {
+      const params: Conv2dParams = { stride: g.stride, padding: g.padding, dilation: g.dilation };
+      const xs = materialise(x);
+      const ws = materialise(w);
+      const shape = conv2dPrimitive.shape([xs.shape, ws.shape], params);
+      forms.add(g.kernel[0] * g.kernel[1] > shape[2] * shape[3] ? 'by channel' : 'by image');
+      const want = conv2dPrimitive.evaluate([xs, ws], params, shape);
+      await withPool(g.threads, async (pool) => assertClose('conv2d', await conv2dNative(pool, x, w, params, shape), want));
+    }),
+    { numRuns: runs(60) },
+  );
+  assert.deepEqual([...forms].sort(), ['by channel', 'by image']);
+});
+
+test('native matmul equals the interpreter: batched, operands as views, rows or products shared among threads', async () => {
+  const arbitrary = fc
+    .record({
+      batch: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
+      m: fc.integer({ min: 1, max: 11 }), k: fc.integer({ min: 0, max: 9 }), n: fc.integer({ min: 1, max: 17 }), threads: fc.integer({ min: 1, max: 3 }),
+    })
+    .chain((g) => fc.record({ g: fc.constant(g), a: operandArbitrary([...g.batch, g.m, g.k], 1), b: operandArbitrary([...g.batch, g.k, g.n], 2) }));
+  await fc.assert(
+    fc.asyncProperty(arbitrary, async ({ g, a, b }) => {
+      const as = materialise(a);
+      const bs = materialise(b);
+      const shape = matmulPrimitive.shape([as.shape, bs.shape], {});
+      const want = matmulPrimitive.evaluate([as, bs], {}, shape);
+      await withPool(g.threads, async (pool) => assertClose('matmul', await matmulNative(pool, a, b, shape), want));
+    }),
+    { numRuns: runs(60) },
+  );
+});
+
+test('a pool grows its memory for a large job and still computes small ones after it', async () => {
+  await withPool(2, async (pool) => {
+    for (const n of [4, 700, 5]) {
+      const shape = [n, n];
+      const a = { data: values(n * n, 1), view: { offset: 0, shape, strides: rowMajorStrides(shape) } };
+      const b = { data: values(n * n, 2), view: { offset: 0, shape, strides: rowMajorStrides(shape) } };
+      const got = await matmulNative(pool, a, b, shape);
+      const want = matmulPrimitive.evaluate([materialise(a), materialise(b)], {}, shape);
+      assertClose(`matmul ${n}`, got, want);
+    }
+  });
+});

@@ -3,7 +3,11 @@
 // backend that runs here. Median of several timed calls after a warm-up call (which builds the
 // kernels). The last line is one JSON object with every figure and the backend that ran.
 //
-//   npm run bench:kernels -- [--backends webasm,cpu] [--runs 5] [--quick]
+//   npm run bench:kernels -- [--backends webasm,cpu] [--runs 5] [--quick] [--without-native]
+//
+// On webasm, convolutions and matmuls run on the native GEMM kernels; --without-native runs
+// them as gpu.js kernels instead (the baseline, side by side on the same build). Each line says
+// which ran, and on how many worker threads.
 
 import { parseArgs } from 'node:util';
 import { GPU } from 'gpu.js';
@@ -12,7 +16,12 @@ import { isRight } from 'fp-ts/lib/Either.js';
 import { type BackendName, compile, webgpuDevice } from '../lib/compile/index.ts';
 
 const { values: flags } = parseArgs({
-  options: { backends: { type: 'string' }, runs: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } },
+  options: {
+    backends: { type: 'string' },
+    runs: { type: 'string', default: '5' },
+    quick: { type: 'boolean', default: false },
+    'without-native': { type: 'boolean', default: false },
+  },
 });
 const runs = Number(flags.runs);
 const available: BackendName[] = [
@@ -74,7 +83,7 @@ const ran: Record<string, unknown> = {};
 for (const backend of backends) {
   figures[backend] = {};
   for (const { name, flops, f, args } of cases) {
-    const compiled = compile(f, { backend });
+    const compiled = compile(f, { backend, limits: { nativeKernels: !flags['without-native'] } });
     await compiled(args);
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {
@@ -83,12 +92,17 @@ for (const backend of backends) {
       times.push(performance.now() - start);
     }
     const report = compiled.report()!;
-    ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, fallbackReason: report.fallbackReason, ...(report.adapter ? { adapter: report.adapter } : {}) };
+    const threads = { pipelines: report.pipelineThreads ?? 0, native: report.native?.threads ?? 0 };
+    ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, fallbackReason: report.fallbackReason, threads, ...(report.adapter ? { adapter: report.adapter } : {}) };
+    const where = [
+      ...(report.native ? [`native GEMM on ${threads.native} worker threads`] : []),
+      ...(report.executorKind ? [`gpu.js kernels ${report.kernelMode}, executor ${report.executorKind} on ${threads.pipelines} threads`] : []),
+    ].join('; ');
     const gflops = flops / (median(times) / 1000) / 1e9;
     figures[backend][name] = Number(gflops.toFixed(3));
     console.log(
       `${backend.padEnd(10)} ${name.padEnd(36)} ${median(times).toFixed(1).padStart(9)} ms  ${gflops.toFixed(2).padStart(7)} GFLOP/s  ` +
-        `(kernels ${report.kernelMode}, executor ${report.executorKind}, median of ${runs})`,
+        `(${where}, median of ${runs})`,
     );
     await compiled.destroy();
   }

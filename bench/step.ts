@@ -4,7 +4,10 @@
 // traces and builds the kernels; its time is printed separately). The last line is one JSON
 // object: instances_per_second, backend, batch.
 //
-//   npm run bench:step -- [--backend webasm] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile]
+//   npm run bench:step -- [--backend webasm] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--without-native]
+//
+// --without-native keeps webasm's convolutions and matmuls in gpu.js kernels (the native GEMM
+// kernels' baseline, side by side on the same build).
 
 import { parseArgs } from 'node:util';
 import {
@@ -25,6 +28,7 @@ const { values: flags } = parseArgs({
     batch: { type: 'string', default: '128' },
     steps: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
+    'without-native': { type: 'boolean', default: false },
   },
 });
 const batch = Number(flags.batch);
@@ -57,12 +61,15 @@ let args = {
   learningRate: { shape: [], data: Float32Array.of(0.03) },
 };
 
-const compiled = compile(step as (args: unknown) => { loss: Tensor; params: unknown; state: unknown; optimizerState: unknown }, { backend: flags.backend as BackendName | undefined, profile: flags.profile });
+const compiled = compile(step as (args: unknown) => { loss: Tensor; params: unknown; state: unknown; optimizerState: unknown }, {
+  backend: flags.backend as BackendName | undefined,
+  profile: flags.profile,
+  limits: { nativeKernels: !flags['without-native'] },
+});
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const startWarm = performance.now();
 let out = await compiled(args as never);
 const warmUp = performance.now() - startWarm;
-const report = compiled.report()!;
 console.log(`warm-up step (trace + ${compiled.stats().kernelsBuilt} kernels + run): ${(warmUp / 1000).toFixed(1)} s, loss ${out.loss.data[0].toFixed(4)}`);
 const times: number[] = [];
 let stepKey = key(2);
@@ -70,11 +77,15 @@ for (let s = 0; s < steps; s++) {
   [stepKey] = split(stepKey, 2);
   args = { ...args, params: out.params as never, state: out.state as never, optimizerState: out.optimizerState as never, key: toValues(stepKey) };
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   out = await compiled(args as never);
   times.push(performance.now() - start);
-  console.log(`step ${s + 1}: ${(times[s] / 1000).toFixed(2)} s, loss ${out.loss.data[0].toFixed(4)}`);
+  // CPU time of every thread of the process: on a busy machine it shows the work a step takes when wall time cannot.
+  const cpu = process.cpuUsage(cpuStart);
+  console.log(`step ${s + 1}: ${(times[s] / 1000).toFixed(2)} s, ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s of CPU time, loss ${out.loss.data[0].toFixed(4)}`);
 }
 const seconds = median(times) / 1000;
+const report = compiled.report()!;
 if (flags.profile) {
   // Kernels run one by one here (each input copied in, each output read back), so the total is
   // above a pipelined step's; the ranking shows where the time goes.
@@ -87,6 +98,8 @@ console.log(
   `backend ${report.backend} (${report.adapter ? `adapter ${report.adapter}, ` : ''}kernels ${report.kernelMode}, executor ${report.executorKind}` +
     `${report.skipped.length ? `; passed over: ${report.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}` : ''})`,
 );
+const native = report.native ? `; native GEMM steps ${report.native.steps} on ${report.native.threads} worker threads` : '';
+console.log(`threads: gpu.js pipelines ${report.pipelineThreads ?? 'none ran'}${native}; last step ${report.milliseconds?.pipelines} ms in pipelines, ${report.milliseconds?.native} ms in native steps`);
 console.log(`${flags.encoder} encoder, batch 2 x ${batch}: ${(batch / seconds).toFixed(2)} instances/s (${((2 * batch) / seconds).toFixed(2)} views/s), median of ${steps} steps`);
-console.log(JSON.stringify({ benchmark: 'step', encoder: flags.encoder, instances_per_second: Number((batch / seconds).toFixed(3)), backend: report.kernelMode, ...(report.adapter ? { adapter: report.adapter } : {}), batch, steps, seconds_per_step: Number(seconds.toFixed(3)) }));
+console.log(JSON.stringify({ benchmark: 'step', encoder: flags.encoder, instances_per_second: Number((batch / seconds).toFixed(3)), backend: report.kernelMode, ...(report.adapter ? { adapter: report.adapter } : {}), batch, steps, seconds_per_step: Number(seconds.toFixed(3)), pipeline_threads: report.pipelineThreads, native_threads: report.native?.threads ?? 0 }));
 await compiled.destroy();

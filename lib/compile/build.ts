@@ -14,7 +14,13 @@ export interface BuiltPipeline extends Omit<PipelinePlan, 'steps'> {
   readonly steps: readonly BuiltKernel[];
   readonly run: (...args: Input[]) => Promise<Record<string, unknown>>;
   /** What gpu.js's pipeline really ran: its executor, and why it fell back, if it did. */
-  readonly pipeline: { readonly executorKind?: string; readonly fallbackReason?: string | null; readonly backend?: string };
+  readonly pipeline: {
+    readonly executorKind?: string;
+    readonly fallbackReason?: string | null;
+    readonly backend?: string;
+    /** gpu.js's pipeline; on webasm's threaded path its executor names the workers a run uses (at most one per core). */
+    readonly pipeline?: { readonly _executor?: { readonly threaded?: boolean; readonly _entry?: { readonly workerCount?: number } | null } | false };
+  };
 }
 
 export type BuiltSegment = BuiltPipeline | HostPlan | NativePlan;

@@ -17,6 +17,7 @@ import { type Plan, planProgram, toFloat32 } from './plan.ts';
 import { buildProgram, KernelCache, type Program } from './build.ts';
 import { sharedNativePool } from '../native/native-pool.ts';
 import { runNativeStep } from '../native/run-native-step.ts';
+import { withFlatResults } from './webasm-flat-results.ts';
 
 /** A concrete argument or result: a shape and row-major data. */
 export interface CompiledValue {
@@ -65,6 +66,10 @@ export interface ExecutionReport {
    * many worker threads (one per core).
    */
   readonly native?: { readonly steps: number; readonly threads: number };
+  /** The threads gpu.js's pipelines ran on (webasm's fused-threaded executor: its worker pool; 1 otherwise). */
+  readonly pipelineThreads?: number;
+  /** Where the last call's time went: in gpu.js pipelines (data in and out included) and in native steps. */
+  readonly milliseconds?: { readonly pipelines: number; readonly native: number };
   /** Primitives that ran on the host between pipelines. */
   readonly hostSteps: readonly string[];
   /** With `profile`: every kernel's time on the last call, slowest first. */
@@ -162,6 +167,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     });
     const hostSteps: string[] = [];
     let nativeSteps = 0;
+    const milliseconds = { pipelines: 0, native: 0 };
+    let pipelineThreads = 0;
     const timings: KernelTiming[] = [];
     let executorKind: string | undefined;
     // What really ran, segment by segment: a pipeline runs private copies of the kernels and
@@ -183,6 +190,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         const start = performance.now();
         env.set(segment.node, await runNativeStep(sharedNativePool(), segment, (node) => env.get(node) ?? scalarData(node)));
         nativeSteps++;
+        milliseconds.native += performance.now() - start;
         if (options.profile) timings.push({ node: String(segment.node), milliseconds: performance.now() - start, fused: `${segment.node} (native)` });
         continue;
       }
@@ -198,9 +206,13 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         }
         continue;
       }
-      const results = await segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape, program.layouts.get(input))));
+      const start = performance.now();
+      const results = await withFlatResults(() => segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape, program.layouts.get(input)))));
       for (const node of segment.exports) env.set(node, flatten(results[`n${node.id}`], node.size));
+      milliseconds.pipelines += performance.now() - start;
       executorKind = segment.pipeline.executorKind;
+      const executor = segment.pipeline.pipeline?._executor;
+      pipelineThreads = Math.max(pipelineThreads, executor && executor.threaded ? (executor._entry?.workerCount ?? 1) : 1);
       modes.add(segment.pipeline.backend ?? 'unknown');
       if (segment.pipeline.fallbackReason) reasons.push(segment.pipeline.fallbackReason);
     }
@@ -217,6 +229,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       ...(choice.adapter === undefined ? {} : { adapter: choice.adapter }),
       hostSteps,
       ...(nativeSteps > 0 ? { native: { steps: nativeSteps, threads: sharedNativePool().threads } } : {}),
+      milliseconds: { pipelines: Math.round(milliseconds.pipelines), native: Math.round(milliseconds.native) },
+      ...(pipelineThreads > 0 ? { pipelineThreads } : {}),
       ...(options.profile ? { profile: timings.sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
     };
     if (degraded) warnOnce(`compile: the ${choice.backend} backend degraded to ${kernelMode}: ${lastReport.fallbackReason}`);

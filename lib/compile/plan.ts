@@ -234,8 +234,8 @@ const fittingLayout = (shape: Shape, capabilities: Capabilities): Layout | undef
 
 /**
  * Layouts other than row-major: buffers too large for the backend's sides are wrapped; kernel
- * outputs whose last axis is too short for the SIMD lanes lay out their longest axis in x, when
- * nothing outside the program's single pipeline reads them in row-major order.
+ * outputs whose last axis is too short for the SIMD lanes lay out a longer axis in x, when only
+ * the program's kernels read them (not the caller, a host step or a native step).
  */
 const bufferLayouts = (order: readonly Tensor[], outputs: readonly Tensor[], capabilities: Capabilities, native: (node: Tensor) => boolean): Map<Tensor, Layout> => {
   const layouts = new Map<Tensor, Layout>();
@@ -251,9 +251,13 @@ const bufferLayouts = (order: readonly Tensor[], outputs: readonly Tensor[], cap
     for (const node of order) {
       const kind = kernelRule(node).kind;
       if (kind === 'leaf' || outputSet.has(node) || readRowMajor.has(node) || node.rank < 2 || layouts.has(node)) continue;
-      const longest = node.shape.reduce((best, d, axis) => (d > node.shape[best] ? axis : best), 0);
-      const order = [...node.shape.map((_, axis) => axis).filter((axis) => axis !== longest), longest];
-      if (node.shape[node.rank - 1] < 8 && node.shape[longest] >= 16 && capabilities.fits(layoutOf(node.shape, order))) layouts.set(node, order);
+      // The innermost axis long enough for the lanes goes in x: of those, the one nearest the end
+      // keeps neighbouring elements nearest in memory (in [256, 32, 16, 1, 16, 1], the 16 of axis 4).
+      const wide = node.shape.map((_, axis) => axis).filter((axis) => node.shape[axis] >= 16);
+      if (wide.length === 0 || node.shape[node.rank - 1] >= 8) continue;
+      const innermost = wide[wide.length - 1];
+      const order = [...node.shape.map((_, axis) => axis).filter((axis) => axis !== innermost), innermost];
+      if (capabilities.fits(layoutOf(node.shape, order))) layouts.set(node, order);
     }
   return layouts;
 };

@@ -4,8 +4,8 @@
 //  - an output of the compiled function,
 //  - a boundary primitive: a reduction, matmul, conv2d, pooling, scatterAdd, or a primitive the
 //    code generator cannot express (it runs on the host),
-//  - or used by several consumers and not trivially cheap (recomputing it per consumer would
-//    repeat its work).
+//  - or used by several kernels, or at several indices by one kernel, and more than a few
+//    operations (recomputing it per use would repeat more work than a buffer costs).
 // Everything else (elementwise chains, movement, gathers) fuses into its consumer's kernel as
 // index arithmetic and inline expressions.
 
@@ -66,12 +66,44 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
   // boundary node gets its own kernel.
   const kernelsReaching = new Map<Tensor, Set<Tensor>>();
   const elementwiseFromRoot = new Map<Tensor, boolean>();
+  // A node read by several consumers, one of them at another index (a slice, a gather, a
+  // reduction), is computed once for each index it is read at, even inside one kernel: the
+  // channels of one pixel read by a grayscale conversion, each recomputing a colour jitter.
+  const uses = new Map<Tensor, { all: number; remapped: number }>();
+  const readAtSeveralIndices = (node: Tensor) => {
+    const counts = uses.get(node);
+    return counts !== undefined && counts.all > 1 && counts.remapped > 0;
+  };
+  // Arithmetic in a fused expression, up to its leaves (a shared subexpression counted per use,
+  // as the kernel would recompute it), capped: a handful of operations costs less to recompute
+  // than a buffer costs to write and read.
+  const RECOMPUTED_OPERATIONS = 8;
+  const operationCounts = new Map<Tensor, number>();
+  const operationsIn = (node: Tensor): number => {
+    let count = operationCounts.get(node);
+    if (count === undefined) {
+      const rule = kernelRule(node);
+      count =
+        // A boundary node under a node read by several kernels is read by them all: it has a buffer.
+        node.primitive.leaf === true || rule.kind === 'host' || rule.kind === 'boundary' ? 0
+        : node.primitive.name === 'randomBits' ? RECOMPUTED_OPERATIONS
+        : Math.min(RECOMPUTED_OPERATIONS, (node.primitive.elementwise !== undefined ? 1 : 0) + inputsOf(node).reduce((total, input) => total + operationsIn(input), 0));
+      operationCounts.set(node, count);
+    }
+    return count;
+  };
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k];
     const reaching = kernelsReaching.get(node) ?? new Set<Tensor>();
     const rule = kernelRule(node);
     if (!materialised.has(node) && !isScalarConstant(node)) {
-      if (rule.kind === 'boundary' ? reaching.size !== 1 || elementwiseFromRoot.get(node) !== true : reaching.size > 1 && !cheap(node))
+      const [input] = node.inputs as Tensor[];
+      if (rule.kind === 'fused' && node.primitive.name === 'broadcastTo' && reaching.size > 1 && !cheap(node) && input.size < node.size && !isScalarConstant(input))
+        // A broadcast reached from several kernels: its smaller input gets the buffer, and each
+        // kernel re-reads it (as cheap as reading a buffer of the broadcast's size, which would
+        // have to be written and carried between pipelines first).
+        materialised.add(input);
+      else if (rule.kind === 'boundary' ? reaching.size !== 1 || elementwiseFromRoot.get(node) !== true : (reaching.size > 1 || readAtSeveralIndices(node)) && !cheap(node) && operationsIn(node) >= RECOMPUTED_OPERATIONS)
         materialised.add(node);
     }
     const isRoot = materialised.has(node);
@@ -84,6 +116,9 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
       kernelsReaching.set(input, set);
       const identity = passesIndexThrough && input.shape.length === node.shape.length && input.shape.every((d, i) => d === node.shape[i]);
       elementwiseFromRoot.set(input, (elementwiseFromRoot.get(input) ?? true) && identity);
+      const sameIndex = node.primitive.elementwise !== undefined && input.shape.length === node.shape.length && input.shape.every((d, i) => d === node.shape[i]);
+      const counts = uses.get(input) ?? { all: 0, remapped: 0 };
+      uses.set(input, { all: counts.all + 1, remapped: counts.remapped + (sameIndex ? 0 : 1) });
     }
   }
   return { order: order.filter((node) => materialised.has(node)), materialised };

@@ -96,6 +96,12 @@ export class FunctionBuilder {
   geS(): this {
     return this.op(0x4e);
   }
+  ltS(): this {
+    return this.op(0x48);
+  }
+  or(): this {
+    return this.op(0x72);
+  }
   eqz(): this {
     return this.op(0x45);
   }
@@ -135,6 +141,16 @@ export class FunctionBuilder {
   /** Stack: address, value. */
   v128Store(offset = 0): this {
     return this.simd(0x0b, 4, ...u32(offset));
+  }
+  f32Load(offset = 0): this {
+    return this.op(0x2a, 2, ...u32(offset));
+  }
+  /** Stack: address, value. */
+  f32Store(offset = 0): this {
+    return this.op(0x38, 2, ...u32(offset));
+  }
+  f32Zero(): this {
+    return this.op(0x43, 0, 0, 0, 0);
   }
   v128Zero(): this {
     return this.simd(0x0c, ...new Array<number>(16).fill(0));

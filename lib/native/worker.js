@@ -15,59 +15,41 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 const { module, memory } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
-const gemm = instance.exports.gemm;
+const { gemm, patchRow } = instance.exports;
 let f32 = new Float32Array(memory.buffer);
 
 const ROWS = 4;
 const COLUMNS = 8;
 const roundUp = (n, m) => Math.ceil(n / m) * m;
 
+/** The i in [0, n) with 0 <= i * step + shift < size: [first, last). */
+const inside = (n, step, shift, size) => {
+  const first = Math.min(n, Math.max(0, Math.ceil(-shift / step)));
+  return [first, Math.max(first, Math.min(n, Math.ceil((size - shift) / step)))];
+};
+
 /**
  * Patch matrix: row (c - c0, p, q), column (b - b0, i, j) holds x[b, c, i*sh + p*dh - pt,
  * j*sw + q*dw - pl], or 0 where that lies in the padding; columns past the last up to `ldb`
- * are zero (the GEMM reads whole blocks of 8).
+ * are zero (the GEMM reads whole blocks of 8). Each row is one call of the module's patchRow.
  */
 const patches = (dst, ldb, x, c0, c1, b0, b1, g) => {
   const [, , height, width] = x.shape;
   const [sb, sc, sy, sx] = x.strides;
   const { kernel: [kh, kw], stride: [strideY, strideX], padding: [pt, pl], dilation: [dy, dx], output: [oh, ow] } = g;
   const columns = (b1 - b0) * oh * ow;
-  const contiguous = sx === 1 && strideX === 1;
   let row = dst;
   for (let c = c0; c < c1; c++)
-    for (let p = 0; p < kh; p++)
+    for (let p = 0; p < kh; p++) {
+      const [rowFrom, rowTo] = inside(oh, strideY, p * dy - pt, height);
       for (let q = 0; q < kw; q++) {
-        let out = row;
-        for (let b = b0; b < b1; b++) {
-          const plane = x.offset + b * sb + c * sc;
-          for (let i = 0; i < oh; i++) {
-            const y = i * strideY + p * dy - pt;
-            if (y < 0 || y >= height) {
-              f32.fill(0, out, out + ow);
-              out += ow;
-              continue;
-            }
-            const line = plane + y * sy;
-            if (contiguous) {
-              // Unit strides: the row is one run of the input between two runs of padding.
-              const shift = q * dx - pl;
-              const from = Math.min(ow, Math.max(0, -shift));
-              const to = Math.max(from, Math.min(ow, width - shift));
-              if (from > 0) f32.fill(0, out, out + from);
-              f32.copyWithin(out + from, line + from + shift, line + to + shift);
-              if (to < ow) f32.fill(0, out + to, out + ow);
-              out += ow;
-              continue;
-            }
-            for (let j = 0; j < ow; j++) {
-              const xx = j * strideX + q * dx - pl;
-              f32[out++] = xx >= 0 && xx < width ? f32[line + xx * sx] : 0;
-            }
-          }
-        }
+        const [from, to] = inside(ow, strideX, q * dx - pl, width);
+        const origin = x.offset + b0 * sb + c * sc + (p * dy - pt) * sy + (q * dx - pl) * sx;
+        patchRow(row * 4, origin * 4, sb * 4, b1 - b0, strideY * sy * 4, strideX * sx * 4, rowFrom, rowTo, oh, ow, from, to);
         if (ldb > columns) f32.fill(0, row + columns, row + ldb);
         row += ldb;
       }
+    }
 };
 
 /** Rows [r0, r1) of a 2-D view into a contiguous block of `rows` x `ld`, zero past the view. */

@@ -1,7 +1,8 @@
 // Windowed max or average pooling on NCHW input, with stride and per-side padding. Average
 // pooling counts padded positions as zeros (divides by the full window); max pooling never
 // picks a padded position. The VJP gathers every window through a constant index map and
-// scatters the cotangent back through the same map, so it is made of gather and scatterAdd.
+// scatters the cotangent back through the same map, so it is made of gather and scatterAdd;
+// where the windows tile the input it is elementwise over a reshaped view instead.
 
 import { type RankCheck, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';
@@ -59,6 +60,7 @@ export const pool2dPrimitive: Primitive<Pool2dParams> = {
   vjp: (ct, node) => {
     const [x] = node.inputs;
     const { kind, window, stride, padding } = node.params;
+    if (tilesInput(node.params)) return [tiledWindowsVjp(ct, node)];
     const [n, c, hIn, wIn] = x.shape;
     const [, , hOut, wOut] = node.shape;
     const paddedH = hIn + padding[0][0] + padding[0][1];
@@ -85,6 +87,37 @@ export const pool2dPrimitive: Primitive<Pool2dParams> = {
     const scattered = reshape(scatterAdd(reshape(share, [n, c, hOut * wOut * taps]), index, 2, paddedH * paddedW), [n, c, paddedH, paddedW]);
     return [slice(scattered, [undefined, undefined, { start: padding[0][0], stop: padding[0][0] + hIn }, { start: padding[1][0], stop: padding[1][0] + wIn }])];
   },
+};
+
+/** Windows that tile the input: as wide as their stride, with no padding (the usual 2x2, stride 2). */
+const tilesInput = ({ window, stride, padding }: Pool2dParams) =>
+  window[0] === stride[0] && window[1] === stride[1] && padding.flat().every((p) => p === 0);
+
+/**
+ * The VJP where windows tile the input: each window is a block of a reshaped view of it, so the
+ * same rule (the cotangent shared evenly among a window's maxima, or among all its taps for the
+ * average) is elementwise over that view, with no index map to gather through and scatter back
+ * along. Compiled, the backward pass then reads each input element once. Rows and columns past
+ * the last whole window get no gradient.
+ */
+const tiledWindowsVjp = (ct: Tensor, node: Tensor<Shape, Pool2dParams>): Tensor => {
+  const [x] = node.inputs;
+  const { kind, window: [kh, kw] } = node.params;
+  const [n, c, hIn, wIn] = x.shape;
+  const [, , hOut, wOut] = node.shape;
+  const [hCovered, wCovered] = [hOut * kh, wOut * kw];
+  const blocks = [n, c, hOut, kh, wOut, kw];
+  const perWindow = [n, c, hOut, 1, wOut, 1];
+  const spread = broadcastTo(reshape(ct, perWindow), blocks);
+  let share: Tensor;
+  if (kind === 'avg') share = div(spread, kh * kw);
+  else {
+    const covered = hCovered === hIn && wCovered === wIn ? x : slice(x, [undefined, undefined, { stop: hCovered }, { stop: wCovered }]);
+    const isMax = equal(reshape(covered, blocks), broadcastTo(reshape(node, perWindow), blocks));
+    share = mul(spread, div(isMax, broadcastTo(sum(isMax, [3, 5], true), blocks)));
+  }
+  const dx = reshape(share, [n, c, hCovered, wCovered]);
+  return hCovered === hIn && wCovered === wIn ? dx : pad(dx, [[0, 0], [0, 0], [0, hIn - hCovered], [0, wIn - wCovered]]);
 };
 
 export interface Pool2dOptions {

@@ -67,16 +67,30 @@ const conv2dCase: GradientCase = {
   f: ({ x, weight, options }) => conv2d(x, weight, options),
 };
 
-const pool2dCase: GradientCase = {
-  arbitrary: fc
+export interface PoolParameters {
+  readonly kind: 'max' | 'avg';
+  readonly window: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+}
+
+/** Windows of 1..3 with strides of 1..3 (overlapping, abutting and gapped) and padding that fits; batch 2. */
+export const poolParametersArbitrary = (kinds: readonly PoolParameters['kind'][] = ['max', 'avg']): fc.Arbitrary<PoolParameters> =>
+  fc
     .record({
-      kind: fc.constantFrom('max', 'avg'),
+      kind: fc.constantFrom(...kinds),
       window: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
       stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
       padding: fc.tuple(fc.nat(1), fc.nat(1)),
       h: fc.integer({ min: 3, max: 6 }), w: fc.integer({ min: 3, max: 6 }), c: fc.integer({ min: 1, max: 2 }),
     })
-    .map((p) => ({ ...p, padding: [Math.min(p.padding[0], p.window[0] - 1), Math.min(p.padding[1], p.window[1] - 1)] }))
+    .map((p) => ({ ...p, padding: [Math.min(p.padding[0], p.window[0] - 1), Math.min(p.padding[1], p.window[1] - 1)] as [number, number] }));
+
+const pool2dCase: GradientCase = {
+  arbitrary: poolParametersArbitrary()
     .chain((p) => fc.record({ x: tensorArbitrary([2, p.c, p.h, p.w], { distinct: 0.01 }), options: fc.constant(p) })),
   f: ({ x, options }) => (options.kind === 'max' ? maxPool2d : avgPool2d)(x, options),
 };

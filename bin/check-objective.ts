@@ -30,6 +30,11 @@ behaves like an embedding objective should. FILE exports
   properties              optional: extra properties, each { name, property: (features,
                           { m, d, rows, loss, options, lossAt }) => boolean | void }; false or a
                           throw is a failure.
+  reference               optional: a second implementation of the objective (same arguments),
+                          whose loss and gradient the objective's must equal. Finite
+                          differences hold every stopGradient node fixed, so they cannot tell
+                          where a stopGradient sits; the report says when the objective has
+                          such nodes and no reference.
 
 Each check is a fast-check property over random m (1..4), d (2..8) and L2-normalised features:
   1. the gradient against central finite differences (float64), at each option set, on random
@@ -38,7 +43,8 @@ Each check is a fast-check property over random m (1..4), d (2..8) and L2-normal
   3. a finite loss and gradient on nearly coincident and on antipodal features;
   4. permuting the instances (both views alike) keeps the loss and permutes the gradient;
   5. swapping the two views keeps the loss and swaps the gradient;
-  6. every extra property in \`properties\`.
+  6. every extra property in \`properties\`;
+  7. the loss and gradient against \`reference\`, when there is one.
 
 Options:
   --runs N        runs of each property (default ${defaultBatteryRuns})

@@ -1,6 +1,7 @@
 // The objective battery (`npm run check-objective`): the built-in objectives pass it; objectives
 // broken on purpose (props/fixtures/) fail the property that should catch them, with a shrunk
-// counterexample that names the element and both values; the CLI's exit statuses and text; and
+// counterexample that names the element and both values; a stopGradient that decides the gradient
+// is reported, and judged by a reference where there is one; the CLI's exit statuses and text; and
 // examples/custom-objective.ts checks a new objective and trains with it.
 
 import { test } from 'node:test';
@@ -62,7 +63,34 @@ for (const [name, definition] of builtIns)
     assert.equal(report.optionSets.some((o) => o.temperature === 0.05), softmax);
     assert.equal(property(report, kinds.gradient).length, 2 * report.optionSets.length);
     assert.match(property(report, kinds.compiled)[0].note ?? '', /backend \w+/);
+    // Only the detached targets decide the gradient; the shifts inside log-sum-exp cancel and are not counted.
+    const detached = name === 'invariantSpreadingLoss, stopGradientOnTargets true';
+    assert.deepEqual([report.stopGradientNodes, report.reference], [detached ? 1 : 0, false]);
+    assert.equal(/not judged: where the loss's 1 stopGradient node sits \(no `reference`/.test(formatObjectiveReport(report)), detached);
   });
+
+// ---- where a stopGradient sits: a reference judges it ----
+
+const referenceKind = /^loss and gradient equal the reference's/;
+
+test('invariantSpreadingLoss with the authors\' BatchCriterion as its reference passes the battery, the reference checked at every option set', async () => {
+  const report = await check(await load(fixture('invariant-spreading-with-reference.ts')));
+  assert.ok(report.passed, formatObjectiveReport(report));
+  assert.deepEqual([report.stopGradientNodes, report.reference], [1, true]);
+  assert.equal(property(report, referenceKind)[0].outcome, 'passed');
+  assert.ok(report.optionSets.length === 3, 'the reference is checked with the detected temperatures too');
+  const text = formatObjectiveReport(report);
+  assert.match(text, /1 stopGradient node the loss depends on: finite differences hold it fixed, so the gradient is also checked against `reference`/);
+  assert.doesNotMatch(text, /not judged/);
+});
+
+test('the stopGradient on the scored rows instead of the targets passes every finite-difference property and fails the reference', async () => {
+  const report = await check(await load(fixture('scored-rows-detached.ts')));
+  const failed = report.properties.filter((p) => p.outcome === 'failed');
+  assert.deepEqual(failed.map((p) => p.name), property(report, referenceKind).map((p) => p.name), formatObjectiveReport(report));
+  for (const result of property(report, kinds.gradient)) assert.equal(result.outcome, 'passed');
+  assert.match(failed[0].failure!.message, /the gradient at element \d+ \[\d+, \d+\] is -?[\d.e-]+, the reference's -?[\d.e-]+ \(tolerance/);
+});
 
 // ---- broken objectives fail the property that catches them ----
 
@@ -150,6 +178,8 @@ test('exports that are not an objective are a clear error naming the file and wh
   assert.ok(isLeft(nothing) && /b\.ts: .*the file exports `loss`/.test(nothing.left));
   const notScalar = objectiveFromModule({ objective: (x: any) => mean(x, 0) }, 'c.ts');
   assert.ok(isLeft(notScalar) && /c\.ts: the objective must return a scalar Tensor; for features \[4, 3\] it returned shape \[3\]/.test(notScalar.left));
+  const badReference = objectiveFromModule({ default: ntXentLoss, reference: 'ntXent' }, 'f.ts');
+  assert.ok(isLeft(badReference) && /f\.ts: `reference` must be a second implementation of the objective, a function .*; got a string/.test(badReference.left));
   const badTemperatures = objectiveFromModule({ default: ntXentLoss, temperatures: 0.05 }, 'd.ts');
   assert.ok(isLeft(badTemperatures) && /d\.ts: `temperatures` must be a list of option objects/.test(badTemperatures.left));
   // A module compiled as CommonJS arrives with its exports under `default`.

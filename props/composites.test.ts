@@ -1,5 +1,6 @@
 // Composites differentiate for free, but their numerically stable forms must still be right:
-// gradients against finite differences, and values against plain Math on hard inputs.
+// gradients against finite differences, and values and gradients against plain Math on the hard
+// inputs each form exists for (arguments far out for softplus, zero rows for l2Normalize).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +8,7 @@ import fc from 'fast-check';
 import {
   clip, dilate, expm1, grad, gradientProperty, greaterEqual, interpret, l2Normalize, lessEqual, log1p, logSigmoid, logSoftmax, logsumexp,
   mean, mul, notEqual, relu, shapeArbitrary, sigmoid, softmax, softplus, square, sum, tanh, tensor, tensorArbitrary, type Tensor,
-  type ValueOptions, variance,
+  type ValueOptions, valuesArbitrary, variance,
 } from '../lib/index.ts';
 import { runs } from './runs.ts';
 
@@ -111,4 +112,67 @@ test('l2Normalize gives unit rows and leaves a zero row finite', () => {
   assert.ok(Math.abs(rows[4] - Math.SQRT1_2) < 1e-15 && Math.abs(rows[5] - Math.SQRT1_2) < 1e-15);
   const gradient = interpret(grad((x: Tensor) => sum(l2Normalize(x)))(tensor([0, 0], [1, 2])));
   assert.ok(Array.from(gradient.data).every(Number.isFinite));
+});
+
+// ---- the edges a composite's form exists for ----
+
+/** The stable forms, in plain Math: what each activation must equal wherever its argument lies. */
+const softplusByHand = (x: number): number => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+const sigmoidByHand = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+test('softplus, sigmoid and logSigmoid and their gradients are finite and exact for arguments up to 1000 in size', () => {
+  const wide = fc.oneof(fc.double({ min: -1000, max: 1000, noNaN: true }), fc.constantFrom(-1000, -746, -40, 0, 40, 710, 1000));
+  const cases: [string, (x: Tensor) => Tensor, (x: number) => number, (x: number) => number][] = [
+    ['softplus', softplus, softplusByHand, sigmoidByHand],
+    ['sigmoid', sigmoid, sigmoidByHand, (x) => sigmoidByHand(x) * sigmoidByHand(-x)],
+    ['logSigmoid', logSigmoid, (x) => -softplusByHand(-x), (x) => sigmoidByHand(-x)],
+  ];
+  fc.assert(
+    fc.property(fc.array(wide, { minLength: 1, maxLength: 8 }), (xs) => {
+      const x = tensor(xs, [xs.length]);
+      const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
+      for (const [name, f, value, slope] of cases) {
+        values(f(x)).forEach((v, i) => assert.ok(close(v, value(xs[i])), `${name}(${xs[i]}) is ${v}, not ${value(xs[i])}`));
+        values(grad((input: Tensor) => sum(f(input)))(x)).forEach((g, i) =>
+          assert.ok(close(g, slope(xs[i])), `${name}'s gradient at ${xs[i]} is ${g}, not ${slope(xs[i])}`),
+        );
+      }
+    }),
+    { numRuns: runs(100) },
+  );
+});
+
+type RowKind = 'plain' | 'zero' | 'tiny';
+
+test('l2Normalize makes every row unit, tiny ones (norm 1e-9) included, leaves zero rows zero, and its gradient is finite at all of them', () => {
+  const arbitrary = fc
+    .record({ rows: fc.integer({ min: 1, max: 5 }), columns: fc.integer({ min: 1, max: 5 }) })
+    .chain(({ rows, columns }) =>
+      fc.record({
+        rows: fc.constant(rows),
+        columns: fc.constant(columns),
+        kinds: fc.array(fc.constantFrom<RowKind>('plain', 'zero', 'tiny'), { minLength: rows, maxLength: rows }),
+        x: valuesArbitrary(rows * columns, { min: 0.5, max: 2 }).map((magnitudes) => magnitudes.map((v, i) => (i % 3 === 1 ? -v : v))),
+        weights: valuesArbitrary(rows * columns),
+      }),
+    );
+  fc.assert(
+    fc.property(arbitrary, ({ rows, columns, kinds, x, weights }) => {
+      const data = x.map((v, i) => {
+        const kind = kinds[Math.floor(i / columns)];
+        return kind === 'zero' ? 0 : kind === 'tiny' ? v * 1e-9 : v;
+      });
+      const input = tensor(data, [rows, columns]);
+      const out = values(l2Normalize(input));
+      const gradient = values(grad((t: Tensor) => sum(mul(l2Normalize(t), tensor(weights, [rows, columns]))))(input));
+      kinds.forEach((kind, r) => {
+        const row = out.slice(r * columns, (r + 1) * columns);
+        if (kind === 'zero') assert.ok(row.every((v) => v === 0), `zero row ${r} came out [${row}]`);
+        else assert.ok(Math.abs(Math.hypot(...row) - 1) <= 1e-12, `${kind} row ${r} has norm ${Math.hypot(...row)}`);
+      });
+      const index = gradient.findIndex((g) => !Number.isFinite(g));
+      assert.ok(index < 0, `the gradient at element ${index} (a ${kinds[Math.floor(index / columns)]} row) is ${gradient[index]}`);
+    }),
+    { numRuns: runs(100) },
+  );
 });

@@ -67,29 +67,41 @@ const conv2dCase: GradientCase = {
   f: ({ x, weight, options }) => conv2d(x, weight, options),
 };
 
-const anyPool2d = fc
-  .record({
-    kind: fc.constantFrom('max', 'avg'),
-    window: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
-    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
-    padding: fc.tuple(fc.nat(1), fc.nat(1)),
-    h: fc.integer({ min: 3, max: 6 }), w: fc.integer({ min: 3, max: 6 }), c: fc.integer({ min: 1, max: 2 }),
-  })
-  .map((p) => ({ ...p, padding: [Math.min(p.padding[0], p.window[0] - 1), Math.min(p.padding[1], p.window[1] - 1)] }))
-  .chain((p) => fc.record({ x: tensorArbitrary([2, p.c, p.h, p.w], { distinct: 0.01 }), options: fc.constant(p) }));
+export interface PoolParameters {
+  readonly kind: 'max' | 'avg';
+  readonly window: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+}
 
-/** Windows as wide as their stride with no padding, whose VJP is elementwise over a reshaped view (rows past the last window included). */
-const tiledPool2d = fc
-  .record({
-    kind: fc.constantFrom('max', 'avg'),
-    window: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
-    h: fc.integer({ min: 3, max: 7 }), w: fc.integer({ min: 3, max: 7 }), c: fc.integer({ min: 1, max: 2 }),
-  })
-  .map((p) => ({ ...p, stride: p.window, padding: [0, 0] }))
-  .chain((p) => fc.record({ x: tensorArbitrary([2, p.c, p.h, p.w], { distinct: 0.01 }), options: fc.constant(p) }));
+/**
+ * Windows of 1..3 with strides of 1..3 (overlapping, abutting and gapped) and padding that fits,
+ * and as often windows that tile the input (stride = window, no padding; rows past the last
+ * window included), whose VJP is elementwise over a reshaped view; batch 2.
+ */
+export const poolParametersArbitrary = (kinds: readonly PoolParameters['kind'][] = ['max', 'avg']): fc.Arbitrary<PoolParameters> => {
+  const window = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }));
+  const any = fc
+    .record({
+      kind: fc.constantFrom(...kinds),
+      window,
+      stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      padding: fc.tuple(fc.nat(1), fc.nat(1)),
+      h: fc.integer({ min: 3, max: 6 }), w: fc.integer({ min: 3, max: 6 }), c: fc.integer({ min: 1, max: 2 }),
+    })
+    .map((p) => ({ ...p, padding: [Math.min(p.padding[0], p.window[0] - 1), Math.min(p.padding[1], p.window[1] - 1)] as [number, number] }));
+  const tiling = fc
+    .record({ kind: fc.constantFrom(...kinds), window, h: fc.integer({ min: 3, max: 7 }), w: fc.integer({ min: 3, max: 7 }), c: fc.integer({ min: 1, max: 2 }) })
+    .map((p) => ({ ...p, stride: p.window, padding: [0, 0] as [number, number] }));
+  return fc.oneof(any, tiling);
+};
 
 const pool2dCase: GradientCase = {
-  arbitrary: fc.oneof(anyPool2d, tiledPool2d),
+  arbitrary: poolParametersArbitrary()
+    .chain((p) => fc.record({ x: tensorArbitrary([2, p.c, p.h, p.w], { distinct: 0.01 }), options: fc.constant(p) })),
   f: ({ x, options }) => (options.kind === 'max' ? maxPool2d : avgPool2d)(x, options),
 };
 

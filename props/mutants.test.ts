@@ -1,10 +1,14 @@
-// The harness's own power: plant a wrong VJP rule into each primitive and the same gradient
-// property that passes for the right rule must fail. Kinds of wrong rule: scaled by 1.01, the
-// wrong sign, a missing term (one input's cotangent dropped, as when a product rule forgets a
-// term), a dropped broadcast reduction, a transposed matmul factor, and a gradient leaking
-// through a primitive that must block it.
+// The harness's own power, measured two ways.
+//  1. A wrong VJP rule planted into each primitive through the registry: the same gradient
+//     property that passes for the right rule must fail. Kinds of wrong rule: scaled by 1.01, the
+//     wrong sign, a missing term (one input's cotangent dropped, as when a product rule forgets a
+//     term), a dropped broadcast reduction, a transposed matmul factor, and a gradient leaking
+//     through a primitive that must block it.
+//  2. Realistic wrong edits of the source (source-mutants.ts): a wrong tie rule, a moved
+//     stopGradient, a dropped epsilon, a form that overflows. Each is made, as text, in a copy of
+//     the project, and the suite's tests named for it must fail there and pass on a copy without it.
 
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
@@ -13,6 +17,7 @@ import {
 import { broadcastAxes } from '../lib/primitives/broadcast-to.ts';
 import { gradientCases } from './gradient-cases.ts';
 import { runs } from './runs.ts';
+import { copyProject, plant, runTests, sourceMutants, type TestOutcome } from './source-mutants.ts';
 
 type Mutation = (rule: VjpRule<any>) => VjpRule<any>;
 
@@ -70,4 +75,43 @@ for (const { primitive, kind, rule } of mutants)
     const result = fc.check(property, { numRuns: runs(100), endOnFailure: true });
     assert.ok(result.failed, `the wrong ${primitive} rule (${kind}) passed ${result.numRuns} runs`);
     assert.match(String(result.errorInstance), /gradient|error/);
+  });
+
+// ---- 2. wrong edits of the source ----
+
+let project: { folder: string; remove: () => void };
+before(() => {
+  project = copyProject();
+});
+after(() => project?.remove());
+
+/** Each named test's outcome in the copy as it stands, by test file. */
+const outcomesOf = (caughtBy: Readonly<Record<string, readonly string[]>>): { file: string; name: string; outcome: TestOutcome | 'absent' }[] =>
+  Object.entries(caughtBy).flatMap(([file, names]) => {
+    const outcomes = runTests(project.folder, file, names);
+    return names.map((name) => ({ file, name, outcome: outcomes.get(name) ?? ('absent' as const) }));
+  });
+
+test('the five edits that survived the suite and the three that one example caught are all planted', () => {
+  assert.equal(sourceMutants.length, 8);
+  assert.equal(new Set(sourceMutants.map((m) => m.name)).size, 8);
+});
+
+test('the tests named to catch the planted edits pass on a copy without them', () => {
+  const named: Record<string, string[]> = {};
+  for (const { caughtBy } of sourceMutants)
+    for (const [file, names] of Object.entries(caughtBy)) named[file] = [...new Set([...(named[file] ?? []), ...names])];
+  const wrong = outcomesOf(named).filter(({ outcome }) => outcome !== 'passed');
+  assert.deepEqual(wrong, [], wrong.map(({ file, name, outcome }) => `${file}: "${name}" ${outcome} on the unedited copy`).join('; '));
+});
+
+for (const mutant of sourceMutants)
+  test(`planted in ${mutant.file}: ${mutant.name}; caught`, () => {
+    const restore = plant(project.folder, mutant);
+    try {
+      const missed = outcomesOf(mutant.caughtBy).filter(({ outcome }) => outcome !== 'failed');
+      assert.deepEqual(missed, [], missed.map(({ file, name, outcome }) => `${file}: "${name}" ${outcome} with the edit`).join('; '));
+    } finally {
+      restore();
+    }
   });

@@ -10,6 +10,7 @@ import {
 } from '../lib/index.ts';
 import { uniformNumbers } from '../lib/check/sample.ts';
 import { alignmentUniformityLoss, type Features, invariantSpreadingLoss, logOneMinusSoftmax, ntXentLoss } from '../lib/objectives/index.ts';
+import { batchCriterionGradient, batchCriterionLoss } from './invariant-spreading-reference.ts';
 import { runs } from './runs.ts';
 
 // ---- plain arrays, and the objectives worked by hand ----
@@ -351,4 +352,47 @@ test('stopGradientOnTargets changes the gradient, and both gradients match finit
     const size = Math.max(...full.map(Math.abs));
     assert.ok(difference > 1e-3 * size, `seed ${seed}: the gradients differ by only ${difference} (largest entry ${size})`);
   }
+});
+
+// ---- where the stopGradient sits, against the authors' form ----
+
+const temperatureArbitrary = fc.constantFrom(0.05, 0.1, 0.5);
+
+test('the reference BatchCriterion gradient matches its own finite differences, targets held or moving', () => {
+  fc.assert(
+    fc.property(batchArbitrary(), temperatureArbitrary, (features, temperature) => {
+      const rows = rowsOf(features);
+      const moved = (i: number, c: number, h: number) => rows.map((row, r) => row.map((v, k) => (r === i && k === c ? v + h : v)));
+      for (const targetsConstant of [true, false]) {
+        const gradient = batchCriterionGradient(rows, temperature, { targetsConstant });
+        rows.forEach((row, i) =>
+          row.forEach((v, c) => {
+            const h = 1e-6;
+            const at = (delta: number) => batchCriterionLoss(moved(i, c, delta), targetsConstant ? rows : moved(i, c, delta), temperature);
+            const numeric = (at(h) - at(-h)) / (2 * h);
+            assert.ok(Math.abs(gradient[i][c] - numeric) <= 1e-6 + 1e-5 * Math.abs(numeric), `targets ${targetsConstant ? 'held' : 'moving'}, row ${i} column ${c}: ${gradient[i][c]}, finite differences ${numeric}`);
+          }),
+        );
+      }
+    }),
+    { numRuns: runs(30) },
+  );
+});
+
+test('invariantSpreadingLoss in both forms has the gradient of the reference written from the authors\' BatchCriterion', () => {
+  fc.assert(
+    fc.property(batchArbitrary(), temperatureArbitrary, (features, temperature) => {
+      const rows = rowsOf(features);
+      closeTo(interpretScalar(invariantSpreadingLoss(features, { temperature })), batchCriterionLoss(rows, rows, temperature), 1e-10);
+      for (const stopGradientOnTargets of [true, false]) {
+        const gradient = gradientOf((x) => invariantSpreadingLoss(x, { temperature, stopGradientOnTargets }), features);
+        const expected = batchCriterionGradient(rows, temperature, { targetsConstant: stopGradientOnTargets }).flat();
+        const scale = Math.max(1, ...expected.map(Math.abs));
+        expected.forEach((v, i) =>
+          assert.ok(Math.abs(gradient[i] - v) <= 1e-9 * scale, `stopGradientOnTargets ${stopGradientOnTargets}, tau ${temperature}, element ${i}: ${gradient[i]}, the reference ${v}`),
+        );
+      }
+    }),
+    { numRuns: runs(100) },
+  );
 });

@@ -86,7 +86,8 @@ const positionOf = (index: number, shape: readonly number[]): number[] => {
 const elementsToCheck = (size: number, limit: number): number[] =>
   size <= limit ? Array.from({ length: size }, (_, i) => i) : Array.from({ length: limit }, (_, i) => Math.floor((i * size) / limit));
 
-const stopGradientNodes = (root: Tensor): Tensor[] => postOrder([root]).filter((node) => node.primitive === stopGradientPrimitive);
+/** The stopGradient nodes `root` depends on: what finite differences hold fixed. */
+export const stopGradientNodes = (root: Tensor): Tensor[] => postOrder([root]).filter((node) => node.primitive === stopGradientPrimitive);
 
 export const formatGradCheckFailure = (failure: GradCheckFailure): string => {
   switch (failure.kind) {

@@ -1,6 +1,7 @@
 export { assertGrad, checkGrad, defaultCheckGradOptions, formatGradCheckFailure, GradCheckError } from './check-grad.ts';
 export type { CheckGradOptions, GradCheckFailure, GradCheckReport, GradMismatch, GradNonFinite } from './check-grad.ts';
 export { gradientProperty } from './gradient-property.ts';
+export { influentialStopGradients } from './stop-gradients.ts';
 export {
   anyTensorArbitrary,
   broadcastPairArbitrary,

@@ -12,7 +12,11 @@
 //  4. permuting the instances (both views alike) keeps the loss and permutes the gradient;
 //  5. swapping the two views keeps the loss and swaps the gradient (information only when the
 //     objective declares `symmetric: false`);
-//  6. every extra property the objective comes with.
+//  6. every extra property the objective comes with;
+//  7. the loss and gradient against the objective's `reference`, a second implementation, when it
+//     has one. Finite differences hold every stopGradient node fixed, so they agree with a
+//     gradient wherever its stopGradient sits: the plan counts the nodes the loss depends on
+//     (stop-gradients.ts), and the report says when there are some and no reference to judge them.
 
 import fc from 'fast-check';
 import { isLeft } from 'fp-ts/lib/Either.js';
@@ -22,8 +26,9 @@ import { interpret, interpretScalar } from '../interpret.ts';
 import type { BackendName } from '../compile/backend.ts';
 import type { CompiledFunction } from '../compile/compile.ts';
 import { checkGrad, formatGradCheckFailure, type GradCheckFailure } from './check-grad.ts';
+import { influentialStopGradients } from './stop-gradients.ts';
 import {
-  type ObjectiveDefinition, type ObjectiveFeatures, type ObjectiveFunction, type ObjectiveOptions, type ObjectiveProperty,
+  type ObjectiveDefinition, type ObjectiveFeatures, type ObjectiveFunction, type ObjectiveOptions, type ObjectiveProperty, probeFeatures,
   validateObjectiveDefinition,
 } from './objective-definition.ts';
 import { formatObjectiveOptions, optionSetsOf } from './objective-option-sets.ts';
@@ -95,6 +100,13 @@ export interface ObjectiveBatteryPlan {
   readonly optionSets: readonly ObjectiveOptions[];
   /** How the option sets were chosen. */
   readonly optionSetsSource: string;
+  /**
+   * stopGradient nodes whose value the loss depends on (the most at any option set, on a probe
+   * batch): where they sit decides the gradient, and finite differences cannot judge it.
+   */
+  readonly stopGradientNodes: number;
+  /** Whether the objective comes with a `reference` to check its loss and gradient against. */
+  readonly reference: boolean;
 }
 
 export interface ObjectiveReport extends ObjectiveBatteryPlan {
@@ -311,6 +323,44 @@ const extraProperty = (objective: ObjectiveFunction, options: ObjectiveOptions, 
   },
 });
 
+// ---- 7. against a second implementation ----
+
+const referenceProperty = (objective: ObjectiveFunction, reference: ObjectiveFunction, sets: readonly ObjectiveOptions[], sizes: BatchSizes): BatteryProperty => ({
+  name: 'loss and gradient equal the reference\'s (float64), random unit features',
+  required: true,
+  note: 'the objective\'s `reference`, a second implementation: it sees where a stopGradient sits, which finite differences cannot',
+  arbitrary: unitBatchArbitrary(sizes),
+  check: ({ m, d, rows }) => {
+    for (const options of sets) {
+      const ours = evaluateLossAndGradient(objective, options, rows, m, d);
+      const theirs = evaluateLossAndGradient(reference, options, rows, m, d);
+      // Two float64 implementations differ in rounding only; a misplaced stopGradient changes whole entries.
+      if (!same(ours.loss, theirs.loss, 1e-6 * Math.max(1, Math.abs(theirs.loss))))
+        throw new Violation(`${at(options, sets.length)}the loss is ${ours.loss}, the reference's ${theirs.loss}`);
+      const tolerance = 1e-6 * theirs.gradient.reduce((s, v) => (Number.isFinite(v) ? Math.max(s, Math.abs(v)) : s), 1);
+      const index = ours.gradient.findIndex((v, i) => !same(v, theirs.gradient[i], tolerance));
+      if (index >= 0)
+        throw new Violation(
+          `${at(options, sets.length)}the gradient at ${elementOf(index, d)} is ${ours.gradient[index]}, the reference's ` +
+            `${theirs.gradient[index]} (tolerance ${tolerance.toExponential(3)})`,
+        );
+    }
+  },
+});
+
+/** The most influential stopGradient nodes at any option set; an objective that throws counts none (the battery reports the throw). */
+const countStopGradients = (objective: ObjectiveFunction, sets: readonly ObjectiveOptions[]): number =>
+  Math.max(
+    0,
+    ...sets.map((options) => {
+      try {
+        return influentialStopGradients(objective(probeFeatures(), options)).length;
+      } catch {
+        return 0;
+      }
+    }),
+  );
+
 // ---- running ----
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -361,7 +411,7 @@ export const checkObjective = async (definition: ObjectiveDefinition, batteryOpt
     onProperty,
   } = batteryOptions;
   const sizes: BatchSizes = { instances, dimensions };
-  const { objective, symmetric = true, properties = [] } = definition;
+  const { objective, symmetric = true, properties = [], reference } = definition;
   const { sets, source } = optionSetsOf(definition);
   const warnings = new Set<string>();
   const plan: ObjectiveBatteryPlan = {
@@ -371,6 +421,8 @@ export const checkObjective = async (definition: ObjectiveDefinition, batteryOpt
     sizes: { instances, dimensions },
     optionSets: sets,
     optionSetsSource: source,
+    stopGradientNodes: countStopGradients(objective, sets),
+    reference: reference !== undefined,
   };
   onStart?.(plan);
 
@@ -384,6 +436,7 @@ export const checkObjective = async (definition: ObjectiveDefinition, batteryOpt
     () => permutationProperty(objective, sets, sizes),
     () => swapProperty(objective, sets, sizes, symmetric),
     ...properties.map((extra) => () => extraProperty(objective, sets[0], sizes, extra)),
+    ...(reference === undefined ? [] : [() => referenceProperty(objective, reference, sets, sizes)]),
   ];
   const results: ObjectivePropertyResult[] = [];
   for (const property of battery) {

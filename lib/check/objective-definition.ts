@@ -54,6 +54,13 @@ export interface ObjectiveDefinition<O extends object = any> {
   /** Whether swapping the two views must leave the objective unchanged (default true). */
   readonly symmetric?: boolean;
   readonly properties?: readonly ObjectiveProperty[];
+  /**
+   * A second implementation of the same objective, whose loss and gradient the objective's must
+   * equal. Finite differences hold every stopGradient node fixed, so they agree with a gradient
+   * wherever its stopGradient sits; a reference written on its own (from a paper's equation or
+   * another framework's code) is what can tell.
+   */
+  readonly reference?: ObjectiveFunction<O>;
 }
 
 const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -63,8 +70,10 @@ const describe = (x: unknown): string =>
 
 /** Right(the definition) when every field has the type the battery needs, else Left(what is wrong). */
 export const validateObjectiveDefinition = (definition: ObjectiveDefinition, where = 'the objective'): Either<string, ObjectiveDefinition> => {
-  const { objective, options, temperatures, symmetric, properties } = definition;
+  const { objective, options, temperatures, symmetric, properties, reference } = definition;
   if (typeof objective !== 'function') return left(`${where}: the objective must be a function of a [2m, d] features tensor; got ${describe(objective)}`);
+  if (reference !== undefined && typeof reference !== 'function')
+    return left(`${where}: \`reference\` must be a second implementation of the objective, a function of the same arguments; got ${describe(reference)}`);
   if (options !== undefined && !isPlainObject(options)) return left(`${where}: \`options\` must be an object (the objective's second argument); got ${describe(options)}`);
   if (temperatures !== undefined && (!Array.isArray(temperatures) || !temperatures.every(isPlainObject)))
     return left(`${where}: \`temperatures\` must be a list of option objects, e.g. [{ temperature: 0.05 }, { temperature: 0.5 }]; got ${describe(temperatures)}`);
@@ -104,7 +113,7 @@ const returnsScalar = (objective: ObjectiveFunction, options: object, where: str
 
 /**
  * The definition a module exports: the objective as `objective` or as the default export, and
- * optionally `options`, `temperatures`, `symmetric` and `properties`. A module compiled as
+ * optionally `options`, `temperatures`, `symmetric`, `properties` and `reference`. A module compiled as
  * CommonJS arrives with its exports under `default`; those are read too.
  */
 export const objectiveFromModule = (exports: Record<string, unknown>, file: string): Either<string, ObjectiveDefinition> => {
@@ -127,6 +136,7 @@ export const objectiveFromModule = (exports: Record<string, unknown>, file: stri
       temperatures: field('temperatures') as ObjectiveOptions[] | undefined,
       symmetric: field('symmetric') as boolean | undefined,
       properties: field('properties') as ObjectiveProperty[] | undefined,
+      reference: field('reference') as ObjectiveFunction | undefined,
     },
     file,
   );

@@ -62,6 +62,18 @@ export const formatBatteryProperty = (result: ObjectivePropertyResult, options: 
   return lines.join('\n');
 };
 
+const nodes = (n: number): string => `${n} stopGradient node${n === 1 ? '' : 's'}`;
+const itOrThem = (n: number): string => (n === 1 ? 'it' : 'them');
+
+/** What finite differences cannot judge: where the stopGradient nodes sit that the loss depends on. */
+const stopGradientLines = ({ stopGradientNodes: n, reference }: ObjectiveBatteryPlan): string[] =>
+  n === 0 ? []
+  : reference ? [`  ${nodes(n)} the loss depends on: finite differences hold ${itOrThem(n)} fixed, so the gradient is also checked against \`reference\``]
+  : [
+      `  ${nodes(n)} the loss depends on: finite differences hold ${itOrThem(n)} fixed, so they agree with the gradient wherever`,
+      `    ${n === 1 ? 'it sits' : 'they sit'}; export \`reference\`, a second implementation of the objective, to have the gradient checked against it`,
+    ];
+
 export const formatBatteryHeader = (report: ObjectiveBatteryPlan): string =>
   [
     `check-objective: ${report.name}`,
@@ -69,6 +81,7 @@ export const formatBatteryHeader = (report: ObjectiveBatteryPlan): string =>
     `    (${report.optionSetsSource})`,
     `  batches: m ${report.sizes.instances.join('..')} instances (2m rows: first views, then second views), d ${report.sizes.dimensions.join('..')}, L2-normalised rows`,
     `  ${report.runs} runs a property, seed ${report.seed}`,
+    ...stopGradientLines(report),
     '',
   ].join('\n');
 
@@ -79,6 +92,9 @@ export const formatBatterySummary = (report: ObjectiveReport): string => {
     '',
     `${count('passed')} passed, ${count('failed')} failed, ${count('info')} for information, in ${seconds(report.seconds)}: ` +
       (report.passed ? 'every required property holds' : 'FAILED: a required property does not hold'),
+    ...(report.stopGradientNodes > 0 && !report.reference
+      ? [`not judged: where the loss's ${nodes(report.stopGradientNodes)} ${report.stopGradientNodes === 1 ? 'sits' : 'sit'} (no \`reference\` to check the gradient against)`]
+      : []),
   ].join('\n');
 };
 

@@ -1,0 +1,166 @@
+// Wrong edits of the source that once survived the whole suite (or were caught by one hand-written
+// example), planted the way they were found: the edit is made, as text, in a copy of the project,
+// and the suite's own tests run on that copy. A mutant is caught when the tests named for it fail
+// there; the same tests must pass on a copy without the edit, so that a copy that cannot run at
+// all does not pass for a catch. The text to replace must occur exactly once in its file: when the
+// code it names changes, the planting fails loudly instead of planting nothing.
+
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SourceMutant {
+  /** What the edit does, as a reviewer would say it. */
+  readonly name: string;
+  readonly file: string;
+  readonly before: string;
+  readonly after: string;
+  /** Test file -> names of its tests that must each fail with the edit and pass without it. */
+  readonly caughtBy: Readonly<Record<string, readonly string[]>>;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A copy of the project (its code, tests and package files) with node_modules linked, and a way to remove it. */
+export const copyProject = (): { folder: string; remove: () => void } => {
+  const folder = mkdtempSync(join(tmpdir(), 'tensorspread-mutant-'));
+  for (const entry of ['lib', 'props', 'examples', 'bin', 'package.json', 'tsconfig.json']) cpSync(join(root, entry), join(folder, entry), { recursive: true });
+  symlinkSync(realpathSync(join(root, 'node_modules')), join(folder, 'node_modules'), 'dir');
+  return { folder, remove: () => rmSync(folder, { recursive: true, force: true }) };
+};
+
+/** Replaces the one occurrence of `before` with `after` in `file` of the copy; returns what restores it. */
+export const plant = (folder: string, { file, before, after, name }: SourceMutant): (() => void) => {
+  const path = join(folder, file);
+  const original = readFileSync(path, 'utf8');
+  const occurrences = original.split(before).length - 1;
+  if (occurrences !== 1) throw new Error(`mutant "${name}": the text to replace occurs ${occurrences} times in ${file}, not once: ${before}`);
+  writeFileSync(path, original.replace(before, () => after));
+  return () => writeFileSync(path, original);
+};
+
+export type TestOutcome = 'passed' | 'failed' | 'skipped';
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Runs the named tests of one test file in the copy and reads each one's outcome from the TAP
+ * report (top-level lines). A name missing from the answer means no such test ran.
+ */
+export const runTests = (folder: string, testFile: string, names: readonly string[]): Map<string, TestOutcome> => {
+  const pattern = `^(?:${names.map(escapeRegExp).join('|')})$`;
+  // Without NODE_TEST_CONTEXT: inherited from a runner, it would make the child report in the runner's binary protocol.
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', `--test-name-pattern=${pattern}`, testFile], {
+    cwd: folder,
+    env,
+    encoding: 'utf8',
+    timeout: 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error !== undefined) throw new Error(`running ${testFile} in ${folder}: ${run.error.message}`);
+  const outcomes = new Map<string, TestOutcome>();
+  for (const [, verdict, name, directive] of run.stdout.matchAll(/^(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*)?$/gm))
+    outcomes.set(name.replace(/\\(.)/g, '$1'), directive !== undefined ? 'skipped' : verdict === 'ok' ? 'passed' : 'failed');
+  return outcomes;
+};
+
+const tieTests = {
+  max: 'max gives each of k tied maxima 1/k of the cotangent (k = 1 up to the whole window)',
+  pool: 'max pooling gives each of k tied maxima of a window 1/k of its cotangent, summed over the windows that hold it',
+  elementwise: 'maximum and minimum give the chosen operand the cotangent, and each operand half of it where they are equal',
+};
+
+const batchNormTests = {
+  equation: 'batch norm in training equals its equation worked by hand, on random, constant and tiny-variance channels, running statistics too',
+  gradient: 'gradient of batch norm in training mode matches finite differences (through the batch statistics), constant and tiny-variance channels included',
+};
+
+/**
+ * The five edits that survived every test, PROPS_RUNS=400 included, and three that one
+ * hand-written example caught. Each is caught by properties now; the examples are not named.
+ */
+export const sourceMutants: readonly SourceMutant[] = [
+  {
+    name: 'max: the tie split dropped (each tied maximum gets the whole cotangent)',
+    file: 'lib/primitives/max.ts',
+    before: 'return [mul(spread(ct), div(isMax, broadcastTo(ties, x.shape)))];',
+    after: 'return [mul(spread(ct), isMax)];',
+    caughtBy: {
+      'props/primitives.test.ts': ['gradient of max matches finite differences at two-way ties'],
+      'props/ties.test.ts': [tieTests.max],
+    },
+  },
+  {
+    name: 'max pooling: the tie split dropped in the VJP',
+    file: 'lib/primitives/pool2d.ts',
+    before: 'share = mul(perWindow, div(isMax, broadcastTo(sum(isMax, 4, true), windowsShape)));',
+    after: 'share = mul(perWindow, isMax);',
+    caughtBy: {
+      'props/primitives.test.ts': ['gradient of pool2d matches finite differences at two-way ties'],
+      'props/ties.test.ts': [tieTests.pool],
+    },
+  },
+  {
+    name: 'max pooling over windows that tile the input: the tie split dropped in the VJP',
+    file: 'lib/primitives/pool2d.ts',
+    before: 'share = mul(spread, div(isMax, broadcastTo(sum(isMax, [3, 5], true), blocks)));',
+    after: 'share = mul(spread, isMax);',
+    caughtBy: {
+      'props/primitives.test.ts': ['gradient of pool2d matches finite differences at two-way ties'],
+      'props/ties.test.ts': [tieTests.pool],
+    },
+  },
+  {
+    name: 'maximum and minimum: the second operand gets 1 - wins instead of 1 - share (a tie passes 1.5 cotangents)',
+    file: 'lib/primitives/tie-split.ts',
+    before: 'mul(ct, sub(1, share))',
+    after: 'mul(ct, sub(1, wins))',
+    caughtBy: {
+      'props/primitives.test.ts': ['gradient of maximum matches finite differences at two-way ties', 'gradient of minimum matches finite differences at two-way ties'],
+      'props/ties.test.ts': [tieTests.elementwise],
+    },
+  },
+  {
+    name: 'pairwiseSimilarity: the stopGradient on the scored rows instead of the targets',
+    file: 'lib/objectives/pairs.ts',
+    before: 'matmul(features, transpose(stopGradientOnTargets ? stopGradient(features) : features))',
+    after: 'matmul(stopGradientOnTargets ? stopGradient(features) : features, transpose(features))',
+    caughtBy: {
+      'props/objectives.test.ts': ["invariantSpreadingLoss in both forms has the gradient of the reference written from the authors' BatchCriterion"],
+      'props/check-objective.test.ts': ["invariantSpreadingLoss with the authors' BatchCriterion as its reference passes the battery, the reference checked at every option set"],
+    },
+  },
+  {
+    name: 'batch norm: epsilon dropped from the training-mode variance',
+    file: 'lib/nn/batch-norm.ts',
+    before: 'sqrt(add(channel(batchVariance), epsilon))',
+    after: 'sqrt(channel(batchVariance))',
+    caughtBy: { 'props/batch-norm.test.ts': [batchNormTests.equation, batchNormTests.gradient] },
+  },
+  {
+    name: 'l2Normalize: the norm clamped after the square root, as PyTorch does (x / max(|x|, eps))',
+    file: 'lib/composites/normalize.ts',
+    before: 'div(x as Tensor, sqrt(maximum(sum(square(x as Tensor), axis, true), epsilon * epsilon)))',
+    after: 'div(x as Tensor, maximum(sqrt(sum(square(x as Tensor), axis, true)), epsilon))',
+    caughtBy: {
+      'props/composites.test.ts': ['l2Normalize makes every row unit, tiny ones (norm 1e-9) included, leaves zero rows zero, and its gradient is finite at all of them'],
+    },
+  },
+  {
+    name: 'batch norm: the running variance moved by the biased batch variance',
+    file: 'lib/nn/batch-norm.ts',
+    before: 'towardsBatch(state.variance, mul(batchVariance, count / (count - 1)))',
+    after: 'towardsBatch(state.variance, batchVariance)',
+    caughtBy: { 'props/batch-norm.test.ts': [batchNormTests.equation] },
+  },
+  {
+    name: 'softplus as log1p(exp(x)), which overflows',
+    file: 'lib/composites/activations.ts',
+    before: 'add(maximum(x as Tensor, 0), log1p(exp(neg(abs(x as Tensor)))))',
+    after: 'log1p(exp(x as Tensor))',
+    caughtBy: { 'props/composites.test.ts': ['softplus, sigmoid and logSigmoid and their gradients are finite and exact for arguments up to 1000 in size'] },
+  },
+];

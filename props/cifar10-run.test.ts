@@ -217,6 +217,11 @@ test('the command line: defaults, explicit flags, errors, and the options a resu
   refuse(['--lr-milestones', '5,3'], /expected increasing values/);
   refuse(['--train-size', '8', '--batch-size', '16'], /--train-size 8 is smaller than --batch-size 16/);
   refuse(['--epoch', '3'], /Unknown option '--epoch'; see --help/);
+  // A negative number is the flag's value, checked by the flag's own rule, not "ambiguous".
+  refuse(['--epochs', '-1'], /^--epochs: expected an integer >= 0, got "-1"$/);
+  refuse(['--lr', '-0.5'], /^--lr: expected a positive number, got "-0.5"$/);
+  assert.equal(optionsOf(['--seed', '-3'])?.seed, -3);
+  refuse(['--out', '-x'], /^--out: expected a value after it, got "-x"; a value that starts with a dash is written --out=-x$/);
   // Resuming: unspecified options come from the checkpoint; --epochs may change, --batch-size may not.
   const recorded = { ...tinyOptions('ignored'), epochs: 3 };
   const { out: _out, resume: _resume, ...record } = recorded;

@@ -18,6 +18,8 @@ import { readCheckpoint } from '../lib/checkpoint/checkpoint.ts';
 import { BORDER, QUERY_COLOR, neighboursGridLayout } from '../lib/report/neighbours-grid.ts';
 import { parseCliOptions } from '../lib/train/cli-options.ts';
 import { loadObjective } from '../lib/train/objective-choice.ts';
+import { loadObjective as loadCheckedObjective } from '../lib/check/load-objective.ts';
+import { interpret, l2Normalize, ntXentLoss, tensor, type Tensor } from '../lib/index.ts';
 import { defaultTrainOptions, resumedOptions, type TrainOptions } from '../lib/train/options.ts';
 import type { EpochRecord } from '../lib/train/metrics.ts';
 import { describeExecution, trainCifar10 } from '../lib/train/run.ts';
@@ -259,9 +261,32 @@ test('an objective file is loaded, tried, and refused with a reason', async () =
       assert.ok(E.isLeft(result));
       return result.left;
     };
-    assert.match(await refused(bad), new RegExp(`the objective in ${bad} returned shape \\[8\\] .*expected a scalar`));
-    assert.match(await refused(none), /exports no objective: expected `export default` or `export const objective`.*found exports: something/);
-    assert.match(await refused(path.join(folder, 'missing.mts')), /cannot load the objective file/);
+    assert.match(await refused(bad), new RegExp(`^${bad}: the objective must return a scalar Tensor; for features \\[4, 3\\] it returned shape \\[4\\]$`));
+    assert.match(await refused(none), /expected the objective, a function .* exported as `default` or as `objective`; the file exports `something`$/);
+    assert.match(await refused(path.join(folder, 'missing.mts')), /missing\.mts: no such file/);
+
+    // A file with both exports is checked and trained on the same one, by one loader.
+    const both = path.join(folder, 'both.mts');
+    await fsp.writeFile(both, `import { ntXentLoss, mul } from '${library}';\n` +
+      'export const objective = (features, { temperature }) => ntXentLoss(features, { temperature });\n' +
+      'export default (features, { temperature }) => mul(ntXentLoss(features, { temperature }), 3);\n');
+    const checked = await loadCheckedObjective(both);
+    assert.ok(E.isRight(checked));
+    const trained = await loadObjective(both, 0.5);
+    assert.ok(E.isRight(trained));
+    const features = l2Normalize(tensor(Array.from({ length: 6 * 4 }, (_, i) => Math.cos(0.9 * i)), [6, 4])) as Tensor<readonly [number, number]>;
+    const checkedValue = interpret(checked.right.objective(features, { ...checked.right.options, temperature: 0.5 })).data[0];
+    assert.equal(interpret(trained.right(features)).data[0], checkedValue);
+    assert.equal(checkedValue, interpret(ntXentLoss(features, { temperature: 0.5 })).data[0], 'the `objective` export, not the default');
+
+    // Fine on the small tries, failing on a real batch: named, with the batch's shape, in training.
+    const small = path.join(folder, 'small-only.mts');
+    await fsp.writeFile(small, `import { ntXentLoss } from '${library}';\n` +
+      'export default (features, o) => { if (features.shape[0] > 8) throw new Error(`cannot handle ${features.shape[0]} rows`); return ntXentLoss(features, o); };\n');
+    const smallOnly = await loadObjective(small, 0.5);
+    assert.ok(E.isRight(smallOnly));
+    const batch = l2Normalize(tensor(Array.from({ length: 32 * 4 }, (_, i) => Math.sin(i)), [32, 4])) as Tensor<readonly [number, number]>;
+    assert.throws(() => smallOnly.right(batch), new RegExp(`^Error: the objective in ${small} failed on \\[32, 4\\] features in training: cannot handle 32 rows$`));
   } finally {
     await fsp.rm(folder, { recursive: true, force: true });
   }

@@ -68,7 +68,7 @@ export const flags: readonly Flag[] = [
   { name: 'feature-dimension', key: 'featureDimension', value: 'D', parse: integer(1), shown: String(defaults.featureDimension),
     help: 'length of the embedding' },
   { name: 'objective', key: 'objective', value: `${builtInObjectiveNames.join('|')}|FILE.ts`, parse: objective, shown: defaults.objective,
-    help: 'the loss of the [2N, d] features (first views, then second views); FILE.ts exports it as default or as `objective`: (features, { temperature }) => scalar tensor; outside this project name the file .mts' },
+    help: 'the loss of the [2N, d] features (first views, then second views); FILE.ts exports it as `objective` or as default (`objective` when both): (features, { temperature }) => scalar tensor; outside this project name the file .mts' },
   { name: 'temperature', key: 'temperature', value: 'T', parse: positiveNumber, shown: String(defaults.temperature),
     help: 'softmax temperature of the objective (align-uniform has none)' },
   { name: 'lr', key: 'learningRate', value: 'RATE', parse: positiveNumber,

@@ -236,7 +236,7 @@ test('arguments: what the types accept runs; the rest is refused naming the argu
     });
   await refused({ shape: [2.5], data: [1, 2] }, /^compile: argument x has shape \[2\.5\]; expected a list of non-negative integers$/);
   await refused({ shape: [-1], data: [] }, /^compile: argument x has shape \[-1\]; expected a list of non-negative integers$/);
-  await refused({ shape: [2] }, /^compile: argument x has shape \[2\] and data missing; expected data: a typed array or an array of numbers$/);
+  await refused({ shape: [2], data: 'ab' }, /^compile: argument x has shape \[2\] and data "ab"; expected data: a typed array or an array of numbers$/);
   await refused({ shape: [3], data: [1, 2] }, /^compile: argument x has 2 values for shape \[3\]$/);
   await refused({ shape: [2], data: [1, '2'] }, /^compile: argument x holds "2" at index 1; expected a number$/);
   // float32 cannot hold 1e300: refused rather than run as Infinity; an infinity given is kept.

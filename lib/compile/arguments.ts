@@ -1,8 +1,8 @@
 // The arguments of a compiled function: a tree whose leaves are concrete values
 // `{ shape, data: ArrayLike<number> }` (a typed array, a plain array, any array-like) or constant
 // tensors; everything else in the tree is plain data baked in when tracing. What the types accept
-// is accepted; what they cannot rule out (a fractional dimension, a value float32 cannot hold, a
-// `shape` with no data) is refused with the argument's path in the tree and what was expected.
+// is accepted; what they cannot rule out (a fractional dimension, a value float32 cannot hold,
+// data that is no array) is refused with the argument's path in the tree and what was expected.
 
 import { formatShape, isShape, type Shape, sizeOf } from '../shape.ts';
 import { isTensor, type Tensor } from '../tensor.ts';
@@ -26,15 +26,15 @@ const describe = (x: unknown): string =>
   x === undefined ? 'missing' : x === null ? 'null' : typeof x === 'string' ? JSON.stringify(x) : Array.isArray(x) ? 'an array' : `a ${typeof x}`;
 
 /**
- * Throws for the first argument that is not what compile takes: an object with a `shape` that is
- * no leaf, a shape of other than non-negative integers, or a leaf whose shape's size differs
- * from its data's length. Walks the tree as flattenTree does, so paths read the same.
+ * Throws for the first argument that is not what compile takes: a `{ shape, data }` whose shape
+ * is not of non-negative integers, whose data is no array, or whose sizes differ. Walks the tree as flattenTree does, so paths read the same.
  */
 export const checkArgumentShapes = (args: unknown): void => {
   const walk = (node: unknown, path: string): void => {
     const where = `compile: argument ${path === '' ? '(root)' : path}`;
     if (isTensor(node)) return;
-    if (typeof node === 'object' && node !== null && 'shape' in node && !Array.isArray(node)) {
+    // Both keys make a value; an object with a `shape` alone is plain data (a gather's index spec, say).
+    if (typeof node === 'object' && node !== null && 'shape' in node && 'data' in node && !Array.isArray(node)) {
       const { shape, data } = node as { shape?: unknown; data?: unknown };
       if (!isShape(shape)) throw new TypeError(`${where} has shape ${Array.isArray(shape) ? `[${shape.join(', ')}]` : describe(shape)}; expected a list of non-negative integers`);
       if (!isArrayLike(data)) throw new TypeError(`${where} has shape ${formatShape(shape)} and data ${describe(data)}; expected data: a typed array or an array of numbers`);

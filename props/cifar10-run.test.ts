@@ -15,39 +15,19 @@ import { PNG } from 'pngjs';
 import { makeSyntheticCifar10, writeCifar10Folder } from '../lib/data/synthetic.ts';
 import type { Cifar10 } from '../lib/data/cifar10-types.ts';
 import { readCheckpoint } from '../lib/checkpoint/checkpoint.ts';
+import { encodeSafetensors, type StoredTensor } from '../lib/checkpoint/safetensors.ts';
 import { BORDER, QUERY_COLOR, neighboursGridLayout } from '../lib/report/neighbours-grid.ts';
 import { parseCliOptions } from '../lib/train/cli-options.ts';
 import { loadObjective } from '../lib/train/objective-choice.ts';
+import { loadObjective as loadCheckedObjective } from '../lib/check/load-objective.ts';
+import { interpret, l2Normalize, ntXentLoss, tensor, type Tensor } from '../lib/index.ts';
 import { defaultTrainOptions, resumedOptions, type TrainOptions } from '../lib/train/options.ts';
 import type { EpochRecord } from '../lib/train/metrics.ts';
 import { describeExecution, trainCifar10 } from '../lib/train/run.ts';
+import { dataset, quiet, synthetic, temporaryFolder, tinyOptions } from './tiny-runs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const example = path.join(root, 'examples', 'cifar10.ts');
-
-const synthetic = makeSyntheticCifar10({ trainPerBatch: [200], test: 40, seed: 11 });
-const dataset: Cifar10 = { train: synthetic.train, test: synthetic.test, classNames: synthetic.classNames, source: 'synthetic', trainFiles: synthetic.trainFiles };
-
-/**
- * Tiny: 200 images, 12 steps of 16 per epoch (8 images dropped), a narrow encoder. On webasm,
- * which every Node has, so that speed and numbers do not depend on the GL or GPU a machine has.
- */
-const tinyOptions = (out: string, changes: Partial<TrainOptions> = {}): TrainOptions => ({
-  ...defaultTrainOptions(2),
-  backend: 'webasm',
-  batchSize: 16,
-  widths: [4, 8, 8],
-  featureDimension: 16,
-  learningRate: 0.03,
-  learningRateMilestones: [1],
-  seed: 5,
-  out,
-  ...changes,
-});
-
-const quiet = { log: () => undefined, warn: () => undefined };
-
-const temporaryFolder = (name: string) => fsp.mkdtemp(path.join(os.tmpdir(), `cifar10-run-${name}-`));
 
 const tensorsOf = async (file: string) => {
   const read = await readCheckpoint(file)();
@@ -129,10 +109,17 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
     const image = synthetic.test.images.subarray(firstAirplane * 3072, (firstAirplane + 1) * 3072);
     assert.deepEqual(at(box.x + BORDER, box.y + BORDER), [image[0], image[1024], image[2048]], 'the first row shows the first airplane');
 
-    // Stopped after step 5 of epoch 1, resumed to the end of epoch 1, resumed again to epoch 2.
+    // Stopped before epoch 0's evaluation (a checkpoint of the initial state, no metrics), then
+    // after step 5 of epoch 1, resumed to the end of epoch 1, resumed again to epoch 2.
     const pieces = path.join(folder, 'pieces');
+    const early = new AbortController();
+    early.abort();
+    const beforeEpoch0 = await trainCifar10(tinyOptions(pieces), { ...quiet, dataset, signal: early.signal });
+    assert.equal(beforeEpoch0.status, 'interrupted');
+    assert.deepEqual([beforeEpoch0.metrics.length, beforeEpoch0.position.optimizerStep], [0, 0]);
+    assert.deepEqual((await fsp.readdir(pieces)).sort(), ['checkpoint.safetensors', 'metrics.jsonl']);
     const stop = new AbortController();
-    const stopped = await trainCifar10(tinyOptions(pieces), {
+    const stopped = await trainCifar10(tinyOptions(pieces, { resume: true }), {
       ...quiet, dataset, signal: stop.signal, onStep: ({ epoch, step }) => { if (epoch === 1 && step === 4) stop.abort(); },
     });
     assert.equal(stopped.status, 'interrupted');
@@ -171,12 +158,35 @@ test('a run refuses a used folder, a checkpoint of other options, and a damaged 
     const result = await trainCifar10(tinyOptions(out, { epochs: 0, trainSize: 32 }), { ...quiet, dataset });
     assert.deepEqual(result.metrics.map((m) => m.epoch), [0]);
     await assert.rejects(trainCifar10(tinyOptions(out, { epochs: 0, trainSize: 32 }), { ...quiet, dataset }), /already holds a run .*pass --resume/);
+    // Refused, it left the run it found as it was.
+    assert.deepEqual((await fsp.readdir(out)).sort(), ['checkpoint.safetensors', 'curves.png', 'metrics.jsonl', 'neighbours.png']);
     await assert.rejects(trainCifar10(tinyOptions(out, { trainSize: 32, batchSize: 8, resume: true }), { ...quiet, dataset }),
       /cannot resume .*--batch-size 8 differs from the checkpoint's 16/);
     await assert.rejects(trainCifar10(tinyOptions(path.join(folder, 'none'), { resume: true }), { ...quiet, dataset }), /checkpoint\.safetensors: no such checkpoint file/);
     const other = { ...dataset, train: makeSyntheticCifar10({ trainPerBatch: [40], test: 1, seed: 99 }).train };
     await assert.rejects(trainCifar10(tinyOptions(out, { trainSize: 32, resume: true }), { ...quiet, dataset: other }), /training images differ from the checkpoint's/);
+    // Another test set: one curve must not mix two.
+    const otherTest = { ...dataset, test: makeSyntheticCifar10({ trainPerBatch: [1], test: 40, seed: 98 }).test };
+    await assert.rejects(trainCifar10(tinyOptions(out, { trainSize: 32, resume: true }), { ...quiet, dataset: otherTest }),
+      /^Error: cannot resume .*: the test images differ from the checkpoint's \(md5 [0-9a-f]{32}, checkpoint [0-9a-f]{32}\); give the same --data$/);
     const file = path.join(out, 'checkpoint.safetensors');
+    // A header that contradicts itself, and a tensor that is not finite, are refused at load, by name.
+    const original = await tensorsOf(file);
+    const rewritten = async (edit: (tensors: Map<string, StoredTensor>, metadata: Record<string, string>) => void) => {
+      const tensors = new Map([...original.tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data.slice() }]));
+      const metadata = { ...original.metadata };
+      edit(tensors, metadata);
+      await fsp.writeFile(file, encodeSafetensors(tensors, metadata));
+      return trainCifar10(tinyOptions(out, { trainSize: 32, resume: true }), { ...quiet, dataset });
+    };
+    await assert.rejects(rewritten((_, metadata) => (metadata.epoch = '7')),
+      new RegExp(`^CheckpointErrorException: ${file}: metadata "epoch" is 7 but "metrics" holds epochs \\[0\\], expected \\[0, 1, 2, 3, 4, 5, 6, 7\\] \\(edited or damaged\\?\\)$`));
+    await assert.rejects(rewritten((_, metadata) => (metadata.optimizer_step = '16')), /metadata "optimizer_step" is 16, expected 0: the 0 steps of the epochs in "metrics" and "step_in_epoch" 0 \(edited or damaged\?\)$/);
+    await assert.rejects(rewritten((_, metadata) => (metadata.seed = '6')), /metadata "seed" is "6" but "options" has seed 5/);
+    const [firstName] = [...original.tensors.keys()].sort();
+    await assert.rejects(rewritten((tensors) => (tensors.get(firstName)!.data[3] = NaN)),
+      new RegExp(`${file}: tensor "${firstName.replace(/[.[\]]/g, '\\$&')}" holds NaN at index 3; expected finite values`));
+    await rewritten(() => undefined);
     const bytes = await fsp.readFile(file);
     await fsp.writeFile(file, bytes.subarray(0, bytes.length - 10));
     await assert.rejects(trainCifar10(tinyOptions(out, { trainSize: 32, resume: true }), { ...quiet, dataset }),
@@ -217,6 +227,11 @@ test('the command line: defaults, explicit flags, errors, and the options a resu
   refuse(['--lr-milestones', '5,3'], /expected increasing values/);
   refuse(['--train-size', '8', '--batch-size', '16'], /--train-size 8 is smaller than --batch-size 16/);
   refuse(['--epoch', '3'], /Unknown option '--epoch'; see --help/);
+  // A negative number is the flag's value, checked by the flag's own rule, not "ambiguous".
+  refuse(['--epochs', '-1'], /^--epochs: expected an integer >= 0, got "-1"$/);
+  refuse(['--lr', '-0.5'], /^--lr: expected a positive number, got "-0.5"$/);
+  assert.equal(optionsOf(['--seed', '-3'])?.seed, -3);
+  refuse(['--out', '-x'], /^--out: expected a value after it, got "-x"; a value that starts with a dash is written --out=-x$/);
   // Resuming: unspecified options come from the checkpoint; --epochs may change, --batch-size may not.
   const recorded = { ...tinyOptions('ignored'), epochs: 3 };
   const { out: _out, resume: _resume, ...record } = recorded;
@@ -254,9 +269,32 @@ test('an objective file is loaded, tried, and refused with a reason', async () =
       assert.ok(E.isLeft(result));
       return result.left;
     };
-    assert.match(await refused(bad), new RegExp(`the objective in ${bad} returned shape \\[8\\] .*expected a scalar`));
-    assert.match(await refused(none), /exports no objective: expected `export default` or `export const objective`.*found exports: something/);
-    assert.match(await refused(path.join(folder, 'missing.mts')), /cannot load the objective file/);
+    assert.match(await refused(bad), new RegExp(`^${bad}: the objective must return a scalar Tensor; for features \\[4, 3\\] it returned shape \\[4\\]$`));
+    assert.match(await refused(none), /expected the objective, a function .* exported as `default` or as `objective`; the file exports `something`$/);
+    assert.match(await refused(path.join(folder, 'missing.mts')), /missing\.mts: no such file/);
+
+    // A file with both exports is checked and trained on the same one, by one loader.
+    const both = path.join(folder, 'both.mts');
+    await fsp.writeFile(both, `import { ntXentLoss, mul } from '${library}';\n` +
+      'export const objective = (features, { temperature }) => ntXentLoss(features, { temperature });\n' +
+      'export default (features, { temperature }) => mul(ntXentLoss(features, { temperature }), 3);\n');
+    const checked = await loadCheckedObjective(both);
+    assert.ok(E.isRight(checked));
+    const trained = await loadObjective(both, 0.5);
+    assert.ok(E.isRight(trained));
+    const features = l2Normalize(tensor(Array.from({ length: 6 * 4 }, (_, i) => Math.cos(0.9 * i)), [6, 4])) as Tensor<readonly [number, number]>;
+    const checkedValue = interpret(checked.right.objective(features, { ...checked.right.options, temperature: 0.5 })).data[0];
+    assert.equal(interpret(trained.right(features)).data[0], checkedValue);
+    assert.equal(checkedValue, interpret(ntXentLoss(features, { temperature: 0.5 })).data[0], 'the `objective` export, not the default');
+
+    // Fine on the small tries, failing on a real batch: named, with the batch's shape, in training.
+    const small = path.join(folder, 'small-only.mts');
+    await fsp.writeFile(small, `import { ntXentLoss } from '${library}';\n` +
+      'export default (features, o) => { if (features.shape[0] > 8) throw new Error(`cannot handle ${features.shape[0]} rows`); return ntXentLoss(features, o); };\n');
+    const smallOnly = await loadObjective(small, 0.5);
+    assert.ok(E.isRight(smallOnly));
+    const batch = l2Normalize(tensor(Array.from({ length: 32 * 4 }, (_, i) => Math.sin(i)), [32, 4])) as Tensor<readonly [number, number]>;
+    assert.throws(() => smallOnly.right(batch), new RegExp(`^Error: the objective in ${small} failed on \\[32, 4\\] features in training: cannot handle 32 rows$`));
   } finally {
     await fsp.rm(folder, { recursive: true, force: true });
   }

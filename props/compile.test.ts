@@ -256,6 +256,33 @@ test('plain data in the arguments is part of what a compiled program is traced f
   await compiled.destroy();
 });
 
+test('arguments: what the types accept runs; the rest is refused naming the argument and what was expected', async () => {
+  const compiled = compile((p: { x: Tensor }) => mul(p.x, 2), { backend: 'cpu' });
+  const typed = (await compiled({ x: { shape: [2, 2], data: Float32Array.of(1, 2, 3, 4) } })).data;
+  // A plain array, any array-like and a Float64Array of float32-sized values are data too.
+  for (const data of [[1, 2, 3, 4], { length: 4, 0: 1, 1: 2, 2: 3, 3: 4 }, Float64Array.of(1, 2, 3, 4), Int8Array.of(1, 2, 3, 4)])
+    assert.deepEqual(Array.from((await compiled({ x: { shape: [2, 2], data } })).data), Array.from(typed), JSON.stringify(data));
+  const refused = async (x: unknown, pattern: RegExp) =>
+    assert.rejects(compiled({ x } as never), (error: Error) => {
+      assert.match(error.message, pattern);
+      return true;
+    });
+  await refused({ shape: [2.5], data: [1, 2] }, /^compile: argument x has shape \[2\.5\]; expected a list of non-negative integers$/);
+  await refused({ shape: [-1], data: [] }, /^compile: argument x has shape \[-1\]; expected a list of non-negative integers$/);
+  await refused({ shape: [2], data: 'ab' }, /^compile: argument x has shape \[2\] and data "ab"; expected data: a typed array or an array of numbers$/);
+  await refused({ shape: [3], data: [1, 2] }, /^compile: argument x has 2 values for shape \[3\]$/);
+  await refused({ shape: [2], data: [1, '2'] }, /^compile: argument x holds "2" at index 1; expected a number$/);
+  // float32 cannot hold 1e300: refused rather than run as Infinity; an infinity given is kept.
+  await refused({ shape: [2], data: Float64Array.of(1, 1e300) }, /^compile: argument x holds 1e\+300 at index 1, beyond float32's range/);
+  assert.deepEqual(Array.from((await compiled({ x: { shape: [1], data: Float64Array.of(-Infinity) } })).data), [-Infinity]);
+  // The path names the argument deep in the tree.
+  const nested = compile((p: { layers: { w: Tensor }[] }) => add(p.layers[0].w, p.layers[1].w), { backend: 'cpu' });
+  await assert.rejects(nested({ layers: [{ w: { shape: [1], data: [1] } }, { w: { shape: [1.5], data: [1] } }] } as never),
+    /^TypeError: compile: argument layers\[1\]\.w has shape \[1\.5\]/);
+  await compiled.destroy();
+  await nested.destroy();
+});
+
 test('headlessgl is covered where CI promises it', () => {
   // .ci/run sets REQUIRE_HEADLESSGL when it provides a display and the gl package: coverage of
   // the backend must not vanish silently if the gl build breaks.

@@ -24,7 +24,8 @@ const temporaryName = /^\..+\.(\d+)\.\d+\.\d+\.tmp$/;
 /** Is `name` one of the temporary files that writeFileAtomic makes? */
 export const isTemporaryName = (name: string): boolean => temporaryName.test(name);
 
-const isLiveProcess = (pid: number): boolean => {
+/** Whether a process of this id runs on this machine. */
+export const isLiveProcess = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;

@@ -14,6 +14,7 @@ import { type BackendChoice, type BackendName, backendNames, chooseBackend } fro
 import { type Capabilities, type CompileLimits, lowered } from './capabilities.ts';
 import { type Layout, layoutOf } from './emitter.ts';
 import { type Plan, planProgram, toFloat32 } from './plan.ts';
+import { type ArgumentValue, checkArgumentShapes, dataOf, float32Data, isArgumentLeaf } from './arguments.ts';
 import { buildProgram, KernelCache, type Program } from './build.ts';
 import { sharedNativePool } from '../native/native-pool.ts';
 import { runNativeStep } from '../native/run-native-step.ts';
@@ -25,7 +26,7 @@ export interface CompiledValue {
   readonly data: Float32Array;
 }
 
-export type ArgumentValue = { readonly shape: readonly number[]; readonly data: ArrayLike<number> } | Tensor;
+export type { ArgumentValue } from './arguments.ts';
 
 export interface CompileOptions {
   readonly backend?: BackendName;
@@ -75,15 +76,6 @@ export interface ExecutionReport {
   /** With `profile`: every kernel's time on the last call, slowest first. */
   readonly profile?: readonly KernelTiming[];
 }
-
-const isValueLike = (x: unknown): x is { shape: readonly number[]; data: ArrayLike<number> } =>
-  typeof x === 'object' && x !== null && Array.isArray((x as { shape?: unknown }).shape) && ArrayBuffer.isView((x as { data?: unknown }).data);
-
-/** An argument leaf: a concrete value or a constant tensor. */
-const isArgumentLeaf = (x: unknown): x is ArgumentValue => isValueLike(x) || isTensor(x);
-
-const dataOf = (value: ArgumentValue): ArrayLike<number> =>
-  'primitive' in value ? ((value as Tensor).params as ConstantParams).data : value.data;
 
 /**
  * The kernels `f` compiles to for arguments of these shapes under a backend's capabilities,
@@ -156,14 +148,13 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
   };
 
   const run = async (args: unknown): Promise<any> => {
+    checkArgumentShapes(args);
     const { leaves, paths } = flattenTree(args, isArgumentLeaf);
     const program = await programFor(args);
     const { choice } = await backend();
     const env = new Map<Tensor, Float32Array>(program.constants);
     program.placeholders.forEach((p, i) => {
-      const data = dataOf(leaves[i]);
-      if (data.length !== sizeOf(p.shape)) throw new Error(`compile: argument ${paths[i]} has ${data.length} values for shape ${formatShape(p.shape)}`);
-      env.set(p, toFloat32(data));
+      env.set(p, float32Data(dataOf(leaves[i]), paths[i]));
     });
     const hostSteps: string[] = [];
     let nativeSteps = 0;

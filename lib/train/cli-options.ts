@@ -68,7 +68,7 @@ export const flags: readonly Flag[] = [
   { name: 'feature-dimension', key: 'featureDimension', value: 'D', parse: integer(1), shown: String(defaults.featureDimension),
     help: 'length of the embedding' },
   { name: 'objective', key: 'objective', value: `${builtInObjectiveNames.join('|')}|FILE.ts`, parse: objective, shown: defaults.objective,
-    help: 'the loss of the [2N, d] features (first views, then second views); FILE.ts exports it as default or as `objective`: (features, { temperature }) => scalar tensor; outside this project name the file .mts' },
+    help: 'the loss of the [2N, d] features (first views, then second views); FILE.ts exports it as `objective` or as default (`objective` when both): (features, { temperature }) => scalar tensor; outside this project name the file .mts' },
   { name: 'temperature', key: 'temperature', value: 'T', parse: positiveNumber, shown: String(defaults.temperature),
     help: 'softmax temperature of the objective (align-uniform has none)' },
   { name: 'lr', key: 'learningRate', value: 'RATE', parse: positiveNumber,
@@ -152,11 +152,29 @@ export type CliRequest =
 export const defaultOutFolder = (now: Date, cwd = process.cwd()): string =>
   path.join(cwd, 'runs', now.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-'));
 
+/**
+ * `--epochs -1` as `--epochs=-1`: node's parser takes a value that starts with a dash for an
+ * option and calls the flag "ambiguous"; joined, the value reaches the flag's own check, which
+ * says what the flag expects. Only numbers are joined: `--out -x` stays a missing value.
+ */
+const joinNegativeNumbers = (argv: readonly string[]): string[] => {
+  const valued = new Set(flags.filter((flag) => flag.value !== undefined).map((flag) => `--${flag.name}`));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (valued.has(argv[i]) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
+};
+
 export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Either<string, CliRequest> => {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: joinNegativeNumbers(argv),
       strict: true,
       allowPositionals: false,
       options: {
@@ -165,7 +183,14 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
       },
     });
   } catch (cause) {
-    return E.left(`${(cause as Error).message.split('\n')[0]}; see --help`);
+    const { code, message } = cause as NodeJS.ErrnoException;
+    // "argument is ambiguous": a value-taking flag followed by another option, not by its value.
+    const flag = /^Option '(--[\w-]+)'/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined && /ambiguous/.test(message)) {
+      const next = argv[argv.indexOf(flag) + 1];
+      return E.left(`${flag}: expected a value after it, got "${next}"; a value that starts with a dash is written ${flag}=${next}`);
+    }
+    return E.left(`${message.split('\n')[0]}; see --help`);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return E.right({ kind: 'help' });

@@ -1,10 +1,12 @@
 // The objective a run minimises: a built-in one by name, or a user's file that exports a
 // function of the [2N, d] features (first views, then second views) and { temperature }. A
 // file's objective is tried once on small features before training, so a mistake shows up
-// as a sentence naming the file rather than deep inside a compiled step.
+// as a sentence naming the file rather than deep inside a compiled step. A file is read by the
+// objective checker's loader, so both pick the same export.
 
-import { pathToFileURL } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { loadObjective as loadObjectiveDefinition } from '../check/load-objective.ts';
 import { isTensor, type Tensor } from '../tensor.ts';
 import { tensor } from '../constants.ts';
 import { interpret } from '../interpret.ts';
@@ -51,24 +53,41 @@ const tryObjective = (objective: Objective, where: string): E.Either<string, Obj
   return E.right(objective);
 };
 
-/** `spec` is a built-in name or the path of a .ts/.js file. */
+/**
+ * The objective as the training step calls it: a failure on the real batch, which the tries on
+ * small features did not meet, says which objective failed on which shape, in training, rather
+ * than surfacing bare from deep inside the step's trace.
+ */
+const inTraining = (objective: ObjectiveFunction, options: { readonly temperature: number }, where: string): Objective => (features) => {
+  const shape = formatShape(features.shape);
+  let loss: unknown;
+  try {
+    loss = objective(features, options);
+  } catch (cause) {
+    throw new Error(`${where} failed on ${shape} features in training: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+  if (!isTensor(loss) || loss.size !== 1)
+    throw new Error(`${where} returned ${isTensor(loss) ? `shape ${formatShape(loss.shape)}` : typeof loss} for ${shape} features in training; expected a scalar Tensor`);
+  return loss;
+};
+
+/**
+ * `spec` is a built-in name or the path of a .ts/.js file, read by the same loader as the
+ * objective checker's (so a file is checked and trained on the same export), with its
+ * `options` under the run's temperature.
+ */
 export const loadObjective = async (spec: string, temperature: number): Promise<E.Either<string, Objective>> => {
   const named = (builtIn as Record<string, ObjectiveFunction>)[spec];
   if (named !== undefined) return E.right((features) => named(features, { temperature }));
-  let module: Record<string, unknown>;
-  try {
-    module = await import(pathToFileURL(spec).href);
-  } catch (cause) {
-    return E.left(`cannot load the objective file ${spec}: ${(cause as Error).message}`);
-  }
-  // A CommonJS-compiled file puts its exports under `default`.
-  const candidates = [module.default, module.objective, (module.default as Record<string, unknown> | undefined)?.objective,
-    (module.default as Record<string, unknown> | undefined)?.default];
-  const found = candidates.find((c): c is ObjectiveFunction => typeof c === 'function');
-  if (found === undefined)
-    return E.left(`${spec} exports no objective: expected \`export default\` or \`export const objective\`, a function ` +
-      `(features: Tensor<[2N, d]>, { temperature }) => scalar Tensor (found exports: ${Object.keys(module).join(', ') || 'none'})`);
-  return tryObjective((features) => found(features, { temperature }), `the objective in ${spec}`);
+  const definition = await loadObjectiveDefinition(spec);
+  if (E.isLeft(definition)) return definition;
+  const options = { ...(definition.right.options ?? {}), temperature };
+  const where = `the objective in ${spec}`;
+  const objective = definition.right.objective as ObjectiveFunction;
+  return pipe(
+    tryObjective((features) => objective(features, options), where),
+    E.map(() => inTraining(objective, options, where)),
+  );
 };
 
 export const isBuiltInObjective = (spec: string): boolean => (builtInObjectiveNames as readonly string[]).includes(spec);

@@ -1,7 +1,9 @@
 // A run's checkpoint: the training state (parameters, batch-norm statistics, optimiser state)
 // as tensors, and in the metadata everything else a resumed run needs to continue exactly:
 // where it stopped (epoch, step, optimiser step, the epoch's loss so far), the seed, the
-// options, the metrics so far and an md5 of the training images.
+// options, the metrics so far and md5s of the training and test images. Reading one checks the
+// header against itself and every tensor for non-finite values, so a damaged or edited file is
+// refused at load, by name, rather than trained on.
 
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -19,7 +21,7 @@ export const checkpointPath = (out: string): string => path.join(out, CHECKPOINT
 
 /** Where a run stands. */
 export interface RunPosition {
-  /** Epochs completed, evaluation included. */
+  /** Epochs completed, evaluation included (0 also before epoch 0's evaluation: then the metrics are empty). */
   readonly epoch: number;
   /** Steps done in the next epoch (0 at an epoch boundary). */
   readonly stepInEpoch: number;
@@ -38,6 +40,8 @@ export interface SavedRun {
   readonly options: RecordedOptions;
   readonly metrics: EpochRecord[];
   readonly trainMd5: string;
+  /** Absent in checkpoints written before it was recorded. */
+  readonly testMd5: string | undefined;
   readonly tensors: ReadonlyMap<string, StoredTensor>;
 }
 
@@ -50,7 +54,7 @@ export interface TrainingState {
 export const writeRunCheckpoint = (
   out: string,
   training: TrainingState,
-  { position, options, metrics, trainMd5 }: Omit<SavedRun, 'tensors'>,
+  { position, options, metrics, trainMd5, testMd5 }: Omit<SavedRun, 'tensors'>,
 ): Promise<void> =>
   writeCheckpoint(checkpointPath(out), training, {
     format: CHECKPOINT_FORMAT,
@@ -65,6 +69,7 @@ export const writeRunCheckpoint = (
     options: JSON.stringify(options),
     metrics: JSON.stringify(metrics),
     train_md5: trainMd5,
+    ...(testMd5 === undefined ? {} : { test_md5: testMd5 }),
   });
 
 const naturalNumber = (metadata: Readonly<Record<string, string>>, key: string, file: string): E.Either<CheckpointError, number> => {
@@ -114,11 +119,52 @@ export const readRunCheckpoint = (file: string): TE.TaskEither<CheckpointError, 
   const metrics = parseMetrics(metadata.metrics ?? '', `${file}: metadata "metrics"`);
   if (E.isLeft(metrics)) return E.left(checkpointError(file, undefined, metrics.left.slice(file.length + 2)));
   if (typeof metadata.train_md5 !== 'string') return E.left(checkpointError(file, undefined, 'metadata "train_md5" is missing, expected the md5 of the training images'));
-  return E.right({
+  const saved: SavedRun = {
     position: { epoch, stepInEpoch, optimizerStep, epochLossSum, epochSeconds, epochBuildSteps, epochBuildSeconds },
     options,
     metrics: metrics.right,
     trainMd5: metadata.train_md5,
+    testMd5: metadata.test_md5,
     tensors,
-  });
+  };
+  const contradiction = headerContradiction(saved, metadata.seed);
+  if (contradiction !== undefined) return E.left(checkpointError(file, undefined, `${contradiction} (edited or damaged?)`));
+  const nonFinite = firstNonFinite(tensors);
+  if (nonFinite !== undefined) return E.left(checkpointError(file, undefined, nonFinite));
+  return E.right(saved);
+};
+
+/**
+ * Where the header's fields disagree with one another, in words; undefined when they agree.
+ * The metrics hold one record per epoch done, 0 to "epoch" (none before epoch 0's evaluation),
+ * and the optimiser has taken every step of those epochs plus "step_in_epoch".
+ */
+const headerContradiction = ({ position, options, metrics }: SavedRun, seed: string | undefined): string | undefined => {
+  const { epoch, stepInEpoch, optimizerStep, epochBuildSteps } = position;
+  if (seed !== String(options.seed)) return `metadata "seed" is ${JSON.stringify(seed ?? null)} but "options" has seed ${options.seed}`;
+  const epochs = metrics.map((record) => record.epoch);
+  const expected = metrics.length === 0 && epoch === 0 ? [] : Array.from({ length: epoch + 1 }, (_, e) => e);
+  if (JSON.stringify(epochs) !== JSON.stringify(expected))
+    return `metadata "epoch" is ${epoch} but "metrics" holds epochs [${epochs.join(', ')}], expected [${expected.join(', ')}]`;
+  if (metrics.length === 0 && (stepInEpoch > 0 || optimizerStep > 0))
+    return `metadata "step_in_epoch" is ${stepInEpoch} and "optimizer_step" ${optimizerStep} before epoch 0 was evaluated, expected 0`;
+  if (epochBuildSteps > stepInEpoch) return `metadata "epoch_build_steps" is ${epochBuildSteps}, more than "step_in_epoch" ${stepInEpoch}`;
+  // Records of the epochs trained each say how many steps they took (epoch 0 took none).
+  const trained = metrics.slice(1);
+  if (trained.every((record) => Number.isSafeInteger(record.steps))) {
+    const steps = trained.reduce((sum, record) => sum + record.steps, 0) + stepInEpoch;
+    if (steps !== optimizerStep)
+      return `metadata "optimizer_step" is ${optimizerStep}, expected ${steps}: the ${steps - stepInEpoch} steps of the epochs in "metrics" and "step_in_epoch" ${stepInEpoch}`;
+  }
+  return undefined;
+};
+
+/** The first tensor holding NaN or an infinity, in words; a run cannot continue from it. */
+const firstNonFinite = (tensors: ReadonlyMap<string, StoredTensor>): string | undefined => {
+  for (const [name, tensor] of tensors) {
+    const index = tensor.data.findIndex((x) => !Number.isFinite(x));
+    if (index >= 0)
+      return `tensor "${name}" holds ${tensor.data[index]} at index ${index}; expected finite values (the run diverged before this checkpoint, or the file is damaged)`;
+  }
+  return undefined;
 };

@@ -1,6 +1,6 @@
 // The images a run trains and evaluates on: the first N of each split, converted once to
 // float32 in [0, 1] (NCHW, as the encoder takes them), with the bytes kept for the pictures
-// and an md5 of the training slice, so a resumed run can tell that it has the same data.
+// and an md5 of each slice, so a resumed run can tell that it has the same data.
 
 import { createHash } from 'node:crypto';
 import type { Cifar10, CifarSplit } from '../data/cifar10-types.ts';
@@ -19,8 +19,9 @@ export interface TrainingData {
   readonly train: SplitData;
   readonly test: SplitData;
   readonly classNames: readonly string[];
-  /** md5 of the training slice's labels and pixels. */
+  /** md5 of the training slice's labels and pixels, and of the test slice's. */
   readonly trainMd5: string;
+  readonly testMd5: string;
   /** One line saying what is used, for the run's output. */
   readonly description: string;
 }
@@ -42,15 +43,17 @@ const sizeOf = (what: string, flag: string, requested: number | undefined, avail
   return requested;
 };
 
+const md5Of = (split: SplitData): string => createHash('md5').update(split.labels).update(split.bytes).digest('hex');
+
 export const trainingData = (cifar: Cifar10, trainSize: number | undefined, testSize: number | undefined): TrainingData => {
   const train = firstImages(cifar.train, sizeOf('training', '--train-size', trainSize, cifar.train.count));
   const test = firstImages(cifar.test, sizeOf('test', '--test-size', testSize, cifar.test.count));
-  const trainMd5 = createHash('md5').update(train.labels).update(train.bytes).digest('hex');
   return {
     train,
     test,
     classNames: cifar.classNames,
-    trainMd5,
+    trainMd5: md5Of(train),
+    testMd5: md5Of(test),
     description: `using ${train.count} of ${cifar.train.count} training images and ${test.count} of ${cifar.test.count} test images`,
   };
 };

@@ -1,0 +1,84 @@
+// The command line of a CIFAR-10 run (examples/cifar10.ts): read the flags, find the run to
+// resume, turn Ctrl-C into a clean stop, and say what was written. The work is done by
+// trainCifar10 (run.ts).
+
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { flagName, helpText, parseCliOptions } from './cli-options.ts';
+import { resumedOptions, type TrainOptions } from './options.ts';
+import { checkpointPath, readRunCheckpoint } from './run-checkpoint.ts';
+import { latestRunFolder } from './run-folder.ts';
+import { trainCifar10 } from './run.ts';
+
+const fail = (message: string, code = 1): never => {
+  console.error(`cifar10: ${message}`);
+  process.exit(code);
+};
+
+/** Runs the command with `argv` (the arguments after the script); `command` is how the resume hint names it. */
+export const runCifar10Command = async (argv: readonly string[], command = 'tsx examples/cifar10.ts'): Promise<void> => {
+  const request = parseCliOptions(argv);
+  if (E.isLeft(request)) fail(request.left, 2);
+  const parsed = (request as E.Right<Exclude<ReturnType<typeof parseCliOptions>, E.Left<string>>['right']>).right;
+  if (parsed.kind === 'help') {
+    console.log(helpText(command));
+    process.exit(0);
+  }
+  if (parsed.kind !== 'train') throw new Error('unreachable');
+  let options: TrainOptions = parsed.options;
+
+  if (options.resume) {
+    // Without --out, the newest run under runs/; the options come from its checkpoint.
+    if (!parsed.explicit.has('out')) {
+      const latest = await latestRunFolder(path.resolve('runs'));
+      if (latest === undefined) fail(`--resume: no run with a checkpoint under ${path.resolve('runs')}; give its folder with --out DIR`);
+      console.log(`resuming the newest run, ${latest}`);
+      options = { ...options, out: latest! };
+    }
+    const saved = await readRunCheckpoint(checkpointPath(options.out))();
+    if (E.isLeft(saved)) fail(`--resume: ${saved.left.message}`);
+    const merged = resumedOptions(options, parsed.explicit, (saved as E.Right<{ options: Omit<TrainOptions, 'out' | 'resume'> }>).right.options, flagName);
+    if ('conflicts' in merged)
+      fail(`cannot resume ${options.out}: ${merged.conflicts.join('; ')}. A resumed run keeps its checkpoint's options ` +
+        '(only --epochs, --data, --backend and --eval-batch-size may change); drop the flag or start a new --out');
+    else options = merged.options;
+  }
+
+  // Ctrl-C: finish the current step, write the checkpoint and the report, say how to resume.
+  const stop = new AbortController();
+  process.on('SIGINT', () => {
+    if (stop.signal.aborted) {
+      console.error('\ncifar10: second Ctrl-C, quitting without a checkpoint of the steps since the last one');
+      process.exit(130);
+    }
+    stop.abort();
+    console.error('\ncifar10: Ctrl-C: stopping after the current step (Ctrl-C again quits at once)');
+  });
+
+  const started = performance.now();
+  try {
+    const result = await trainCifar10(options, { progress: true, signal: stop.signal });
+    const minutes = ((performance.now() - started) / 60000).toFixed(1);
+    const { files } = result;
+    console.log(`${result.status === 'finished' ? 'finished' : 'stopped'} after ${minutes} min; the run's folder is ${result.out}:`);
+    // Only what is there: a run stopped before epoch 0's evaluation has no pictures yet.
+    const listed: Array<[string, string]> = [
+      [files.metrics, 'one JSON line per epoch (epoch 0 = the random encoder)'],
+      [files.checkpoint, 'parameters, batch-norm statistics, optimiser state, options and metrics'],
+      [files.curves, `training loss and kNN accuracy per epoch: ${files.curves}`],
+      [files.neighbours, `test images and their nearest training images: ${files.neighbours}`],
+    ];
+    for (const [file, what] of listed) if (existsSync(file)) console.log(`  ${path.basename(file).padEnd(24)}${what}`);
+    if (result.status === 'interrupted') {
+      const { epoch, stepInEpoch } = result.position;
+      const where = result.metrics.length === 0 ? 'before the evaluation of the random encoder'
+        : `after ${stepInEpoch > 0 ? `step ${stepInEpoch} of epoch ${epoch + 1}` : `epoch ${epoch}`}`;
+      console.log(`interrupted ${where}; ` +
+        `to continue: ${command} --out ${result.out} --resume`);
+      process.exitCode = 130;
+    }
+  } catch (cause) {
+    fail(cause instanceof Error ? cause.message : String(cause));
+  }
+};

@@ -1,0 +1,70 @@
+// Evaluating the encoder after an epoch (epoch 0: the random encoder): the evaluation-mode
+// features of every training and test image, a weighted kNN of the test images among the
+// training images (on the embedding and on the backbone), and the neighbours picture. A stop
+// is seen between chunks of features; the caller keeps the steps done and redoes the evaluation.
+
+import type { CountProgress } from './progress.ts';
+import type { FeatureExtractor } from './features.ts';
+import { knnAccuracy, nearestNeighbours, queryIndices } from './evaluation.ts';
+import type { EpochRecord } from './metrics.ts';
+import type { TrainOptions } from './options.ts';
+import { writeNeighbours } from './report-files.ts';
+import type { TrainingState } from './run-checkpoint.ts';
+import type { TrainingData } from './training-data.ts';
+
+/** An epoch's evaluation: the record's accuracy fields, written alike for epoch 0 and every later epoch. */
+export interface EpochEvaluation {
+  readonly accuracies: Pick<EpochRecord, 'knn_top1' | 'knn_top5' | 'knn_top1_backbone' | 'knn_top5_backbone'>;
+  readonly seconds: number;
+}
+
+export interface EvaluationSetting {
+  readonly out: string;
+  readonly options: TrainOptions;
+  readonly data: TrainingData;
+  readonly features: FeatureExtractor;
+  readonly progress: CountProgress;
+  readonly log: (line: string) => void;
+  readonly signal?: AbortSignal;
+  /** Called once the features are computed (to say what ran, once the program has run). */
+  readonly featuresComputed: () => void;
+  /** Rows of the neighbours picture per class and neighbours per row. */
+  readonly queriesPerClass: number;
+  readonly neighboursPerQuery: number;
+}
+
+export const epochEvaluator = (setting: EvaluationSetting) => {
+  const { out, options, data, features, progress, signal } = setting;
+  const classes = data.classNames.length;
+  const queries = queryIndices(data.test.labels, classes, setting.queriesPerClass);
+  const neighboursPerQuery = Math.min(setting.neighboursPerQuery, data.train.count);
+  return async (epoch: number, training: TrainingState): Promise<EpochEvaluation> => {
+    const start = performance.now();
+    progress.start(epoch === 0 ? 'evaluating the random encoder' : `evaluating epoch ${epoch}`, data.train.count + data.test.count);
+    let trainFeatures, testFeatures;
+    try {
+      trainFeatures = await features.features(training.params, training.state, data.train.images, data.train.count, progress.update, signal);
+      testFeatures = await features.features(training.params, training.state, data.test.images, data.test.count,
+        (done) => progress.update(data.train.count + done), signal);
+    } finally {
+      progress.stop();
+    }
+    setting.featuresComputed();
+    const knn = { k: options.knnK, sigma: options.knnSigma, classes };
+    const accuracy = knnAccuracy(trainFeatures.embedding, data.train.labels, testFeatures.embedding, data.test.labels, knn);
+    const backbone = knnAccuracy(trainFeatures.backbone, data.train.labels, testFeatures.backbone, data.test.labels, knn);
+    if (epoch === 0 && accuracy.k < options.knnK) setting.log(`kNN with k = ${accuracy.k}: only ${data.train.count} training images`);
+    await writeNeighbours(out, {
+      lists: nearestNeighbours(trainFeatures.embedding, testFeatures.embedding, queries, neighboursPerQuery),
+      trainBytes: data.train.bytes, trainLabels: data.train.labels, testBytes: data.test.bytes, testLabels: data.test.labels,
+      classNames: data.classNames,
+      title: `Nearest training images of test images, ${epoch === 0 ? 'random encoder (epoch 0)' : `after epoch ${epoch}`}`,
+    });
+    return {
+      accuracies: { knn_top1: accuracy.top1, knn_top5: accuracy.top5, knn_top1_backbone: backbone.top1, knn_top5_backbone: backbone.top5 },
+      seconds: (performance.now() - start) / 1000,
+    };
+  };
+};
+
+export type EvaluateEpoch = ReturnType<typeof epochEvaluator>;

@@ -1,0 +1,70 @@
+// What a run computes with: the encoder, the objective and SGD, the compiled training step and
+// the compiled evaluation-mode encoder, and the initial training state's structure. Compiling
+// is lazy (kernels are built on the first call), so nothing here touches a device yet.
+
+import * as path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import type { TensorTree } from '../tree.ts';
+import { cifarTrainAugmentation } from '../augment/cifar-train-augmentation.ts';
+import { compile, type CompiledFunction } from '../compile/index.ts';
+import { sgd } from '../optim/sgd.ts';
+import type { LearningRate } from '../optim/optimizer.ts';
+import { describeEncoder, encoderFor } from './encoder-choice.ts';
+import { type FeatureExtractor, featureExtractor } from './features.ts';
+import { isBuiltInObjective, loadObjective } from './objective-choice.ts';
+import type { TrainOptions } from './options.ts';
+import type { TrainingState } from './run-checkpoint.ts';
+import type { RunKeys } from './run-keys.ts';
+import { trainingStep } from './training-step.ts';
+
+export interface RunPrograms {
+  /** The training state's structure, with the initial parameters as graphs. */
+  readonly template: TrainingState;
+  readonly step: CompiledFunction<unknown, unknown>;
+  readonly features: FeatureExtractor;
+  /** The objective as the run names it: built-in by name, a file by its base name. */
+  readonly objectiveName: string;
+  /** One line on the model, objective and optimiser. */
+  readonly description: string;
+  readonly destroy: () => Promise<void>;
+}
+
+const milestonesText = (options: TrainOptions): string =>
+  options.learningRateMilestones.length === 0 ? 'constant'
+    : `x${options.learningRateDecay} after epoch${options.learningRateMilestones.length > 1 ? 's' : ''} ${options.learningRateMilestones.join(', ')}`;
+
+export const runPrograms = async (
+  options: TrainOptions,
+  { keys, largestSplit, onWarning }: { readonly keys: RunKeys; readonly largestSplit: number; readonly onWarning: (message: string) => void },
+): Promise<RunPrograms> => {
+  const encoder = encoderFor(options);
+  const objective = await loadObjective(options.objective, options.temperature);
+  if (E.isLeft(objective)) throw new Error(objective.left);
+  const optimizer = (learningRate: LearningRate) => sgd({ learningRate, momentum: options.momentum, weightDecay: options.weightDecay });
+  const initial = encoder.init(keys.initialisation);
+  const template: TrainingState = { params: initial.params, state: initial.state, optimizerState: optimizer(0).init(initial.params) };
+  const objectiveName = isBuiltInObjective(options.objective) ? options.objective : path.basename(options.objective);
+  // Typed loosely: the trees' structure depends on the encoder chosen at run time.
+  const stepFunction = trainingStep<TensorTree, TensorTree>({ encoder, objective: objective.right, optimizer, augmentation: cifarTrainAugmentation }) as (args: unknown) => unknown;
+  const step = compile(stepFunction, { backend: options.backend, onWarning });
+  let features: FeatureExtractor;
+  try {
+    features = featureExtractor(encoder, { chunkSize: Math.min(options.evalBatchSize, largestSplit), backend: options.backend, onWarning });
+  } catch (cause) {
+    await step.destroy();
+    throw cause;
+  }
+  return {
+    template,
+    step,
+    features,
+    objectiveName,
+    description: `training the ${describeEncoder(options)} with ${objectiveName}` +
+      `${options.objective === 'align-uniform' ? '' : ` (temperature ${options.temperature})`}; SGD learning rate ${options.learningRate} ` +
+      `(${milestonesText(options)}), momentum ${options.momentum}, weight decay ${options.weightDecay}; seed ${options.seed}`,
+    destroy: async () => {
+      await step.destroy();
+      await features.destroy();
+    },
+  };
+};

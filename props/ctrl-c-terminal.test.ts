@@ -1,0 +1,97 @@
+// Ctrl-C as a terminal gives it, to the README's own command: `npx tsx examples/cifar10.ts` runs
+// under a pseudo-terminal (util-linux `script`), and ^C written to the terminal makes its line
+// discipline send SIGINT to the whole foreground process group (npm, tsx, the run), as a real
+// terminal does. At four points of a run (the evaluation's kernel build, the training step's
+// kernel build, training steps, the last evaluation) the run must stop after its current step,
+// write a checkpoint and say how to resume: ten times, every time.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import { writeCifar10Folder } from '../lib/data/synthetic.ts';
+import { readRunCheckpoint } from '../lib/train/run-checkpoint.ts';
+import { startedByTsxCommand, withoutTsxPreloads } from '../lib/train/tsx-relay.ts';
+import { temporaryFolder } from './tiny-runs.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** Where ^C is typed: once the output shows this text. */
+const points = [
+  { name: 'the evaluation\'s kernel build', after: 'evaluating the random encoder' },
+  { name: 'the training step\'s kernel build', after: 'epoch 0/2 (random encoder)' },
+  { name: 'training steps', after: 'training step: backend' },
+  { name: 'the evaluation of epoch 1', after: 'evaluating epoch 1' },
+];
+
+/** Runs `command` under a pseudo-terminal; types ^C once the output shows `after`. */
+const runInTerminal = (command: string, after: string): Promise<{ code: number | null; output: string; typed: boolean }> =>
+  new Promise((resolve, reject) => {
+    // -e: script's status is the command's; the shell is told to exec it, so that the terminal's
+    // session leader and foreground process group are npm's, as when a shell starts a job.
+    const terminal = spawn('script', ['-q', '-e', '-c', `exec ${command}`, '/dev/null'], {
+      cwd: root, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SHELL: '/bin/sh' },
+    });
+    let output = '';
+    let typed = false;
+    const timeout = setTimeout(() => terminal.kill('SIGTERM'), 180_000);
+    terminal.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (!typed && output.includes(after)) {
+        typed = true;
+        terminal.stdin.write('\x03');
+      }
+    });
+    terminal.stderr.on('data', (chunk) => (output += chunk));
+    terminal.on('error', reject);
+    terminal.on('close', (code) => {
+      clearTimeout(timeout);
+      terminal.stdin.destroy();
+      resolve({ code, output: output.replace(/\r/g, ''), typed });
+    });
+  });
+
+test('Ctrl-C in a terminal under npx tsx stops after the current step with a checkpoint and the resume command, 10 times in 10', {
+  skip: hasScript ? false : 'util-linux `script` is not installed: no pseudo-terminal to type Ctrl-C into',
+}, async (t) => {
+  const folder = await temporaryFolder('terminal');
+  try {
+    const { folder: data } = await writeCifar10Folder(path.join(folder, 'data'), { trainPerBatch: [64], test: 20, seed: 3 });
+    const tryOnce = async (i: number): Promise<string> => {
+      const point = points[i % points.length];
+      const out = path.join(folder, `run-${i}`);
+      const { code, output, typed } = await runInTerminal(`npx tsx examples/cifar10.ts --data ${data} --epochs 2 --train-size 64 --test-size 20 ` +
+        `--batch-size 16 --widths 4,8,8 --feature-dimension 16 --eval-batch-size 4 --backend webasm --seed ${i} --out ${out}`, point.after);
+      const where = `try ${i + 1}, Ctrl-C during ${point.name}:\n${output}`;
+      assert.ok(typed, `never saw "${point.after}": ${where}`);
+      assert.equal(code, 130, where);
+      assert.equal(output.split('cifar10: Ctrl-C: stopping after the current step').length, 2, where);
+      assert.doesNotMatch(output, /second Ctrl-C|quitting/, where);
+      const stopped = new RegExp(`^interrupted (before the evaluation of the random encoder|after [\\w ]+); to continue: tsx examples/cifar10\\.ts --out ${out} --resume$`, 'm').exec(output);
+      assert.ok(stopped !== null, where);
+      const saved = await readRunCheckpoint(path.join(out, 'checkpoint.safetensors'))();
+      assert.ok(E.isRight(saved), `${E.isLeft(saved) ? saved.left.message : ''} ${where}`);
+      assert.ok(!existsSync(path.join(out, 'run.lock')), `the lock stayed: ${where}`);
+      return `${point.name}: interrupted ${stopped[1]}`;
+    };
+    // Two at a time: quicker, and each run's main thread is the busier for the other's load.
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i += 2) outcomes.push(...(await Promise.all([tryOnce(i), tryOnce(i + 1)])));
+    t.diagnostic(outcomes.join('; '));
+  } finally {
+    await fsp.rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('behind tsx, the run\'s own process drops only tsx\'s preloads, and starts no further one', () => {
+  const execArgv = ['--require', '/p/node_modules/tsx/dist/preflight.cjs', '--import', 'file:///p/node_modules/tsx/dist/loader.mjs', '--max-old-space-size=4096'];
+  assert.ok(startedByTsxCommand(execArgv, {}));
+  assert.ok(!startedByTsxCommand(execArgv, { TENSORSPREAD_RUN_BEHIND_TSX: '1' }));
+  assert.ok(!startedByTsxCommand(['--import', 'tsx'], {}));
+  assert.deepEqual(withoutTsxPreloads(execArgv), ['--import', 'file:///p/node_modules/tsx/dist/loader.mjs', '--max-old-space-size=4096']);
+  assert.deepEqual(withoutTsxPreloads(['--require=/p/node_modules/tsx/dist/patch-repl.cjs', '-r', '/p/node_modules/tsx/dist/preflight.cjs']), []);
+});

@@ -8,3 +8,6 @@ export { argmax, argmin } from './arg-extreme.ts';
 export { type RecallAtK, type RecallAtKOptions, defaultRecallKs, recallAtK, recallChunkGraph } from './recall-at-k.ts';
 export { type KMeansOptions, type KMeansResult, kMeans, kMeansPlusPlusSeeds, nearestCentroidGraph } from './k-means.ts';
 export { normalizedMutualInformation } from './normalized-mutual-information.ts';
+export {
+  type LinearProbeOptions, type LinearProbeResult, crossEntropy, linearLogits, linearProbe, linearProbeMilestones,
+} from './linear-probe.ts';

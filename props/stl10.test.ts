@@ -5,39 +5,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import * as E from 'fp-ts/lib/Either.js';
 import {
-  type DataError, STL10_IMAGE_BYTES, type Stl10, type SyntheticStl10, encodeStl10Images, ensureStl10, makeStl10Archive, makeSyntheticStl10,
+  STL10_IMAGE_BYTES, type Stl10, type SyntheticStl10, encodeStl10Images, ensureStl10, makeStl10Archive, makeSyntheticStl10,
   parseStl10Images, parseStl10Labels, readStl10, writeStl10Folder,
 } from '../lib/data/index.ts';
+import { left, right, temporaryFolders } from './temporary-folders.ts';
 
-let root = '';
-let counter = 0;
-const freshDir = async (label: string): Promise<string> => {
-  const dir = path.join(root, `${label}-${counter++}`);
-  await fsp.mkdir(dir, { recursive: true });
-  return dir;
-};
-before(async () => {
-  root = await fsp.mkdtemp(path.join(os.tmpdir(), 'tensorspread-stl10-test-'));
-});
-after(async () => {
-  await fsp.rm(root, { recursive: true, force: true });
-});
-
-const right = <A>(r: E.Either<DataError, A>): A => {
-  if (E.isLeft(r)) assert.fail(`expected Right, got ${r.left.kind}: ${r.left.message}`);
-  return r.right;
-};
-const left = <A>(r: E.Either<DataError, A>): DataError => {
-  if (E.isRight(r)) assert.fail('expected Left, got Right');
-  return r.left;
-};
+const freshDir = temporaryFolders('tensorspread-stl10-test-');
 
 const sameBytes = (a: Uint8Array, b: Uint8Array, what: string) => assert.ok(Buffer.from(a).equals(Buffer.from(b)), `${what} differ`);
 

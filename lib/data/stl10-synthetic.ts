@@ -2,14 +2,10 @@
 // 1..10), for tests and for runs without the 2.6 GB download. Every pixel carries its own noise,
 // so an image is never its own transpose and a reader that swaps rows and columns is caught; the
 // base colour depends on the class, so a learner can tell classes apart.
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as tar from 'tar';
 import { encodeClassNames } from './cifar10-records.ts';
 import { mulberry32 } from './synthetic.ts';
 import { encodeStl10Images, encodeStl10Labels } from './stl10-records.ts';
+import { writeDatasetArchive, writeDatasetFolder } from './synthetic-files.ts';
 import { STL10_CHANNEL_BYTES, STL10_CLASS_NAMES, STL10_CLASSES, STL10_FILES, STL10_FOLDER, STL10_IMAGE_BYTES, type Stl10Split, type UnlabeledImages } from './stl10-types.ts';
 
 export interface SyntheticStl10Options {
@@ -61,26 +57,11 @@ export const makeSyntheticStl10 = ({ train, test, unlabeled, seed }: SyntheticSt
 /** Writes `dir/stl10_binary/` in the official layout; returns what was written and that folder. */
 export const writeStl10Folder = async (dir: string, options: SyntheticStl10Options): Promise<SyntheticStl10 & { folder: string }> => {
   const data = makeSyntheticStl10(options);
-  const folder = path.join(dir, STL10_FOLDER);
-  await fsp.mkdir(folder, { recursive: true });
-  for (const f of data.files) await fsp.writeFile(path.join(folder, f.name), f.bytes);
-  return { ...data, folder };
+  return { ...data, folder: await writeDatasetFolder(dir, STL10_FOLDER, data.files) };
 };
 
 /** Writes a .tar.gz holding stl10_binary/ like the official archive; returns what was written, the path and its md5. */
 export const makeStl10Archive = async (archivePath: string, options: SyntheticStl10Options): Promise<SyntheticStl10 & { archive: string; md5: string }> => {
-  const staging = await fsp.mkdtemp(path.join(os.tmpdir(), 'stl10-synthetic-'));
-  try {
-    const data = await writeStl10Folder(staging, options);
-    await fsp.mkdir(path.dirname(archivePath), { recursive: true });
-    // Fixed order, mtime and portable headers keep the archive bytes reproducible.
-    await tar.create(
-      { gzip: true, file: archivePath, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true },
-      [STL10_FOLDER, ...data.files.map((f) => `${STL10_FOLDER}/${f.name}`)],
-    );
-    const md5 = createHash('md5').update(await fsp.readFile(archivePath)).digest('hex');
-    return { ...data, archive: archivePath, md5 };
-  } finally {
-    await fsp.rm(staging, { recursive: true, force: true });
-  }
+  const data = makeSyntheticStl10(options);
+  return { ...data, archive: archivePath, md5: await writeDatasetArchive(archivePath, STL10_FOLDER, data.files) };
 };

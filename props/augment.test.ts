@@ -1,7 +1,8 @@
 // Augmentations: determinism under a key, the identities (flip twice, crop of the whole image,
 // jitter of strength 0, hue by 0 or a full turn), the range [0, 1], agreement with plain-JS
 // formulas (bilinear crop, brightness, contrast, saturation, hue), torchvision's crop fallback,
-// the per-image order of colour jitter, and one compiled run against the interpreter.
+// the per-image order of colour jitter, the ablation switches of the training augmentation, and
+// one compiled run against the interpreter.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,8 +13,10 @@ import { key, type Key, split, uniform } from '../lib/random/index.ts';
 import {
   adjustBrightness, adjustContrast, adjustHue, adjustSaturation, CIFAR10_MEAN, CIFAR10_STD, cifarTrainAugmentation,
   colorJitter, compose, denormalize, type Images, normalize, randomGrayscale, randomHorizontalFlip, randomResizedCrop,
-  resizedCrop, sampleCropBoxes, twoViews,
+  parseAugmentations, resizedCrop, sampleCropBoxes, trainAugmentation, twoViews,
 } from '../lib/augment/index.ts';
+import { fill } from '../lib/constants.ts';
+import * as E from 'fp-ts/lib/Either.js';
 import { runs } from './runs.ts';
 
 type Shape4 = readonly [number, number, number, number];
@@ -432,4 +435,71 @@ test('compiled cifarTrainAugmentation (cpu) agrees with the interpreter within 1
   } finally {
     await compiled.destroy();
   }
+});
+
+// ---------------------------------------------------------------- the ablation switches
+
+/** The paper's pipeline written out part by part: what every switch on must equal. */
+const paperAugmentation = compose(
+  (k, images) => randomResizedCrop(k, images, { size: 32, scale: [0.2, 1] }),
+  (k, images) => colorJitter(k, images, { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4 }),
+  (k, images) => randomGrayscale(k, images, { p: 0.2 }),
+  (k, images) => randomHorizontalFlip(k, images, { p: 0.5 }),
+  (_k, images) => normalize(images),
+);
+
+test('trainAugmentation with every part is the paper\'s pipeline bit for bit, and so is cifarTrainAugmentation', () => {
+  const images = uniform(key(3), [4, 3, 12, 12]) as Images;
+  const expected = values(paperAugmentation(key(8), images));
+  assert.ok(sameValues(values(trainAugmentation({ size: 32 })(key(8), images)), expected));
+  // The order parts are named in does not matter: they run in the paper's order.
+  assert.ok(sameValues(values(trainAugmentation({ augmentations: ['flip', 'gray', 'jitter', 'crop'] })(key(8), images)), expected));
+  assert.ok(sameValues(values(cifarTrainAugmentation(key(8), images)), expected));
+});
+
+test('a switched-off part leaves the other parts\' draws as they were', () => {
+  fc.assert(
+    fc.property(keyArbitrary, smallImages, (k, images) => {
+      const [crop, jitter, gray, flip] = split(k, 5);
+      const cases: [Parameters<typeof trainAugmentation>[0], Images][] = [
+        [{ augmentations: ['flip'], size: 8 }, randomHorizontalFlip(flip, images)],
+        [{ augmentations: ['gray', 'flip'], size: 8 }, randomHorizontalFlip(flip, randomGrayscale(gray, images, { p: 0.2 }))],
+        [{ augmentations: ['crop', 'jitter'], size: 8 },
+          colorJitter(jitter, randomResizedCrop(crop, images, { size: 8 }), { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.4 })],
+        [{ augmentations: [], size: 8 }, images],
+      ];
+      for (const [options, expected] of cases)
+        assert.ok(sameValues(values(trainAugmentation(options)(k, images)), values(normalize(expected))), JSON.stringify(options));
+    }),
+    { numRuns: runs(10) },
+  );
+});
+
+test('without the crop an image of another size is resized whole; grayscale alone greys or keeps each image', () => {
+  const images = uniform(key(4), [6, 3, 8, 8]) as Images;
+  const whole = resizedCrop(images, { top: fill([6], 0), left: fill([6], 0), height: fill([6], 8), width: fill([6], 8) }, 4);
+  const resized = trainAugmentation({ augmentations: [], size: 4 })(key(1), images);
+  assert.deepEqual(resized.shape, [6, 3, 4, 4]);
+  assert.ok(sameValues(values(resized), values(normalize(whole))));
+  const raw = values(images);
+  const greyed = values(denormalize(trainAugmentation({ augmentations: ['gray'], size: 8 })(key(2), images)));
+  let grey = 0;
+  for (let n = 0; n < 6; n++) {
+    const plane = (c: number) => Array.from({ length: 64 }, (_, p) => greyed[(n * 3 + c) * 64 + p]);
+    const isGrey = [1, 2].every((c) => plane(c).every((v, p) => Math.abs(v - plane(0)[p]) < 1e-12));
+    const kept = Array.from({ length: 192 }, (_, p) => greyed[n * 192 + p]).every((v, p) => Math.abs(v - raw[n * 192 + p]) < 1e-12);
+    assert.ok(isGrey !== kept, `image ${n} is ${isGrey ? 'grey' : kept ? 'kept' : 'neither grey nor kept'}`);
+    if (isGrey) grey++;
+  }
+  assert.ok(grey < 6, 'with p = 0.2 not all six images turn grey');
+});
+
+test('parseAugmentations reads any subset in any order, "none", and names a wrong word', () => {
+  assert.deepEqual(parseAugmentations('crop,jitter,gray,flip'), E.right(['crop', 'jitter', 'gray', 'flip']));
+  assert.deepEqual(parseAugmentations('flip, crop'), E.right(['crop', 'flip']));
+  assert.deepEqual(parseAugmentations('none'), E.right([]));
+  assert.deepEqual(parseAugmentations('crop,blur'), E.left('augmentations "crop,blur": "blur" is not one of crop, jitter, gray, flip (or "none" alone)'));
+  assert.deepEqual(parseAugmentations('gray,gray'), E.left('augmentations "gray,gray": "gray" is named twice'));
+  assert.ok(E.isLeft(parseAugmentations('')));
+  assert.throws(() => trainAugmentation({ augmentations: ['blur' as 'crop'] }), /trainAugmentation: unknown augmentation "blur"; choose from crop, jitter, gray, flip/);
 });

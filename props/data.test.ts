@@ -12,39 +12,17 @@ import { pathToFileURL } from 'node:url';
 import * as fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  type Cifar10, type CifarSplit, type DataError, CIFAR10_CLASS_NAMES, DataErrorException, IMAGE_BYTES,
+  type Cifar10, type CifarSplit, CIFAR10_CLASS_NAMES, DataErrorException, IMAGE_BYTES,
   RECORD_BYTES, type SyntheticCifar10, defaultCacheDir, downloadFile, encodeCifarRecords, ensureCifar10,
   loadCifar10, makeCifar10Archive, makeSyntheticCifar10, makeSyntheticSplit, orThrow, orThrowTask,
   parseCifarRecords, readCifar10, writeCifar10Folder,
 } from '../lib/data/index.ts';
+import { left, right, temporaryFolders } from './temporary-folders.ts';
 
 // Fixed seed keeps the file deterministic; change it locally to explore other cases.
 const FC_SEED = 20240611;
 
-let root = '';
-let counter = 0;
-/** A fresh folder under this file's temp root (removed in the final `after`). */
-const freshDir = async (label: string): Promise<string> => {
-  const dir = path.join(root, `${label}-${counter++}`);
-  await fsp.mkdir(dir, { recursive: true });
-  return dir;
-};
-
-before(async () => {
-  root = await fsp.mkdtemp(path.join(os.tmpdir(), 'tensorspread-data-test-'));
-});
-after(async () => {
-  await fsp.rm(root, { recursive: true, force: true });
-});
-
-const right = <A>(r: E.Either<DataError, A>): A => {
-  if (E.isLeft(r)) assert.fail(`expected Right, got ${r.left.kind}: ${r.left.message}`);
-  return r.right;
-};
-const left = <A>(r: E.Either<DataError, A>): DataError => {
-  if (E.isRight(r)) assert.fail('expected Left, got Right');
-  return r.left;
-};
+const freshDir = temporaryFolders('tensorspread-data-test-');
 
 const sameSplit = (actual: CifarSplit, expected: CifarSplit): void => {
   assert.equal(actual.count, expected.count);

@@ -192,3 +192,27 @@ test('materialize turns a tree of graphs into constants with the same values', (
   assert.deepEqual(concrete.b[0].shape, [2, 2]);
   assert.equal(interpret(sum(concrete.a)).data.length, 1);
 });
+
+test('the encoders take any image size their pooling allows: 96x96 (STL-10) and odd sizes, and say what is too small', () => {
+  for (const side of [96, 40, 8]) {
+    const small = smallCifarEncoder({ widths: [4, 8, 8], featureDimension: 6 });
+    const s = small.init(key(5));
+    const out = interpret(small.apply(materialize(s.params), s.state, materialize(uniform(key(6), [2, 3, side, side])), { training: true }));
+    assert.deepEqual([out.features.shape, out.pooled.shape], [[2, 6], [2, 8]], `small encoder at ${side}x${side}`);
+    for (let row = 0; row < 2; row++) assert.ok(Math.abs(Math.hypot(...out.features.data.subarray(row * 6, row * 6 + 6)) - 1) < 1e-12);
+  }
+  // At full width the work grows with the pixels: 96x96 is nine times 32x32 for the convolutions.
+  const encoder = smallCifarEncoder();
+  const at96 = encoderFlopsPerImage(encoder, [3, 96, 96]);
+  const at32 = encoderFlopsPerImage(encoder);
+  assert.ok(at96 > 8.9 * at32 && at96 < 9 * at32, `${at96} against ${at32}`);
+  // ResNet18's strides leave 12x12 of a 96x96 image for the global pool, traced at full width.
+  const resnet = resnet18Cifar();
+  const r = resnet.init(key(7));
+  assert.deepEqual(resnet.apply(r.params, r.state, uniform(key(8), [1, 3, 96, 96]), { training: false }).features.shape, [1, 128]);
+  const narrow = resnet18Cifar({ widths: [2, 4, 4, 4], featureDimension: 4 });
+  const n = narrow.init(key(9));
+  assert.deepEqual(interpret(narrow.apply(materialize(n.params), n.state, materialize(uniform(key(1), [1, 3, 33, 33])), { training: false })).features.shape, [1, 4]);
+  // Three halvings need at least 8 pixels a side; fewer is a shape error that names the pooling.
+  assert.throws(() => encoder.apply(encoder.init(key(0)).params, encoder.init(key(0)).state, uniform(key(1), [1, 3, 4, 4]), { training: false }), /pool2d/);
+});

@@ -215,6 +215,20 @@ test('every objective equals its equation worked by hand on random batches', () 
   );
 });
 
+test("the negative weight (the authors' negM) scales the spreading term alone: 0 leaves NT-Xent, the loss is affine in it", () => {
+  fc.assert(
+    fc.property(batchArbitrary(), fc.constantFrom(0.1, 0.5), fc.double({ min: 0, max: 4, noNaN: true }), (features, temperature, negativeWeight) => {
+      const at = (w: number) => interpretScalar(invariantSpreadingLoss(features, { temperature, negativeWeight: w }));
+      const [none, one, chosen] = [at(0), at(1), at(negativeWeight)];
+      // Without the spreading term only -log P_i of the positives is left, which is NT-Xent.
+      assert.ok(Math.abs(none - interpretScalar(ntXentLoss(features, { temperature }))) <= 1e-10 * Math.max(1, Math.abs(none)));
+      const affine = none + negativeWeight * (one - none);
+      assert.ok(Math.abs(chosen - affine) <= 1e-9 * Math.max(1, Math.abs(affine)), `weight ${negativeWeight}: ${chosen}, affine ${affine}`);
+    }),
+    { numRuns: runs(50) },
+  );
+});
+
 // ---- stability ----
 
 const assertFiniteLossAndGradient = (name: string, loss: (features: Features) => Tensor, features: Features) => {

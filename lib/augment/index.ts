@@ -5,6 +5,8 @@ export type { Images } from './images.ts';
 export type { Augmentation } from './compose.ts';
 export { compose, twoViews } from './compose.ts';
 export { cifarTrainAugmentation } from './cifar-train-augmentation.ts';
+export { augmentationNames, parseAugmentations, trainAugmentation } from './train-augmentation.ts';
+export type { AugmentationName, TrainAugmentationOptions } from './train-augmentation.ts';
 export { randomResizedCrop } from './random-resized-crop.ts';
 export type { RandomResizedCropOptions } from './random-resized-crop.ts';
 export { sampleCropBoxes } from './crop-boxes.ts';

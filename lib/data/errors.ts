@@ -5,9 +5,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 
 export type DataErrorKind =
-  | 'bad-size' // a .bin file is not a whole number of 3073-byte records
-  | 'bad-label' // a label byte is above 9
-  | 'bad-meta' // batches.meta.txt does not hold ten class names
+  | 'bad-size' // a .bin file is not a whole number of records (CIFAR-10's 3073 bytes, STL-10's 27648), or labels and images differ in number
+  | 'bad-label' // a label byte outside the classes (CIFAR-10: 0..9, STL-10: 1..10)
+  | 'bad-meta' // batches.meta.txt or class_names.txt does not hold ten class names
   | 'missing-file' // a required file or the given path does not exist
   | 'bad-archive' // the .tar.gz cannot be read or holds something unexpected
   | 'download-failed' // network/file transfer failed (after retries)

@@ -1,4 +1,4 @@
-// Public surface of the CIFAR-10 data layer.
+// Public surface of the data layer: CIFAR-10 and STL-10.
 export {
   type DataError, type DataErrorKind, DataErrorException, dataError, formatDataError, isDataError,
   orThrow, orThrowTask,
@@ -18,3 +18,12 @@ export {
   type SyntheticCifar10, type SyntheticCifar10Options, makeCifar10Archive, makeSyntheticCifar10,
   makeSyntheticSplit, mulberry32, writeCifar10Folder,
 } from './synthetic.ts';
+export { type EnsureDatasetOptions } from './ensure-dataset.ts';
+export {
+  type Stl10, type Stl10Split, type UnlabeledImages, STL10_CHANNEL_BYTES, STL10_CLASS_NAMES, STL10_FILES, STL10_FOLDER, STL10_IMAGE_BYTES,
+  STL10_MD5, STL10_SIDE, STL10_URL, describeStl10,
+} from './stl10-types.ts';
+export { encodeStl10Images, encodeStl10Labels, parseStl10Images, parseStl10Labels } from './stl10-records.ts';
+export { type ReadStl10Options, readStl10 } from './stl10-read.ts';
+export { type EnsureStl10Options, ensureStl10, loadStl10OrThrow } from './stl10.ts';
+export { type SyntheticStl10, type SyntheticStl10Options, makeStl10Archive, makeSyntheticStl10, writeStl10Folder } from './stl10-synthetic.ts';

@@ -2,16 +2,12 @@
 // for other modules that need data without the real download. Each class has
 // its own colour and stripe pattern (plus noise), so a learner can separate
 // the classes; everything is deterministic by seed.
-import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as tar from 'tar';
 import {
   BATCHES_FOLDER, CHANNEL_BYTES, CIFAR10_CLASS_NAMES, type CifarSplit, IMAGE_BYTES, IMAGE_SIDE,
   META_FILE, NUM_CLASSES, TEST_FILE, trainFileName,
 } from './cifar10-types.ts';
 import { concatSplits, encodeClassNames, encodeCifarRecords } from './cifar10-records.ts';
+import { writeDatasetArchive, writeDatasetFolder } from './synthetic-files.ts';
 
 export interface SyntheticCifar10Options {
   /** Records in data_batch_1.bin, data_batch_2.bin, ...; the list length is the number of batch files. */
@@ -125,10 +121,7 @@ export const writeCifar10Folder = async (
   options: SyntheticCifar10Options,
 ): Promise<SyntheticCifar10 & { folder: string }> => {
   const data = makeSyntheticCifar10(options);
-  const folder = path.join(dir, BATCHES_FOLDER);
-  await fsp.mkdir(folder, { recursive: true });
-  for (const f of data.files) await fsp.writeFile(path.join(folder, f.name), f.bytes);
-  return { ...data, folder };
+  return { ...data, folder: await writeDatasetFolder(dir, BATCHES_FOLDER, data.files) };
 };
 
 /**
@@ -139,18 +132,6 @@ export const makeCifar10Archive = async (
   archivePath: string,
   options: SyntheticCifar10Options,
 ): Promise<SyntheticCifar10 & { archive: string; md5: string }> => {
-  const staging = await fsp.mkdtemp(path.join(os.tmpdir(), 'cifar10-synthetic-'));
-  try {
-    const data = await writeCifar10Folder(staging, options);
-    await fsp.mkdir(path.dirname(archivePath), { recursive: true });
-    // Fixed order, mtime and portable headers keep the archive bytes reproducible.
-    await tar.create(
-      { gzip: true, file: archivePath, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true },
-      [BATCHES_FOLDER, ...data.files.map((f) => `${BATCHES_FOLDER}/${f.name}`)],
-    );
-    const md5 = createHash('md5').update(await fsp.readFile(archivePath)).digest('hex');
-    return { ...data, archive: archivePath, md5 };
-  } finally {
-    await fsp.rm(staging, { recursive: true, force: true });
-  }
+  const data = makeSyntheticCifar10(options);
+  return { ...data, archive: archivePath, md5: await writeDatasetArchive(archivePath, BATCHES_FOLDER, data.files) };
 };

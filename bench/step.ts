@@ -4,8 +4,9 @@
 // traces and builds the kernels; its time is printed separately). The last line is one JSON
 // object: instances_per_second, backend, batch.
 //
-//   npm run bench:step -- [--backend webasm] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--without-native]
+//   npm run bench:step -- [--backend webasm] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native]
 //
+// --segments lists the last step's pipelines and native steps by time, as they ran.
 // --without-native keeps webasm's convolutions and matmuls in gpu.js kernels (the native GEMM
 // kernels' baseline, side by side on the same build).
 
@@ -28,6 +29,7 @@ const { values: flags } = parseArgs({
     batch: { type: 'string', default: '128' },
     steps: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
+    segments: { type: 'boolean', default: false },
     'without-native': { type: 'boolean', default: false },
   },
 });
@@ -86,6 +88,12 @@ for (let s = 0; s < steps; s++) {
 }
 const seconds = median(times) / 1000;
 const report = compiled.report()!;
+if (flags.segments && report.segments) {
+  // Pipelines and native steps as they ran in the last step (pipelined, unlike --profile).
+  console.log('segments of the last step, slowest first:');
+  for (const s of [...report.segments].sort((a, b) => b.milliseconds - a.milliseconds).slice(0, 15))
+    console.log(`${s.milliseconds.toFixed(1).padStart(9)} ms  ${s.kind.padEnd(8)} ${s.nodes.length} node(s): ${s.nodes.join(' ').slice(0, 140)}`);
+}
 if (flags.profile) {
   // Kernels run one by one here (each input copied in, each output read back), so the total is
   // above a pipelined step's; the ranking shows where the time goes.

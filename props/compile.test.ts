@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GPU } from 'gpu.js';
 import {
-  add, conv2d, exp, grad, interpret, max, maximum, maxPool2d, mul, neg, pad, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
+  add, conv2d, exp, grad, matmul, interpret, max, maximum, maxPool2d, mul, neg, pad, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
 } from '../lib/index.ts';
 import { compile, webgpuDevice } from '../lib/compile/index.ts';
 import { capabilitiesOf } from '../lib/compile/capabilities.ts';
@@ -192,6 +192,21 @@ for (const backend of testBackends) {
       assertClose('dw', out.dw.data, reference.dw.data);
       await compiled.destroy();
     });
+
+  test(`${backend}: every array a call returns is the caller's own (arguments, repeated outputs and earlier calls' results are not shared)`, async () => {
+    const f = (p: { x: Tensor; w: Tensor }) => {
+      const y = matmul(p.x, p.w);
+      return { x: p.x, y, again: y, z: exp(p.x) };
+    };
+    const compiled = compile(f, { backend, limits });
+    const args = { x: { shape: [4, 8], data: Float32Array.from({ length: 32 }, (_, i) => i / 32) }, w: { shape: [8, 8], data: Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)) } };
+    const first = await compiled(args);
+    const second = await compiled(args);
+    const arrays = [first.x.data, first.y.data, first.again.data, first.z.data, second.x.data, second.y.data, second.again.data, second.z.data, args.x.data];
+    assert.equal(new Set(arrays.map((a) => a.buffer)).size, arrays.length, 'two results share memory');
+    assert.deepEqual(first.y.data, second.y.data);
+    await compiled.destroy();
+  });
 
   test(`${backend}: flat indices near 2^24 are divided exactly (float32 division alone rounds them one off)`, async () => {
     // [262146, 32] transposed and flattened: 2^23 + 64 elements, each output's index unravelled

@@ -46,6 +46,13 @@ export interface CompileOptions {
   readonly limits?: CompileLimits;
 }
 
+export interface SegmentTiming {
+  readonly kind: 'pipeline' | 'native';
+  readonly milliseconds: number;
+  /** The nodes the segment computed: a pipeline's kernels, or the native step's node. */
+  readonly nodes: readonly string[];
+}
+
 export interface KernelTiming {
   readonly node: string;
   readonly milliseconds: number;
@@ -71,6 +78,8 @@ export interface ExecutionReport {
   readonly pipelineThreads?: number;
   /** Where the last call's time went: in gpu.js pipelines (data in and out included) and in native steps. */
   readonly milliseconds?: { readonly pipelines: number; readonly native: number };
+  /** The same, segment by segment in the order they ran (not in `profile` mode, which times kernels instead). */
+  readonly segments?: readonly SegmentTiming[];
   /** Primitives that ran on the host between pipelines. */
   readonly hostSteps: readonly string[];
   /** With `profile`: every kernel's time on the last call, slowest first. */
@@ -159,6 +168,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     const hostSteps: string[] = [];
     let nativeSteps = 0;
     const milliseconds = { pipelines: 0, native: 0 };
+    const segmentTimes: SegmentTiming[] = [];
+    const fresh = new Set<Float32Array>();
     let pipelineThreads = 0;
     const timings: KernelTiming[] = [];
     let executorKind: string | undefined;
@@ -179,9 +190,12 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       }
       if (segment.kind === 'native') {
         const start = performance.now();
-        env.set(segment.node, await runNativeStep(sharedNativePool(), segment, (node) => env.get(node) ?? scalarData(node)));
+        const result = await runNativeStep(sharedNativePool(), segment, (node) => env.get(node) ?? scalarData(node));
+        env.set(segment.node, result);
+        fresh.add(result);
         nativeSteps++;
         milliseconds.native += performance.now() - start;
+        segmentTimes.push({ kind: 'native', milliseconds: performance.now() - start, nodes: [String(segment.node)] });
         if (options.profile) timings.push({ node: String(segment.node), milliseconds: performance.now() - start, fused: `${segment.node} (native)` });
         continue;
       }
@@ -199,8 +213,14 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       }
       const start = performance.now();
       const results = await withFlatResults(() => segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape, program.layouts.get(input)))));
-      for (const node of segment.exports) env.set(node, flatten(results[`n${node.id}`], node.size));
+      for (const node of segment.exports) {
+        const data = flatten(results[`n${node.id}`], node.size);
+        env.set(node, data);
+        // webasm's flat results are copies gpu.js sliced out of its memory for this call.
+        if (choice.backend === 'webasm' && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) fresh.add(data);
+      }
       milliseconds.pipelines += performance.now() - start;
+      segmentTimes.push({ kind: 'pipeline', milliseconds: performance.now() - start, nodes: segment.steps.map((step) => String(step.node)) });
       executorKind = segment.pipeline.executorKind;
       const executor = segment.pipeline.pipeline?._executor;
       pipelineThreads = Math.max(pipelineThreads, executor && executor.threaded ? (executor._entry?.workerCount ?? 1) : 1);
@@ -221,11 +241,22 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       hostSteps,
       ...(nativeSteps > 0 ? { native: { steps: nativeSteps, threads: sharedNativePool().threads } } : {}),
       milliseconds: { pipelines: Math.round(milliseconds.pipelines), native: Math.round(milliseconds.native) },
+      segments: segmentTimes,
       ...(pipelineThreads > 0 ? { pipelineThreads } : {}),
       ...(options.profile ? { profile: timings.sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
     };
     if (degraded) warnOnce(`compile: the ${choice.backend} backend degraded to ${kernelMode}: ${lastReport.fallbackReason}`);
-    const values = program.outputs.map((node) => ({ shape: [...node.shape], data: Float32Array.from(env.get(node) ?? scalarData(node)) }));
+    // A result this call allocated itself (a native step's, or a webasm pipeline's copy out of
+    // its memory) is handed over as it is: an output of millions of elements is not copied
+    // again. Anything else (an argument, a constant, a backend's own buffer) or an array handed
+    // out twice is copied, so that the caller owns every array it gets.
+    const handedOut = new Set<Float32Array>();
+    const values = program.outputs.map((node) => {
+      const data = env.get(node);
+      const own = data !== undefined && fresh.has(data) && !handedOut.has(data);
+      if (own) handedOut.add(data);
+      return { shape: [...node.shape], data: own ? data : Float32Array.from(data ?? scalarData(node)) };
+    });
     return unflattenTree(program.outputTree, values);
   };
 

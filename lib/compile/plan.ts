@@ -14,6 +14,7 @@ import { Emitter, type Layout, layoutOf, rowMajor } from './emitter.ts';
 import { kernelRule } from './rules.ts';
 import { isScalarConstant, schedule } from './schedule.ts';
 import { lowerPaddedConvolutions } from './lower.ts';
+import { recomputeAcrossPipelines } from './recompute.ts';
 import { isNativeStep, nativeOperands } from '../native/native-step.ts';
 import type { StridedView } from '../native/strided-view.ts';
 
@@ -218,7 +219,7 @@ export const planProgram = <A>(
   const listing = [...kernels.values()]
     .map((k) => `// kernel for ${k.node} from ${k.fused.map(String).join(', ')}\n// reads ${k.buffers.map(String).join(', ') || 'nothing'}\n${k.source}`)
     .join('\n\n');
-  return { placeholders, outputTree, outputs, segments: wirePipelines(segments, outputs), constants, layouts, listing };
+  return { placeholders, outputTree, outputs, segments: wirePipelines(recomputeAcrossPipelines(segments, outputs, order), outputs), constants, layouts, listing };
 };
 
 /**
@@ -279,12 +280,19 @@ const wirePipelines = (segments: readonly (PipelinePlan | HostPlan | NativePlan)
       wired.unshift(segment);
       continue;
     }
-    const produced = new Set(segment.steps.map((step) => step.node));
-    const inputs = [...new Set(segment.steps.flatMap((step) => step.buffers.filter((b) => !produced.has(b))))];
     const exports = segment.steps.map((step) => step.node).filter((node) => neededLater.has(node));
-    // Kernels nothing reads (a view a native step reads in place) need not run at all.
-    if (exports.length === 0) continue;
-    wired.unshift({ ...segment, inputs, exports });
+    // Kernels nothing reads (a view a native step reads in place, a buffer a later pipeline
+    // computes again) need not run at all.
+    const read = new Set<Tensor>(exports);
+    for (let i = segment.steps.length - 1; i >= 0; i--) {
+      const step = segment.steps[i];
+      if (read.has(step.node)) step.buffers.forEach((buffer) => read.add(buffer));
+    }
+    const live = segment.steps.filter((step) => read.has(step.node));
+    if (live.length === 0) continue;
+    const produced = new Set(live.map((step) => step.node));
+    const inputs = [...new Set(live.flatMap((step) => step.buffers.filter((b) => !produced.has(b))))];
+    wired.unshift({ ...segment, steps: live, inputs, exports });
     inputs.forEach((input) => neededLater.add(input));
   }
   return wired;

@@ -38,6 +38,14 @@ export const epochEvaluator = (setting: EvaluationSetting) => {
   const classes = data.classNames.length;
   const queries = queryIndices(data.test.labels, classes, setting.queriesPerClass);
   const neighboursPerQuery = Math.min(setting.neighboursPerQuery, data.train.count);
+  // The kNN is compiled afresh each epoch: what it says about where it ran is said once a run.
+  const warned = new Set<string>();
+  const warnOnce = (message: string) => {
+    if (!warned.has(message)) {
+      warned.add(message);
+      setting.log(message);
+    }
+  };
   return async (epoch: number, training: TrainingState): Promise<EpochEvaluation> => {
     const start = performance.now();
     progress.start(epoch === 0 ? 'evaluating the random encoder' : `evaluating epoch ${epoch}`, data.train.count + data.test.count);
@@ -50,9 +58,9 @@ export const epochEvaluator = (setting: EvaluationSetting) => {
       progress.stop();
     }
     setting.featuresComputed();
-    const knn = { k: options.knnK, sigma: options.knnSigma, classes };
-    const accuracy = knnAccuracy(trainFeatures.embedding, data.train.labels, testFeatures.embedding, data.test.labels, knn);
-    const backbone = knnAccuracy(trainFeatures.backbone, data.train.labels, testFeatures.backbone, data.test.labels, knn);
+    const knn = { k: options.knnK, sigma: options.knnSigma, classes, backend: options.backend, onWarning: warnOnce };
+    const accuracy = await knnAccuracy(trainFeatures.embedding, data.train.labels, testFeatures.embedding, data.test.labels, knn);
+    const backbone = await knnAccuracy(trainFeatures.backbone, data.train.labels, testFeatures.backbone, data.test.labels, knn);
     if (epoch === 0 && accuracy.k < options.knnK) setting.log(`kNN with k = ${accuracy.k}: only ${data.train.count} training images`);
     await writeNeighbours(out, {
       lists: nearestNeighbours(trainFeatures.embedding, testFeatures.embedding, queries, neighboursPerQuery),

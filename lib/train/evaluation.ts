@@ -2,7 +2,8 @@
 // training set as the memory bank, and, for the picture, the nearest training images of a few
 // test images of each class.
 
-import { weightedKnn, type FeatureMatrix } from '../eval/weighted-knn.ts';
+import { weightedKnnCompiled, type FeatureMatrix } from '../eval/weighted-knn.ts';
+import type { BackendName } from '../compile/index.ts';
 
 export interface KnnAccuracy {
   readonly top1: number;
@@ -11,15 +12,21 @@ export interface KnnAccuracy {
   readonly k: number;
 }
 
-export const knnAccuracy = (
+/**
+ * Compiled on the run's backend: on webasm the similarity matmul runs on the native GEMM, about
+ * five times faster than the float64 interpreter over 10,000 x 10,000 images. Similarities are
+ * float32, so a near-tie can rank two neighbours the other way round from the interpreter's
+ * float64 (on the CIFAR-10 subset's random encoder the accuracies agree to 0.1%).
+ */
+export const knnAccuracy = async (
   train: FeatureMatrix,
   trainLabels: Uint8Array,
   test: FeatureMatrix,
   testLabels: Uint8Array,
-  { k, sigma, classes }: { k: number; sigma: number; classes: number },
-): KnnAccuracy => {
+  { k, sigma, classes, backend, onWarning }: { k: number; sigma: number; classes: number; backend?: BackendName; onWarning?: (message: string) => void },
+): Promise<KnnAccuracy> => {
   const usedK = Math.min(k, train.shape[0]);
-  const { top1, top5 } = weightedKnn(train, trainLabels, test, testLabels, { k: usedK, sigma, classes });
+  const { top1, top5 } = await weightedKnnCompiled(train, trainLabels, test, testLabels, { k: usedK, sigma, classes, backend, onWarning });
   return { top1, top5, k: usedK };
 };
 

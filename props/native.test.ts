@@ -11,7 +11,8 @@ import { gemmKernel } from '../lib/native/gemm-kernel.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
 import { conv2dNative } from '../lib/native/conv2d-native.ts';
 import { matmulNative } from '../lib/native/matmul-native.ts';
-import { type NativeOperand, rowMajorStrides, type StridedView } from '../lib/native/strided-view.ts';
+import { type NativeOperand, type StridedView } from '../lib/native/strided-view.ts';
+import { stridesOf } from '../lib/shape.ts';
 import { type Conv2dParams, conv2dPrimitive } from '../lib/primitives/conv2d.ts';
 import { matmulPrimitive } from '../lib/primitives/matmul.ts';
 import type { Shape } from '../lib/shape.ts';
@@ -47,7 +48,7 @@ const materialise = ({ data, view }: NativeOperand) => {
 const operandArbitrary = (shape: readonly number[], seed: number) =>
   fc.record({ storage: fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length }), flips: fc.subarray([...shape.keys()]) }).map(({ storage, flips }) => {
     const stored = storage.map((axis) => shape[axis]);
-    const storedStrides = rowMajorStrides(stored);
+    const storedStrides = stridesOf(stored);
     const strides = shape.map((_, axis) => storedStrides[storage.indexOf(axis)]);
     let offset = 0;
     for (const axis of flips) {
@@ -162,8 +163,8 @@ test('a pool grows its memory for a large job and still computes small ones afte
   await withPool(2, async (pool) => {
     for (const n of [4, 700, 5]) {
       const shape = [n, n];
-      const a = { data: values(n * n, 1), view: { offset: 0, shape, strides: rowMajorStrides(shape) } };
-      const b = { data: values(n * n, 2), view: { offset: 0, shape, strides: rowMajorStrides(shape) } };
+      const a = { data: values(n * n, 1), view: { offset: 0, shape, strides: stridesOf(shape) } };
+      const b = { data: values(n * n, 2), view: { offset: 0, shape, strides: stridesOf(shape) } };
       const got = await matmulNative(pool, a, b, shape);
       const want = matmulPrimitive.evaluate([materialise(a), materialise(b)], {}, shape);
       assertClose(`matmul ${n}`, got, want);

@@ -80,3 +80,39 @@ test('the training step at 2 x 512 plans within WebGPU default limits: 7 buffers
   assert.ok(widest <= 7, `a kernel reads ${widest} buffers`);
   assert.ok(kernels.some((k) => k.node.size > 2 ** 24), 'the batch is large enough to have tensors past 2^24 elements');
 });
+
+test('on webasm the training step runs its convolutions and matmuls natively, and pipelines recompute activations rather than carry them', () => {
+  const encoder = smallCifarEncoder({ widths: [4, 8, 8], featureDimension: 16 });
+  const step = trainingStep({
+    encoder,
+    objective: (features) => invariantSpreadingLoss(features),
+    optimizer: (learningRate) => sgd({ learningRate }),
+    augmentation: cifarTrainAugmentation,
+  });
+  const { params, state } = materialize(encoder.init(key(0)));
+  const args = {
+    params, state, optimizerState: materialize(sgd({ learningRate: 0.03 }).init(params)),
+    images: shapeOnly([8, 3, 32, 32]), key: shapeOnly([4]), learningRate: shapeOnly([]),
+  };
+  const plan = planKernels(step as never, args as never, capabilitiesOf('webasm'));
+  const native = plan.segments.filter((s) => s.kind === 'native').map((s) => s.node.primitive.name);
+  // Three convolutions forward, two input and three weight gradients; the projection, the
+  // similarities and their gradients.
+  assert.equal(native.filter((name) => name === 'conv2d').length, 8);
+  assert.ok(native.includes('matmul'));
+  const pipelines = plan.segments.filter((s) => s.kind === 'pipeline');
+  const exported = new Set(pipelines.flatMap((s) => s.exports));
+  // ReLU outputs (maximum) are read by the backward pass, which computes them again from the
+  // convolutions it reads anyway: no pipeline carries one to another.
+  const carried = pipelines.flatMap((s) => s.inputs).filter((node) => exported.has(node) && node.primitive.name === 'maximum');
+  assert.deepEqual(carried.map(String), []);
+  // A pipeline computes only what it exports or what its exports need.
+  for (const pipeline of pipelines) {
+    const needed = new Set(pipeline.exports);
+    for (const kernel of [...pipeline.steps].reverse()) if (needed.has(kernel.node)) kernel.buffers.forEach((b) => needed.add(b));
+    assert.deepEqual(pipeline.steps.filter((k) => !needed.has(k.node)).map((k) => String(k.node)), []);
+  }
+  // Without native kernels the step is one pipeline again.
+  const gpujsOnly = planKernels(step as never, args as never, lowered(capabilitiesOf('webasm'), { nativeKernels: false }));
+  assert.equal(gpujsOnly.segments.length, 1);
+});

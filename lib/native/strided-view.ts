@@ -5,6 +5,7 @@
 import type { Tensor } from '../tensor.ts';
 import type { TransposeParams } from '../primitives/transpose.ts';
 import type { FlipParams } from '../primitives/flip.ts';
+import { stridesOf } from '../shape.ts';
 
 export interface StridedView {
   readonly offset: number;
@@ -12,22 +13,13 @@ export interface StridedView {
   readonly strides: readonly number[];
 }
 
-export const rowMajorStrides = (shape: readonly number[]): number[] => {
-  const strides = new Array<number>(shape.length);
-  let stride = 1;
-  for (let axis = shape.length - 1; axis >= 0; axis--) {
-    strides[axis] = stride;
-    stride *= shape[axis];
-  }
-  return strides;
-};
 
 /** Whether the native kernels read `node` as a view of its input rather than a buffer of its own. */
 export const isView = (node: Tensor): boolean => node.primitive.name === 'transpose' || node.primitive.name === 'flip';
 
 /** The buffer a view chain ends in, and the view of it that `node` is. */
 export const viewOf = (node: Tensor): { readonly base: Tensor; readonly view: StridedView } => {
-  if (!isView(node)) return { base: node, view: { offset: 0, shape: node.shape, strides: rowMajorStrides(node.shape) } };
+  if (!isView(node)) return { base: node, view: { offset: 0, shape: node.shape, strides: stridesOf(node.shape) } };
   const { base, view } = viewOf(node.inputs[0] as Tensor);
   if (node.primitive.name === 'transpose') {
     const { permutation } = node.params as TransposeParams;

@@ -171,3 +171,16 @@ test('a pool grows its memory for a large job and still computes small ones afte
     }
   });
 });
+
+test('jobs started together on one pool (two compiled functions called at once) each get their own result', async () => {
+  await withPool(2, async (pool) => {
+    const shapes = [[40, 24, 32], [16, 48, 8], [33, 7, 65], [64, 64, 64]];
+    const cases = shapes.map(([m, k, n], i) => {
+      const a = { data: values(m * k, 2 * i), view: { offset: 0, shape: [m, k], strides: stridesOf([m, k]) } };
+      const b = { data: values(k * n, 2 * i + 1), view: { offset: 0, shape: [k, n], strides: stridesOf([k, n]) } };
+      return { a, b, shape: [m, n] };
+    });
+    const results = await Promise.all(cases.map(({ a, b, shape }) => matmulNative(pool, a, b, shape)));
+    results.forEach((got, i) => assertClose(`product ${i}`, got, matmulPrimitive.evaluate([materialise(cases[i].a), materialise(cases[i].b)], {}, cases[i].shape)));
+  });
+});

@@ -14,7 +14,10 @@ import type { NativePool } from './native-pool.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
 import { type NativeOperand, place, roundUp, shares, type StridedView } from './strided-view.ts';
 
-export const conv2dNative = async (
+export const conv2dNative = (pool: NativePool, x: NativeOperand, w: NativeOperand, params: Conv2dParams, outShape: readonly number[]): Promise<Float32Array> =>
+  pool.exclusive(() => convolve(pool, x, w, params, outShape));
+
+const convolve = async (
   pool: NativePool,
   x: NativeOperand,
   w: NativeOperand,

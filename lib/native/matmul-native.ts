@@ -13,7 +13,10 @@ const matrixOffsets = (view: StridedView): number[] => {
   return offsets;
 };
 
-export const matmulNative = async (pool: NativePool, a: NativeOperand, b: NativeOperand, outShape: readonly number[]): Promise<Float32Array> => {
+export const matmulNative = (pool: NativePool, a: NativeOperand, b: NativeOperand, outShape: readonly number[]): Promise<Float32Array> =>
+  pool.exclusive(() => multiply(pool, a, b, outShape));
+
+const multiply = async (pool: NativePool, a: NativeOperand, b: NativeOperand, outShape: readonly number[]): Promise<Float32Array> => {
   const [rows, depth] = a.view.shape.slice(-2);
   const columns = b.view.shape[b.view.shape.length - 1];
   const items = outShape.slice(0, -2).reduce((x, y) => x * y, 1);

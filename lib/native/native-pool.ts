@@ -30,7 +30,20 @@ export class NativePool {
     this.floats = new Float32Array(this.memory.buffer);
   }
 
-  /** The shared memory as floats, grown first to hold at least `elements`. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `job` once every job begun before it has ended: each job lays its operands out from
+   * the start of the one shared memory, so two at once (two compiled functions called together)
+   * would overwrite each other's.
+   */
+  exclusive<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(job);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The shared memory as floats, grown first to hold at least `elements`. Call it inside `exclusive`. */
   reserve(elements: number): Float32Array {
     const pages = Math.ceil(elements / PAGE_FLOATS);
     const current = this.memory.buffer.byteLength / 65536;

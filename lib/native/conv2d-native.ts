@@ -91,5 +91,4 @@ const packWeights = (memory: Float32Array, w: StridedView, at: number, rows: num
     for (let c = 0; c < channels; c++)
       for (let p = 0; p < kh; p++)
         for (let q = 0; q < kw; q++) memory[k++] = o < outChannels ? memory[w.offset + o * so + c * sc + p * sp + q * sq] : 0;
-  if (k !== at + rows * depth) throw new Error('native conv2d: packed weights do not match their depth');
 };

@@ -1,6 +1,6 @@
 // The one compute kernel of the native path: C (m x n) = A (m x k) . B (k x n), or C += A . B,
 // in float32 with 128-bit SIMD. Every convolution and matmul of the webasm backend becomes calls
-// of it (see conv2d-plan.ts).
+// of it (see conv2d-native.ts and matmul-native.ts).
 //
 // Register blocking is what makes it fast: each pass of the inner loop loads 8 consecutive
 // floats of one row of B (two vectors) and 4 floats of one column of A (each splatted to a

@@ -1,7 +1,7 @@
 // A native-kernel worker: one instance of the GEMM module over the shared memory, and the
 // packing loops that lay the operands out for it. Plain JavaScript, because a worker thread
 // does not inherit the TypeScript loader; the jobs it takes are planned and typed in
-// native-pool.ts and conv2d-plan.ts, and the suite checks its results against the interpreter.
+// conv2d-native.ts and matmul-native.ts, and the suite checks its results against the interpreter.
 //
 // Every job names its memory regions as element offsets into the shared memory; a job is one of
 //  - conv-images: for each image of a range, the patch matrix of the image, one GEMM with the

@@ -12,6 +12,7 @@ import {
 } from '../lib/index.ts';
 import { compile, webgpuDevice } from '../lib/compile/index.ts';
 import { capabilitiesOf } from '../lib/compile/capabilities.ts';
+import { uncopied } from '../lib/compile/uncopied-arguments.ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { uniformNumbers } from '../lib/check/sample.ts';
 import { randomBits } from '../lib/primitives/random-bits.ts';
@@ -315,4 +316,15 @@ test('a requested backend that cannot run is an error that says why', async () =
     return true;
   });
   assert.throws(() => compile((x: Tensor) => x, { backend: 'metal' as never }), /compile: unknown backend "metal"; choose one of webgpu, headlessgl, webasm, cpu/);
+});
+
+test("arguments handed to gpu.js pipelines pass its snapshot (slice(0)) uncopied, and every other slice copies", () => {
+  const data = Float32Array.from([1, 2, 3, 4]);
+  const view = uncopied(data);
+  assert.equal(view.slice(0), view);
+  assert.equal(view.buffer, data.buffer);
+  const part = view.slice(1, 3);
+  assert.notEqual(part.buffer, data.buffer);
+  assert.deepEqual([...part], [2, 3]);
+  assert.notEqual(view.slice().buffer, data.buffer);
 });

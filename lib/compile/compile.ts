@@ -19,6 +19,7 @@ import { buildProgram, KernelCache, type Program } from './build.ts';
 import { sharedNativePool } from '../native/native-pool.ts';
 import { runNativeStep } from '../native/run-native-step.ts';
 import { withFlatResults } from './webasm-flat-results.ts';
+import { uncopied } from './uncopied-arguments.ts';
 
 /** A concrete argument or result: a shape and row-major data. */
 export interface CompiledValue {
@@ -286,7 +287,7 @@ const asLayout = (data: Float32Array, shape: Shape, layout?: Layout): Input => {
     padded = new Float32Array(cells);
     padded.set(data);
   }
-  return new Input(padded as unknown as number[], dimensions);
+  return new Input(uncopied(padded) as unknown as number[], dimensions);
 };
 
 /**

@@ -123,7 +123,7 @@ const convArbitrary = fc
     }),
   );
 
-test('native conv2d equals the interpreter: any geometry, operands as views, both GEMM forms', async () => {
+test('native conv2d equals the interpreter: any geometry, operands as views, all three GEMM forms', async () => {
   const forms = new Set<string>();
   await fc.assert(
     fc.asyncProperty(convArbitrary, async ({ g, x, w }) => {
@@ -131,13 +131,13 @@ test('native conv2d equals the interpreter: any geometry, operands as views, bot
       const xs = materialise(x);
       const ws = materialise(w);
       const shape = conv2dPrimitive.shape([xs.shape, ws.shape], params);
-      forms.add(g.kernel[0] * g.kernel[1] > shape[2] * shape[3] ? 'by channel' : 'by image');
+      forms.add(g.kernel[0] * g.kernel[1] > shape[2] * shape[3] ? 'by channel' : g.outChannels < g.channels ? 'by shifts' : 'by image');
       const want = conv2dPrimitive.evaluate([xs, ws], params, shape);
       await withPool(g.threads, async (pool) => assertClose('conv2d', await conv2dNative(pool, x, w, params, shape), want));
     }),
     { numRuns: runs(60) },
   );
-  assert.deepEqual([...forms].sort(), ['by channel', 'by image']);
+  assert.deepEqual([...forms].sort(), ['by channel', 'by image', 'by shifts']);
 });
 
 test('native matmul equals the interpreter: batched, operands as views, rows or products shared among threads', async () => {

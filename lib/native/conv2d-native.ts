@@ -1,7 +1,11 @@
-// conv2d on the native kernels, as GEMMs over patch matrices (im2col), in one of two forms:
+// conv2d on the native kernels, as GEMMs, in one of three forms:
 //  - by image: for each image b, out[b] (O x I*J) = W (O x C*KH*KW) . patches(x[b]) (C*KH*KW x
-//    I*J), images shared among the threads. The form of the forward pass and of the input
-//    gradient, whose outputs are large and kernels small.
+//    I*J), images shared among the threads (im2col). The form of the forward pass, whose
+//    outputs are large, kernels small and output channels more than its input channels.
+//  - by shifts: for each image b, G (O*KH*KW x H*W) = W' (O*KH*KW x C) . x[b] (C x H*W), then
+//    out[b, o] is the sum over taps (p, q) of G's row (o, p, q) shifted by where the tap reads.
+//    The form where there are fewer output channels than input channels (the input gradient):
+//    its GEMM reads the image as it is, with no patch matrix C*KH*KW tall.
 //  - by channel: for each input channel c, D (O x B*I*J) += W[:, c] (O x KH*KW) . patches(x[:,
 //    c]) (KH*KW x B*I*J), channels shared among the threads, each summing into its own D. The
 //    form of the weight gradient, a convolution whose "kernel" is the output cotangent (as large
@@ -36,6 +40,25 @@ const convolve = async (
   const wAt = roundUp(x.data.length, 4);
   const outAt = wAt + roundUp(w.data.length, 4);
   const byChannel = kh * kw > oh * ow;
+
+  if (!byChannel && outChannels < channels) {
+    const [, , height, width] = x.view.shape;
+    const taps = roundUp(outChannels * kh * kw, GEMM_ROWS);
+    const n = roundUp(height * width, GEMM_COLUMNS);
+    const tapsAt = outAt + roundUp(outSize, 4);
+    const scratchSize = channels * n + taps * n;
+    const ranges = shares(images, pool.threads);
+    const memory = pool.reserve(tapsAt + taps * channels + ranges.length * scratchSize);
+    const xView = place(memory, x, xAt);
+    const wView = place(memory, w, wAt);
+    packTaps(memory, wView, tapsAt, taps);
+    await pool.run(
+      ranges.map(([first, last], t) => ({
+        kind: 'conv-shifts', x: xView, taps: tapsAt, output: outAt, geometry, first, last, scratch: tapsAt + taps * channels + t * scratchSize,
+      })),
+    );
+    return memory.slice(outAt, outAt + outSize);
+  }
 
   if (!byChannel) {
     const n = roundUp(oh * ow, GEMM_COLUMNS);
@@ -80,6 +103,17 @@ const convolve = async (
         out[(b * outChannels + o) * plane + s] = total;
       }
   return out;
+};
+
+/** The weights as a contiguous ((O*KH*KW, padded to `rows`) x C) matrix: row (o, p, q), column c. */
+const packTaps = (memory: Float32Array, w: StridedView, at: number, rows: number) => {
+  const [outChannels, channels, kh, kw] = w.shape;
+  const [so, sc, sp, sq] = w.strides;
+  memory.fill(0, at, at + rows * channels);
+  for (let o = 0; o < outChannels; o++)
+    for (let p = 0; p < kh; p++)
+      for (let q = 0; q < kw; q++)
+        for (let c = 0; c < channels; c++) memory[at + ((o * kh + p) * kw + q) * channels + c] = memory[w.offset + o * so + c * sc + p * sp + q * sq];
 };
 
 /** The weights as a contiguous (m x C*KH*KW) matrix, rows past the output channels zero. */

@@ -1,5 +1,5 @@
 // The native kernels' threads: one worker per core (as gpu.js sizes its own pool), each with an
-// instance of the kernels' module (GEMM and patch gather) over one shared WebAssembly memory. The main thread lays a job's
+// instance of the kernels' module (GEMM, patch gather, shifted sums) over one shared WebAssembly memory. The main thread lays a job's
 // operands into the memory, hands each worker its share, and reads the result back.
 
 import { availableParallelism } from 'node:os';
@@ -7,16 +7,21 @@ import { Worker } from 'node:worker_threads';
 import { assembleModule } from './wasm-assembler.ts';
 import { gemmKernel } from './gemm-kernel.ts';
 import { patchRowKernel } from './patch-kernel.ts';
+import { shiftAddRowKernel } from './shift-add-kernel.ts';
 
 const PAGE_FLOATS = 65536 / 4;
 /** WebAssembly's 32-bit addresses: 4 GiB, 65536 pages. */
 const MAXIMUM_PAGES = 65536;
 
 let compiledModule: WebAssembly.Module | undefined;
-const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModule([{ name: 'gemm', body: gemmKernel() }, { name: 'patchRow', body: patchRowKernel() }], MAXIMUM_PAGES)));
+const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModule([
+      { name: 'gemm', body: gemmKernel() },
+      { name: 'patchRow', body: patchRowKernel() },
+      { name: 'shiftAddRow', body: shiftAddRowKernel() },
+    ], MAXIMUM_PAGES)));
 
 /** A job for one worker (see worker.js for the kinds); offsets are in floats. */
-export type NativeJob = { readonly kind: 'conv-images' | 'conv-channels' | 'matmul' } & Record<string, unknown>;
+export type NativeJob = { readonly kind: 'conv-images' | 'conv-channels' | 'conv-shifts' | 'matmul' } & Record<string, unknown>;
 
 export class NativePool {
   readonly threads: number;

@@ -149,6 +149,9 @@ export class FunctionBuilder {
   f32Store(offset = 0): this {
     return this.op(0x38, 2, ...u32(offset));
   }
+  f32Add(): this {
+    return this.op(0x92);
+  }
   f32Zero(): this {
     return this.op(0x43, 0, 0, 0, 0);
   }

@@ -9,13 +9,17 @@
 //  - conv-channels: for each input channel of a range, the channel's patch matrix across all
 //    images, one GEMM accumulated into this worker's partial sum (for convolutions whose kernel
 //    is larger than their output, such as the weight gradient);
+//  - conv-shifts: for each image of a range, one GEMM of the taps (output channel and kernel
+//    position, by input channel) with the image's channels, then each tap's row added into the
+//    output shifted by where the tap reads (for convolutions with fewer output channels than
+//    input channels, such as the input gradient);
 //  - matmul: for each product of a range, both factors packed and one GEMM.
 
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { module, memory } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
-const { gemm, patchRow } = instance.exports;
+const { gemm, patchRow, shiftAddRow } = instance.exports;
 let f32 = new Float32Array(memory.buffer);
 
 const ROWS = 4;
@@ -124,6 +128,41 @@ const convChannels = (job) => {
   if (first === last) f32.fill(0, partial, partial + m * n);
 };
 
+const convShifts = (job) => {
+  const { x, taps, output, geometry, first, last, scratch } = job;
+  const { outChannels, kernel: [kh, kw], stride: [strideY, strideX], padding: [pt, pl], dilation: [dy, dx], output: [oh, ow] } = geometry;
+  const [, channels, height, width] = x.shape;
+  const [sb, sc, sy, sx] = x.strides;
+  const plane = height * width;
+  const m = roundUp(outChannels * kh * kw, ROWS);
+  const n = roundUp(plane, COLUMNS);
+  const image = scratch;
+  const products = scratch + channels * n;
+  for (let b = first; b < last; b++) {
+    // The image's channels as rows of its plane, zero past it (a view need not be contiguous).
+    for (let c = 0; c < channels; c++) {
+      const row = image + c * n;
+      const base = x.offset + b * sb + c * sc;
+      if (sx === 1 && sy === width) f32.copyWithin(row, base, base + plane);
+      else for (let y = 0; y < height; y++) for (let xx = 0; xx < width; xx++) f32[row + y * width + xx] = f32[base + y * sy + xx * sx];
+      if (n > plane) f32.fill(0, row + plane, row + n);
+    }
+    // Row (o, p, q) of the products: tap (p, q) of output channel o at every input position.
+    gemm(taps * 4, channels * 4, image * 4, n * 4, products * 4, n * 4, m, n, channels, 0);
+    const target = output + b * outChannels * oh * ow;
+    f32.fill(0, target, target + outChannels * oh * ow);
+    for (let o = 0; o < outChannels; o++)
+      for (let p = 0; p < kh; p++) {
+        const [rowFrom, rowTo] = inside(oh, strideY, p * dy - pt, height);
+        for (let q = 0; q < kw; q++) {
+          const [from, to] = inside(ow, strideX, q * dx - pl, width);
+          const origin = products + ((o * kh + p) * kw + q) * n + (p * dy - pt) * width + (q * dx - pl);
+          shiftAddRow((target + o * oh * ow) * 4, origin * 4, strideY * width * 4, strideX * 4, oh, ow, rowFrom, rowTo, from, to);
+        }
+      }
+  }
+};
+
 const matmul = (job) => {
   const { a, b, output, rows, depth, columns, items, rowFirst, rowLast, scratch } = job;
   const m = roundUp(rowLast - rowFirst, ROWS);
@@ -139,7 +178,7 @@ const matmul = (job) => {
   }
 };
 
-const jobs = { 'conv-images': convImages, 'conv-channels': convChannels, matmul };
+const jobs = { 'conv-images': convImages, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul };
 
 parentPort.on('message', (job) => {
   try {

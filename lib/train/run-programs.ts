@@ -5,14 +5,14 @@
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { TensorTree } from '../tree.ts';
-import { cifarTrainAugmentation } from '../augment/cifar-train-augmentation.ts';
+import { trainAugmentation } from '../augment/train-augmentation.ts';
 import { compile, type CompiledFunction } from '../compile/index.ts';
 import { sgd } from '../optim/sgd.ts';
 import type { LearningRate } from '../optim/optimizer.ts';
 import { describeEncoder, encoderFor } from './encoder-choice.ts';
 import { type FeatureExtractor, featureExtractor } from './features.ts';
 import { isBuiltInObjective, loadObjective } from './objective-choice.ts';
-import type { TrainOptions } from './options.ts';
+import { augmentationText, type TrainOptions } from './options.ts';
 import type { TrainingState } from './run-checkpoint.ts';
 import type { RunKeys } from './run-keys.ts';
 import { trainingStep } from './training-step.ts';
@@ -38,14 +38,14 @@ export const runPrograms = async (
   { keys, largestSplit, onWarning }: { readonly keys: RunKeys; readonly largestSplit: number; readonly onWarning: (message: string) => void },
 ): Promise<RunPrograms> => {
   const encoder = encoderFor(options);
-  const objective = await loadObjective(options.objective, options.temperature);
+  const objective = await loadObjective(options.objective, options.temperature, options.negativeWeight);
   if (E.isLeft(objective)) throw new Error(objective.left);
   const optimizer = (learningRate: LearningRate) => sgd({ learningRate, momentum: options.momentum, weightDecay: options.weightDecay });
   const initial = encoder.init(keys.initialisation);
   const template: TrainingState = { params: initial.params, state: initial.state, optimizerState: optimizer(0).init(initial.params) };
   const objectiveName = isBuiltInObjective(options.objective) ? options.objective : path.basename(options.objective);
   // Typed loosely: the trees' structure depends on the encoder chosen at run time.
-  const stepFunction = trainingStep<TensorTree, TensorTree>({ encoder, objective: objective.right, optimizer, augmentation: cifarTrainAugmentation }) as (args: unknown) => unknown;
+  const stepFunction = trainingStep<TensorTree, TensorTree>({ encoder, objective: objective.right, optimizer, augmentation: trainAugmentation({ augmentations: options.augmentations }) }) as (args: unknown) => unknown;
   const step = compile(stepFunction, { backend: options.backend, onWarning });
   let features: FeatureExtractor;
   try {
@@ -60,7 +60,9 @@ export const runPrograms = async (
     features,
     objectiveName,
     description: `training the ${describeEncoder(options)} with ${objectiveName}` +
-      `${options.objective === 'align-uniform' ? '' : ` (temperature ${options.temperature})`}; SGD learning rate ${options.learningRate} ` +
+      `${options.objective === 'align-uniform' ? '' : ` (temperature ${options.temperature}` +
+        `${options.objective === 'invariant-spreading' ? `, negative weight ${options.negativeWeight}` : ''})`}; ` +
+      `augmentation ${augmentationText(options)}; SGD learning rate ${options.learningRate} ` +
       `(${milestonesText(options)}), momentum ${options.momentum}, weight decay ${options.weightDecay}; seed ${options.seed}`,
     destroy: async () => {
       await step.destroy();

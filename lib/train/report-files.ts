@@ -16,8 +16,9 @@ export const NEIGHBOURS_FILE = 'neighbours.png';
 
 export const writeCurves = async (out: string, records: readonly EpochRecord[], title: string): Promise<string> => {
   const file = path.join(out, CURVES_FILE);
-  // Wide enough for the title (2x glyphs) on one line.
-  const width = Math.max(900, textWidth(title, 2) + 40);
+  // Wide enough for the title (2x glyphs) on one line, and for a third panel (the unseen classes') at the two panels' width each.
+  const panels = records.some((record) => record.recall_at_1 !== undefined) ? 3 : 2;
+  const width = Math.max(450 * panels, textWidth(title, 2) + 40);
   await writeFileAtomic(file, curvesChart({ epochs: curvesOf(records), title, width }));
   return file;
 };

@@ -91,7 +91,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
   const stale = await removeStaleTemporaryFiles(out);
   if (stale.length > 0) log(`removed ${stale.length} half-written file${stale.length === 1 ? '' : 's'} left by a stopped run: ${stale.join(', ')}`);
   const cifar = hooks.dataset ?? (await loadCifar10OrThrow({ data: options.data, progress: hooks.progress, onInfo: log }));
-  const data = trainingData(cifar, options.trainSize, options.testSize);
+  const data = trainingData(cifar, options.trainSize, options.testSize, options.trainClasses);
   log(data.description);
   const { batchSize } = options;
   const stepsPerEpoch = Math.floor(data.train.count / batchSize);
@@ -106,7 +106,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     warn(`warning: ${message}`);
   };
   const keys = runKeys(options.seed);
-  const programs = await runPrograms(options, { keys, largestSplit: Math.max(data.train.count, data.test.count), onWarning });
+  const programs = await runPrograms(options, { keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), onWarning });
   log(programs.description);
   log(`${options.epochs} epoch${options.epochs === 1 ? '' : 's'} of ${stepsPerEpoch} steps of ${batchSize} images (2 x ${batchSize} views)` +
     (dropped > 0 ? `; each epoch drops the last ${dropped} of its ${data.train.count} shuffled images so that every step has the same shapes` : ''));
@@ -117,6 +117,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     out, options, data, features, progress: evaluationProgress, log, signal: hooks.signal,
     featuresComputed: () => announcer.announce('evaluation', features.report()),
     queriesPerClass: hooks.queriesPerClass ?? 2, neighboursPerQuery: hooks.neighboursPerQuery ?? 8,
+    clusteringKey: keys.clusteringKey, onWarning,
   });
   // A stop during an evaluation is no failure: the evaluation is redone by the resumed run.
   const evaluateUnlessStopped = (epoch: number, snapshot: RunSnapshot): Promise<EpochEvaluation | undefined> =>

@@ -14,6 +14,7 @@ import { stepDecay } from '../optim/schedule.ts';
 import { flagName } from './cli-options.ts';
 import { epochEvaluator, type EpochEvaluation } from './epoch-evaluation.ts';
 import { runEpochSteps } from './epoch-steps.ts';
+import { linearEvaluation, withLinearTop1 } from './linear-evaluation.ts';
 import { describeRecord, type EpochRecord, metricsLines } from './metrics.ts';
 import type { TrainOptions } from './options.ts';
 import { countProgress, StepTimer, stepProgress } from './progress.ts';
@@ -144,6 +145,21 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     await persist();
     return result('interrupted');
   };
+  // --linear-eval, once the last epoch is evaluated; a stop during it leaves the record without
+  // linear_top1, and the resumed run does it.
+  const finished = async (): Promise<RunResult> => {
+    if (options.linearEval && run.metrics.at(-1)?.linear_top1 === undefined) {
+      const setting = { data, features, key: keys.linearProbe, backend: options.backend, progress: evaluationProgress, log, onWarning, signal: hooks.signal };
+      const top1 = stopped() ? undefined : await linearEvaluation(setting, run.training).catch((cause) => {
+        if (stopped()) return undefined;
+        throw cause;
+      });
+      if (top1 === undefined) return await interrupted();
+      run = { ...run, metrics: withLinearTop1(run.metrics, top1) };
+      await persist();
+    }
+    return result('finished');
+  };
 
   try {
     if (saved !== undefined) {
@@ -156,7 +172,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
       if (run.metrics.length > 0 && position.epoch >= options.epochs) {
         await writeCurves(out, run.metrics, reportSetting.title);
         log(`all ${options.epochs} epochs are done; give a larger --epochs to train further`);
-        return result('finished');
+        return await finished();
       }
     }
 
@@ -201,7 +217,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
       log(describeRecord(record, options.epochs));
       if (stopped() && epoch < options.epochs) return result('interrupted');
     }
-    return result('finished');
+    return await finished();
   } finally {
     progress.stop();
     evaluationProgress.stop();

@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { type BackendName, backendNames } from '../compile/backend.ts';
 import { augmentationNames, parseAugmentations } from '../augment/train-augmentation.ts';
 import { parseClassList } from './unseen-classes.ts';
-import { builtInObjectiveNames, defaultLearningRate, defaultTrainOptions, type EncoderName, encoderNames, paperMilestones, type TrainOptions } from './options.ts';
+import { datasetNames, builtInObjectiveNames, defaultLearningRate, defaultTrainOptions, type EncoderName, encoderNames, paperMilestones, type TrainOptions } from './options.ts';
 
 type Parse = (text: string) => E.Either<string, unknown>;
 
@@ -56,8 +56,12 @@ const objective: Parse = (text) => {
 const defaults = defaultTrainOptions();
 
 export const flags: readonly Flag[] = [
+  { name: 'dataset', key: 'dataset', value: datasetNames.join('|'), parse: oneOf(datasetNames), shown: defaults.dataset,
+    help: 'cifar10: 50,000 training images of 32x32; stl10: its 5,000 labelled and 100,000 unlabeled training images of 96x96, kNN among the labelled ones' },
   { name: 'data', key: 'data', value: 'PATH', parse: (t) => E.right(path.resolve(t)), shown: 'the cache, else download',
-    help: 'CIFAR-10 binary folder (cifar-10-batches-bin or its parent) or .tar.gz archive' },
+    help: 'the data set\'s binary folder (cifar-10-batches-bin, stl10_binary, or its parent) or .tar.gz archive' },
+  { name: 'image-size', key: 'imageSize', value: 'S', parse: integer(1), shown: 'the data set\'s: 32 or 96',
+    help: 'height and width of the views and of the evaluation\'s images; the crop samples at this size, and other images are resized whole' },
   { name: 'epochs', key: 'epochs', value: 'N', parse: integer(0), shown: String(defaults.epochs), help: 'epochs to train in all (a resumed run may raise it)' },
   { name: 'batch-size', key: 'batchSize', value: 'N', parse: integer(2), shown: String(defaults.batchSize),
     help: 'images per step, two augmented views each; the last partial batch of an epoch is dropped' },
@@ -133,7 +137,7 @@ export const helpText = (command = 'tsx examples/cifar10.ts'): string => {
   return [
     `Usage: ${command} [options]`,
     '',
-    'Trains an image embedding on CIFAR-10 with the invariant and spreading instance feature',
+    'Trains an image embedding on CIFAR-10 (or STL-10) with the invariant and spreading instance feature',
     '(Ye et al., CVPR 2019) or another objective, evaluates it by weighted kNN (top-1, top-5)',
     'before the first epoch and after each, and writes metrics, a checkpoint and two pictures',
     'into its folder. Ctrl-C stops after the current step and writes a checkpoint; --resume',
@@ -223,6 +227,8 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
     out: defaultOutFolder(now),
     ...chosen,
   } as TrainOptions;
+  if (options.dataset === 'stl10' && options.trainClasses !== undefined)
+    return E.left('--train-classes: STL-10\'s unlabeled training images have no class to choose by; use it with --dataset cifar10');
   if (explicit.has('negativeWeight') && options.objective !== 'invariant-spreading')
     return E.left(`--negative-weight weighs the invariant-spreading loss's negatives; --objective ${options.objective} has no such weight`);
   if (options.trainSize !== undefined && options.trainSize < options.batchSize)

@@ -51,11 +51,11 @@ export const epochEvaluator = (setting: EvaluationSetting) => {
     progress.start(epoch === 0 ? 'evaluating the random encoder' : `evaluating epoch ${epoch}`, data.train.count + data.test.count + unseenCount);
     let trainFeatures, testFeatures, unseenFeatures;
     try {
-      trainFeatures = await features.features(training.params, training.state, data.train.images, data.train.count, progress.update, signal);
-      testFeatures = await features.features(training.params, training.state, data.test.images, data.test.count,
+      trainFeatures = await features.features(training.params, training.state, data.train.bytes, data.train.count, progress.update, signal);
+      testFeatures = await features.features(training.params, training.state, data.test.bytes, data.test.count,
         (done) => progress.update(data.train.count + done), signal);
       if (data.unseen !== undefined)
-        unseenFeatures = await features.features(training.params, training.state, data.unseen.images, data.unseen.count,
+        unseenFeatures = await features.features(training.params, training.state, data.unseen.bytes, data.unseen.count,
           (done) => progress.update(data.train.count + data.test.count + done), signal);
     } finally {
       progress.stop();
@@ -70,7 +70,7 @@ export const epochEvaluator = (setting: EvaluationSetting) => {
     await writeNeighbours(out, {
       lists: nearestNeighbours(trainFeatures.embedding, testFeatures.embedding, queries, neighboursPerQuery),
       trainBytes: data.train.bytes, trainLabels: data.train.labels, testBytes: data.test.bytes, testLabels: data.test.labels,
-      classNames: data.classNames,
+      classNames: data.classNames, side: data.side,
       title: `Nearest training images of test images, ${epoch === 0 ? 'random encoder (epoch 0)' : `after epoch ${epoch}`}`,
     });
     return {

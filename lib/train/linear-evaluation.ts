@@ -31,8 +31,8 @@ export const linearEvaluation = async (setting: LinearEvaluationSetting, trainin
   progress.start('backbone features for the linear evaluation', data.train.count + data.test.count);
   let train, test;
   try {
-    train = await features.features(training.params, training.state, data.train.images, data.train.count, progress.update, signal);
-    test = await features.features(training.params, training.state, data.test.images, data.test.count, (done) => progress.update(data.train.count + done), signal);
+    train = await features.features(training.params, training.state, data.train.bytes, data.train.count, progress.update, signal);
+    test = await features.features(training.params, training.state, data.test.bytes, data.test.count, (done) => progress.update(data.train.count + done), signal);
   } finally {
     progress.stop();
   }

@@ -8,9 +8,16 @@ import { type AugmentationName, augmentationNames } from '../augment/train-augme
 export const encoderNames = ['small', 'resnet18'] as const;
 export type EncoderName = (typeof encoderNames)[number];
 
+export const datasetNames = ['cifar10', 'stl10'] as const;
+export type DatasetName = (typeof datasetNames)[number];
+
 export const builtInObjectiveNames = ['invariant-spreading', 'nt-xent', 'align-uniform'] as const;
 
 export interface TrainOptions {
+  /** What to train and evaluate on. */
+  readonly dataset: DatasetName;
+  /** The height and width of the images the encoder takes (views and evaluation); the data set's own (32, 96) when undefined. */
+  readonly imageSize: number | undefined;
   /** Epochs to train in all (a resumed run counts the epochs already done). */
   readonly epochs: number;
   /** Images per step; each gives two augmented views. */
@@ -49,7 +56,7 @@ export interface TrainOptions {
   readonly knnSigma: number;
   /** Images per compiled feature call in the evaluation. */
   readonly evalBatchSize: number;
-  /** A CIFAR-10 folder or .tar.gz; the cache (or a download) when undefined. */
+  /** A CIFAR-10 or STL-10 folder or .tar.gz; the cache (or a download) when undefined. */
   readonly data: string | undefined;
   /** The run's folder: metrics, checkpoint and report pictures. */
   readonly out: string;
@@ -86,6 +93,8 @@ export const defaultLearningRate = (encoder: EncoderName): number => (encoder ==
 
 /** The defaults of a run of `epochs` with `encoder`: the milestones depend on the one, the learning rate on the other. */
 export const defaultTrainOptions = (epochs = 200, encoder: EncoderName = 'small'): Omit<TrainOptions, 'out'> => ({
+  dataset: 'cifar10',
+  imageSize: undefined,
   epochs,
   batchSize: 128,
   trainSize: undefined,
@@ -128,7 +137,7 @@ export type RecordedOptions = Omit<TrainOptions, 'out' | 'resume'>;
  * default then, which was the only behaviour. (An option whose default is undefined needs no
  * entry: JSON drops an undefined key, so a missing key already reads as undefined.)
  */
-const defaultsOfLaterOptions: Partial<RecordedOptions> = { augmentations: augmentationNames, negativeWeight: 1, linearEval: false };
+const defaultsOfLaterOptions: Partial<RecordedOptions> = { dataset: 'cifar10', augmentations: augmentationNames, negativeWeight: 1, linearEval: false };
 
 /** A checkpoint's recorded options, with the options it predates at the defaults it was trained with. */
 export const completeRecordedOptions = (recorded: RecordedOptions): RecordedOptions => ({ ...defaultsOfLaterOptions, ...recorded });

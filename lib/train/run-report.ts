@@ -66,7 +66,7 @@ export const runTitle = (options: TrainOptions, objectiveName: string, trainCoun
   `${objectiveName}${options.objective === 'invariant-spreading' ? ` negative weight ${options.negativeWeight}` : ''} | ` +
   `${options.encoder} encoder${options.widths ? ` ${options.widths.join(',')}` : ''} | ` +
   `augment ${augmentationText(options)} | ` +
-  `${trainCount} images${options.trainClasses === undefined ? '' : ` of classes ${options.trainClasses.join(',')}`} | batch ${options.batchSize} | seed ${options.seed}`;
+  `${options.dataset === 'cifar10' ? '' : `${options.dataset} `}${trainCount} images${options.imageSize === undefined ? '' : ` at ${options.imageSize}px`}${options.trainClasses === undefined ? '' : ` of classes ${options.trainClasses.join(',')}`} | batch ${options.batchSize} | seed ${options.seed}`;
 
 /** Rewrites the run's files from a snapshot (no curves before the first record: nothing to draw). */
 export const persistRun = async (

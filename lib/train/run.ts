@@ -8,8 +8,6 @@
 
 import * as path from 'node:path';
 import { removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
-import type { Cifar10 } from '../data/cifar10-types.ts';
-import { loadCifar10OrThrow } from '../data/cifar10.ts';
 import { stepDecay } from '../optim/schedule.ts';
 import { flagName } from './cli-options.ts';
 import { epochEvaluator, type EpochEvaluation } from './epoch-evaluation.ts';
@@ -25,7 +23,8 @@ import { claimRunFolder } from './run-lock.ts';
 import { runPrograms } from './run-programs.ts';
 import { executionAnnouncer, persistRun, type RunFiles, runFiles, type RunSnapshot, runTitle } from './run-report.ts';
 import { checkResumedData, savedRunToContinue, startingState, startPosition } from './run-start.ts';
-import { trainingData } from './training-data.ts';
+import { loadRunDataset } from './run-dataset.ts';
+import { type RunDataset, trainingData } from './training-data.ts';
 
 export { describeExecution, METRICS_FILE, type RunFiles } from './run-report.ts';
 
@@ -42,8 +41,8 @@ export interface RunHooks {
    * before epoch 0's evaluation, its checkpoint holds the initial state and no metrics.
    */
   readonly signal?: AbortSignal;
-  /** Data already in memory (tests); otherwise `options.data`, the cache or a download. */
-  readonly dataset?: Cifar10;
+  /** Data already in memory (tests), CIFAR-10 or STL-10 as `options.dataset` says; otherwise `options.data`, the cache or a download. */
+  readonly dataset?: RunDataset;
   /** Called after every training step. */
   readonly onStep?: (step: { readonly epoch: number; readonly step: number; readonly loss: number }) => void;
   /** Rows of the neighbours picture per class (default 2) and neighbours per row (default 8). */
@@ -91,14 +90,14 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
   const saved = await savedRunToContinue(options, out);
   const stale = await removeStaleTemporaryFiles(out);
   if (stale.length > 0) log(`removed ${stale.length} half-written file${stale.length === 1 ? '' : 's'} left by a stopped run: ${stale.join(', ')}`);
-  const cifar = hooks.dataset ?? (await loadCifar10OrThrow({ data: options.data, progress: hooks.progress, onInfo: log }));
-  const data = trainingData(cifar, options.trainSize, options.testSize, options.trainClasses);
+  const dataset = hooks.dataset ?? (await loadRunDataset(options, { progress: hooks.progress, onInfo: log }));
+  const data = trainingData(dataset, options);
   log(data.description);
   const { batchSize } = options;
-  const stepsPerEpoch = Math.floor(data.train.count / batchSize);
-  if (stepsPerEpoch === 0) throw new RangeError(`${data.train.count} training images are fewer than ${flagName('batchSize')} ${batchSize}: an epoch would have no step`);
+  const stepsPerEpoch = Math.floor(data.steps.count / batchSize);
+  if (stepsPerEpoch === 0) throw new RangeError(`${data.steps.count} training images are fewer than ${flagName('batchSize')} ${batchSize}: an epoch would have no step`);
   if (saved !== undefined) checkResumedData(saved, data, stepsPerEpoch, out, log);
-  const dropped = data.train.count - stepsPerEpoch * batchSize;
+  const dropped = data.steps.count - stepsPerEpoch * batchSize;
 
   const progress = stepProgress(hooks.progress ?? false);
   const evaluationProgress = countProgress(hooks.progress ?? false, 'images');
@@ -107,10 +106,12 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     warn(`warning: ${message}`);
   };
   const keys = runKeys(options.seed);
-  const programs = await runPrograms(options, { keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), onWarning });
+  const programs = await runPrograms(options, {
+    keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning,
+  });
   log(programs.description);
   log(`${options.epochs} epoch${options.epochs === 1 ? '' : 's'} of ${stepsPerEpoch} steps of ${batchSize} images (2 x ${batchSize} views)` +
-    (dropped > 0 ? `; each epoch drops the last ${dropped} of its ${data.train.count} shuffled images so that every step has the same shapes` : ''));
+    (dropped > 0 ? `; each epoch drops the last ${dropped} of its ${data.steps.count} shuffled images so that every step has the same shapes` : ''));
 
   const { step, features } = programs;
   const announcer = executionAnnouncer(log, options.backend !== undefined);
@@ -128,7 +129,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     });
   const backendOf = () => (step.report() ?? features.report())?.backend ?? options.backend ?? 'unknown';
   const learningRateOf = stepDecay(options.learningRate, { milestones: options.learningRateMilestones, factor: options.learningRateDecay });
-  const reportSetting = { options, data, title: runTitle(options, programs.objectiveName, data.train.count) };
+  const reportSetting = { options, data, title: runTitle(options, programs.objectiveName, data.steps.count) };
 
   let run: RunSnapshot = {
     training: startingState(programs.template, saved, out),

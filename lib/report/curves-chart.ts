@@ -51,47 +51,27 @@ export function curvesChart(options: CurvesChartOptions): Buffer {
   const { epochs } = options;
   // Both panels span the same epochs (loss has no epoch 0) so they line up by eye.
   const xInclude = epochs.map((m) => m.epoch).filter(Number.isFinite);
+  const panel = (title: string, yLabel: string, lines: Series[]) => ({ title, xLabel: 'epoch', yLabel, integerX: true, xInclude, series: lines });
   return lineChart({
     width: options.width ?? 900,
     height: options.height ?? 400,
     title: options.title,
     panels: [
-      {
-        title: 'Training loss',
-        xLabel: 'epoch',
-        yLabel: 'loss',
-        integerX: true,
-        xInclude,
-        series: [series('train loss', LOSS_COLOR, epochs, (m) => m.loss)],
-      },
-      {
-        title: 'kNN accuracy (test)',
-        xLabel: 'epoch',
-        yLabel: 'accuracy (%)',
-        integerX: true,
-        xInclude,
-        series: [
-          series('top-1', TOP1_COLOR, epochs, (m) => m.top1),
-          series('top-5', TOP5_COLOR, epochs, (m) => m.top5),
-          ...(epochs.some((m) => m.backboneTop1 !== undefined)
-            ? [series('top-1 backbone', BACKBONE_TOP1_COLOR, epochs, (m) => m.backboneTop1)] : []),
-        ],
-      },
-      ...(epochs.some((m) => m.recallAt1 !== undefined) ? [{
-        title: 'Unseen classes (test)',
-        xLabel: 'epoch',
-        yLabel: 'percent',
-        integerX: true,
-        xInclude,
-        series: [
-          series('Recall@1', RECALL_COLOR, epochs, (m) => m.recallAt1),
-          series('NMI x100', NMI_COLOR, epochs, (m) => m.nmi),
-          ...(epochs.some((m) => m.recallAt1Backbone !== undefined) ? [
-            series('R@1 backbone', RECALL_BACKBONE_COLOR, epochs, (m) => m.recallAt1Backbone),
-            series('NMI backbone', NMI_BACKBONE_COLOR, epochs, (m) => m.nmiBackbone),
-          ] : []),
-        ],
-      }] : []),
+      panel('Training loss', 'loss', [series('train loss', LOSS_COLOR, epochs, (m) => m.loss)]),
+      panel('kNN accuracy (test)', 'accuracy (%)', [
+        series('top-1', TOP1_COLOR, epochs, (m) => m.top1),
+        series('top-5', TOP5_COLOR, epochs, (m) => m.top5),
+        ...(epochs.some((m) => m.backboneTop1 !== undefined)
+          ? [series('top-1 backbone', BACKBONE_TOP1_COLOR, epochs, (m) => m.backboneTop1)] : []),
+      ]),
+      ...(epochs.some((m) => m.recallAt1 !== undefined) ? [panel('Unseen classes (test)', 'percent', [
+        series('Recall@1', RECALL_COLOR, epochs, (m) => m.recallAt1),
+        series('NMI x100', NMI_COLOR, epochs, (m) => m.nmi),
+        ...(epochs.some((m) => m.recallAt1Backbone !== undefined) ? [
+          series('R@1 backbone', RECALL_BACKBONE_COLOR, epochs, (m) => m.recallAt1Backbone),
+          series('NMI backbone', NMI_BACKBONE_COLOR, epochs, (m) => m.nmiBackbone),
+        ] : []),
+      ])] : []),
     ],
   });
 }

@@ -1,7 +1,8 @@
-// A CIFAR-10 training run as one library call: load the data, build the encoder, the objective
-// and SGD, compile the training step and the evaluation-mode encoder, evaluate the random
-// encoder (epoch 0), then train epoch by epoch, evaluating after each; after every epoch the
-// metrics, the pictures and a checkpoint are rewritten in the run's folder. A run resumed from
+// A training run (CIFAR-10 or STL-10) as one library call: load the data, build the encoder, the
+// objective and SGD, compile the training step and the evaluation-mode encoder, evaluate the
+// random encoder (epoch 0), then train epoch by epoch, evaluating after each, and with
+// --linear-eval probe the last encoder; after every epoch the metrics, the pictures and a
+// checkpoint are rewritten in the run's folder. A run resumed from
 // its checkpoint gives the same numbers as one never interrupted: every random draw is a
 // function of the seed and the position (see run-keys.ts), and the checkpoint holds the whole
 // training state in float32, as the compiled step sees it.

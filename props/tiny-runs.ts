@@ -31,3 +31,13 @@ export const tinyOptions = (out: string, changes: Partial<TrainOptions> = {}): T
 export const quiet = { log: () => undefined, warn: () => undefined };
 
 export const temporaryFolder = (name: string) => fsp.mkdtemp(path.join(os.tmpdir(), `cifar10-run-${name}-`));
+
+/** `body` run in a fresh temporary folder, removed afterwards whatever happens. */
+export const inTemporaryFolder = async <T>(name: string, body: (folder: string) => Promise<T>): Promise<T> => {
+  const folder = await temporaryFolder(name);
+  try {
+    return await body(folder);
+  } finally {
+    await fsp.rm(folder, { recursive: true, force: true });
+  }
+};

@@ -29,8 +29,8 @@ export interface TrainAugmentationOptions {
   readonly normalize?: NormalizeOptions;
 }
 
-/** Without the crop the views keep the whole image, resized when its size is not `size`. */
-const wholeImage = (images: Images, size: number): Images => {
+/** The whole image, resized when its size is not `size`: the views without the crop, and the evaluation's input at another size. */
+export const wholeImage = (images: Images, size: number): Images => {
   const [count, , height, width] = imageShape('trainAugmentation', images);
   if (height === size && width === size) return images;
   return resizedCrop(images, { top: fill([count], 0), left: fill([count], 0), height: fill([count], height), width: fill([count], width) }, size);

@@ -1,6 +1,8 @@
 // Public surface of the report pictures: data in, PNG Buffer out.
 // Callers decide where (and whether) to write the files.
-export { BACKBONE_TOP1_COLOR, curvesChart, LOSS_COLOR, TOP1_COLOR, TOP5_COLOR } from './curves-chart.ts';
+export {
+  BACKBONE_TOP1_COLOR, curvesChart, LOSS_COLOR, NMI_BACKBONE_COLOR, NMI_COLOR, RECALL_BACKBONE_COLOR, RECALL_COLOR, TOP1_COLOR, TOP5_COLOR,
+} from './curves-chart.ts';
 export type { CurvesChartOptions, EpochMetrics } from './curves-chart.ts';
 export {
   neighboursGrid,

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { type BackendName, backendNames } from '../compile/backend.ts';
-import { builtInObjectiveNames, defaultLearningRate, defaultTrainOptions, type EncoderName, encoderNames, paperMilestones, type TrainOptions } from './options.ts';
+import { augmentationNames, parseAugmentations } from '../augment/train-augmentation.ts';
+import { parseClassList } from './unseen-classes.ts';
+import { datasetNames, builtInObjectiveNames, defaultLearningRate, defaultTrainOptions, type EncoderName, encoderNames, paperMilestones, type TrainOptions } from './options.ts';
 
 type Parse = (text: string) => E.Either<string, unknown>;
 
@@ -54,8 +56,12 @@ const objective: Parse = (text) => {
 const defaults = defaultTrainOptions();
 
 export const flags: readonly Flag[] = [
+  { name: 'dataset', key: 'dataset', value: datasetNames.join('|'), parse: oneOf(datasetNames), shown: defaults.dataset,
+    help: 'cifar10: 50,000 training images of 32x32; stl10: its 5,000 labelled and 100,000 unlabeled training images of 96x96, kNN among the labelled ones' },
   { name: 'data', key: 'data', value: 'PATH', parse: (t) => E.right(path.resolve(t)), shown: 'the cache, else download',
-    help: 'CIFAR-10 binary folder (cifar-10-batches-bin or its parent) or .tar.gz archive' },
+    help: 'the data set\'s binary folder (cifar-10-batches-bin, stl10_binary, or its parent) or .tar.gz archive' },
+  { name: 'image-size', key: 'imageSize', value: 'S', parse: integer(1), shown: 'the data set\'s: 32 or 96',
+    help: 'height and width of the views and of the evaluation\'s images; the crop samples at this size, and other images are resized whole' },
   { name: 'epochs', key: 'epochs', value: 'N', parse: integer(0), shown: String(defaults.epochs), help: 'epochs to train in all (a resumed run may raise it)' },
   { name: 'batch-size', key: 'batchSize', value: 'N', parse: integer(2), shown: String(defaults.batchSize),
     help: 'images per step, two augmented views each; the last partial batch of an epoch is dropped' },
@@ -71,6 +77,10 @@ export const flags: readonly Flag[] = [
     help: 'the loss of the [2N, d] features (first views, then second views); FILE.ts exports it as `objective` or as default (`objective` when both): (features, { temperature }) => scalar tensor; outside this project name the file .mts' },
   { name: 'temperature', key: 'temperature', value: 'T', parse: positiveNumber, shown: String(defaults.temperature),
     help: 'softmax temperature of the objective (align-uniform has none)' },
+  { name: 'negative-weight', key: 'negativeWeight', value: 'W', parse: nonNegativeNumber, shown: String(defaults.negativeWeight),
+    help: 'the invariant-spreading loss\'s weight on its negatives (the authors\' negM; 0 leaves the positive term alone)' },
+  { name: 'augment', key: 'augmentations', value: 'LIST', parse: parseAugmentations, shown: augmentationNames.join(','),
+    help: 'the parts of the training augmentation that run, any of crop, jitter, gray, flip (or none), for the paper\'s ablations' },
   { name: 'lr', key: 'learningRate', value: 'RATE', parse: positiveNumber,
     shown: encoderNames.map((name) => `${name} ${defaultLearningRate(name)}`).join(', '),
     help: 'SGD learning rate (resnet18 has the paper\'s; the small encoder\'s was measured on CIFAR-10)' },
@@ -83,6 +93,10 @@ export const flags: readonly Flag[] = [
   { name: 'knn-k', key: 'knnK', value: 'K', parse: integer(1), shown: String(defaults.knnK),
     help: 'neighbours that vote in the weighted kNN evaluation (at most the training images)' },
   { name: 'knn-sigma', key: 'knnSigma', value: 'S', parse: positiveNumber, shown: String(defaults.knnSigma), help: 'temperature of the kNN vote weights' },
+  { name: 'train-classes', key: 'trainClasses', value: 'LIST', parse: (text) => parseClassList(text), shown: 'all',
+    help: 'train only on these classes (like 0-4 or 0,2,5-7) and evaluate kNN on their test images; each epoch also scores the other classes\' test images as unseen categories: Recall@1,2,4,8 and k-means NMI' },
+  { name: 'linear-eval', key: 'linearEval', shown: 'off',
+    help: 'after the last epoch, train a linear softmax classifier on the frozen backbone features of the training images and report its test top-1' },
   { name: 'eval-batch-size', key: 'evalBatchSize', value: 'N', parse: integer(1), shown: String(defaults.evalBatchSize),
     help: 'images per compiled call when computing features for the evaluation' },
   { name: 'backend', key: 'backend', value: backendNames.join('|'), parse: oneOf(backendNames), shown: 'the best that works here',
@@ -123,7 +137,7 @@ export const helpText = (command = 'tsx examples/cifar10.ts'): string => {
   return [
     `Usage: ${command} [options]`,
     '',
-    'Trains an image embedding on CIFAR-10 with the invariant and spreading instance feature',
+    'Trains an image embedding on CIFAR-10 (or STL-10) with the invariant and spreading instance feature',
     '(Ye et al., CVPR 2019) or another objective, evaluates it by weighted kNN (top-1, top-5)',
     'before the first epoch and after each, and writes metrics, a checkpoint and two pictures',
     'into its folder. Ctrl-C stops after the current step and writes a checkpoint; --resume',
@@ -213,6 +227,10 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
     out: defaultOutFolder(now),
     ...chosen,
   } as TrainOptions;
+  if (options.dataset === 'stl10' && options.trainClasses !== undefined)
+    return E.left('--train-classes: STL-10\'s unlabeled training images have no class to choose by; use it with --dataset cifar10');
+  if (explicit.has('negativeWeight') && options.objective !== 'invariant-spreading')
+    return E.left(`--negative-weight weighs the invariant-spreading loss's negatives; --objective ${options.objective} has no such weight`);
   if (options.trainSize !== undefined && options.trainSize < options.batchSize)
     return E.left(`--train-size ${options.trainSize} is smaller than --batch-size ${options.batchSize}: an epoch would have no step`);
   return E.right({ kind: 'train', options: { ...options, backend: options.backend as BackendName | undefined }, explicit });

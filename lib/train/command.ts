@@ -41,7 +41,7 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
     const merged = resumedOptions(options, parsed.explicit, (saved as E.Right<{ options: Omit<TrainOptions, 'out' | 'resume'> }>).right.options, flagName);
     if ('conflicts' in merged)
       fail(`cannot resume ${options.out}: ${merged.conflicts.join('; ')}. A resumed run keeps its checkpoint's options ` +
-        '(only --epochs, --data, --backend and --eval-batch-size may change); drop the flag or start a new --out');
+        '(only --epochs, --data, --backend, --eval-batch-size and --linear-eval may change); drop the flag or start a new --out');
     else options = merged.options;
   }
 

@@ -34,19 +34,20 @@ export const runEpochSteps = async (
   start: { readonly training: TrainingState; readonly position: RunPosition },
 ): Promise<{ training: TrainingState; position: RunPosition }> => {
   const { data, batchSize, stepsPerEpoch, epochs, keys, step, progress, timer } = setting;
-  const order = keys.epochOrder(epoch, data.train.count);
+  const order = keys.epochOrder(epoch, data.steps.count);
+  const { side } = data;
   const learningRateValue = { shape: [], data: Float32Array.of(learningRate) };
   let { training, position } = start;
   // At an epoch boundary these are 0; after a stop mid-epoch they continue the epoch.
   let { epochLossSum: lossSum, epochSeconds: seconds, epochBuildSteps: buildSteps, epochBuildSeconds: buildSeconds } = position;
   progress.start(epoch, epochs, stepsPerEpoch, position.stepInEpoch);
   for (let s = position.stepInEpoch; s < stepsPerEpoch; s++) {
-    const images = gatherImages(data.train.images, order.subarray(s * batchSize, (s + 1) * batchSize));
+    const images = gatherImages(data.steps, order.subarray(s * batchSize, (s + 1) * batchSize), 3 * side * side);
     const builtBefore = step.stats();
     const began = performance.now();
     const next = (await step({
       ...training,
-      images: { shape: [batchSize, 3, 32, 32], data: images },
+      images: { shape: [batchSize, 3, side, side], data: images },
       key: keys.stepKey(epoch, s),
       learningRate: learningRateValue,
     })) as StepResult;

@@ -32,11 +32,36 @@ export interface EpochRecord {
    */
   readonly knn_top1_backbone?: number;
   readonly knn_top5_backbone?: number;
+  /**
+   * With --train-classes, the test images of the other classes as unseen categories: the share
+   * found by retrieval among the K nearest (Recall@K), and the NMI of a k-means clustering with
+   * k the number of those classes; the embedding's, then the backbone's. Absent otherwise.
+   */
+  readonly recall_at_1?: number;
+  readonly recall_at_2?: number;
+  readonly recall_at_4?: number;
+  readonly recall_at_8?: number;
+  readonly nmi?: number;
+  readonly recall_at_1_backbone?: number;
+  readonly recall_at_2_backbone?: number;
+  readonly recall_at_4_backbone?: number;
+  readonly recall_at_8_backbone?: number;
+  readonly nmi_backbone?: number;
+  /** With --linear-eval, on the last epoch's record: the test top-1 of a linear classifier on the frozen backbone. */
+  readonly linear_top1?: number;
 }
+
+/** The fields of the unseen-category evaluation, as unseenClassFields names them. */
+export const unseenClassFieldNames = [
+  'recall_at_1', 'recall_at_2', 'recall_at_4', 'recall_at_8', 'nmi',
+  'recall_at_1_backbone', 'recall_at_2_backbone', 'recall_at_4_backbone', 'recall_at_8_backbone', 'nmi_backbone',
+] as const satisfies readonly (keyof EpochRecord)[];
+
+export type UnseenClassRecord = Partial<Pick<EpochRecord, (typeof unseenClassFieldNames)[number]>>;
 
 const fields: readonly (keyof EpochRecord)[] = [
   'epoch', 'loss', 'knn_top1', 'knn_top5', 'seconds', 'instances_per_second', 'backend', 'learning_rate', 'steps', 'eval_seconds', 'build_seconds',
-  'knn_top1_backbone', 'knn_top5_backbone',
+  'knn_top1_backbone', 'knn_top5_backbone', ...unseenClassFieldNames, 'linear_top1',
 ];
 
 /** The lines of metrics.jsonl, fields in a fixed order, one epoch per line. */
@@ -64,11 +89,15 @@ export const parseMetrics = (text: string, where: string): E.Either<string, Epoc
     : E.right(values as EpochRecord[]);
 };
 
-/** The records as the curves picture takes them (accuracy in percent). */
+const percentOrUndefined = (fraction: number | undefined): number | undefined => (fraction === undefined ? undefined : 100 * fraction);
+
+/** The records as the curves picture takes them (accuracy, recall and NMI in percent). */
 export const curvesOf = (records: readonly EpochRecord[]): EpochMetrics[] =>
   records.map((r) => ({
     epoch: r.epoch, loss: r.loss ?? undefined, top1: 100 * r.knn_top1, top5: 100 * r.knn_top5,
-    backboneTop1: r.knn_top1_backbone === undefined ? undefined : 100 * r.knn_top1_backbone,
+    backboneTop1: percentOrUndefined(r.knn_top1_backbone),
+    recallAt1: percentOrUndefined(r.recall_at_1), nmi: percentOrUndefined(r.nmi),
+    recallAt1Backbone: percentOrUndefined(r.recall_at_1_backbone), nmiBackbone: percentOrUndefined(r.nmi_backbone),
   }));
 
 /** One line for the terminal. */
@@ -76,9 +105,11 @@ export const describeRecord = (record: EpochRecord, epochs: number): string => {
   const percent = (fraction: number) => `${(100 * fraction).toFixed(2)}%`;
   const accuracy = `kNN top-1 ${percent(record.knn_top1)}, top-5 ${percent(record.knn_top5)}` +
     (record.knn_top1_backbone === undefined ? '' : ` (backbone ${percent(record.knn_top1_backbone)}, ${percent(record.knn_top5_backbone!)})`);
-  if (record.epoch === 0) return `epoch 0/${epochs} (random encoder): ${accuracy} (evaluation ${record.eval_seconds.toFixed(1)} s)`;
+  const unseen = record.recall_at_1 === undefined ? '' : `; unseen classes: Recall@1 ${percent(record.recall_at_1)}, NMI ${record.nmi!.toFixed(3)}` +
+    (record.recall_at_1_backbone === undefined ? '' : ` (backbone ${percent(record.recall_at_1_backbone)}, ${record.nmi_backbone!.toFixed(3)})`);
+  if (record.epoch === 0) return `epoch 0/${epochs} (random encoder): ${accuracy}${unseen} (evaluation ${record.eval_seconds.toFixed(1)} s)`;
   const build = (record.build_seconds ?? 0) > 0 ? ` + ${record.build_seconds!.toFixed(1)} s building kernels` : '';
-  return `epoch ${record.epoch}/${epochs}: loss ${record.loss?.toFixed(4)}, ${accuracy} ` +
+  return `epoch ${record.epoch}/${epochs}: loss ${record.loss?.toFixed(4)}, ${accuracy}${unseen} ` +
     `(${record.steps} steps in ${record.seconds.toFixed(1)} s${build}, ${record.instances_per_second?.toFixed(1) ?? '-'} images/s; ` +
     `evaluation ${record.eval_seconds.toFixed(1)} s)`;
 };

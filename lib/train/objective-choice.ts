@@ -25,8 +25,15 @@ export type ObjectiveFunction = (features: Features, options: { readonly tempera
 /** The objective with its options bound, as the training step takes it. */
 export type Objective = (features: Features) => Tensor;
 
-const builtIn: Record<(typeof builtInObjectiveNames)[number], ObjectiveFunction> = {
-  'invariant-spreading': (features, { temperature }) => invariantSpreadingLoss(features, { temperature }),
+/** What the run's options say to a built-in objective; each takes the settings it has. */
+interface BuiltInSettings {
+  readonly temperature: number;
+  /** The invariant-spreading loss's weight on its negatives (negM). */
+  readonly negativeWeight: number;
+}
+
+const builtIn: Record<(typeof builtInObjectiveNames)[number], (features: Features, settings: BuiltInSettings) => Tensor> = {
+  'invariant-spreading': (features, { temperature, negativeWeight }) => invariantSpreadingLoss(features, { temperature, negativeWeight }),
   'nt-xent': (features, { temperature }) => ntXentLoss(features, { temperature }),
   'align-uniform': (features) => alignmentUniformityLoss(features),
 };
@@ -74,11 +81,11 @@ const inTraining = (objective: ObjectiveFunction, options: { readonly temperatur
 /**
  * `spec` is a built-in name or the path of a .ts/.js file, read by the same loader as the
  * objective checker's (so a file is checked and trained on the same export), with its
- * `options` under the run's temperature.
+ * `options` under the run's temperature. `negativeWeight` reaches the invariant-spreading loss alone.
  */
-export const loadObjective = async (spec: string, temperature: number): Promise<E.Either<string, Objective>> => {
-  const named = (builtIn as Record<string, ObjectiveFunction>)[spec];
-  if (named !== undefined) return E.right((features) => named(features, { temperature }));
+export const loadObjective = async (spec: string, temperature: number, negativeWeight = 1): Promise<E.Either<string, Objective>> => {
+  const named = (builtIn as Record<string, (features: Features, settings: BuiltInSettings) => Tensor>)[spec];
+  if (named !== undefined) return E.right((features) => named(features, { temperature, negativeWeight }));
   const definition = await loadObjectiveDefinition(spec);
   if (E.isLeft(definition)) return definition;
   const options = { ...(definition.right.options ?? {}), temperature };

@@ -3,13 +3,21 @@
 // except the number of epochs, which may grow.
 
 import type { BackendName } from '../compile/backend.ts';
+import { type AugmentationName, augmentationNames } from '../augment/train-augmentation.ts';
 
 export const encoderNames = ['small', 'resnet18'] as const;
 export type EncoderName = (typeof encoderNames)[number];
 
+export const datasetNames = ['cifar10', 'stl10'] as const;
+export type DatasetName = (typeof datasetNames)[number];
+
 export const builtInObjectiveNames = ['invariant-spreading', 'nt-xent', 'align-uniform'] as const;
 
 export interface TrainOptions {
+  /** What to train and evaluate on. */
+  readonly dataset: DatasetName;
+  /** The height and width of the images the encoder takes (views and evaluation); the data set's own (32, 96) when undefined. */
+  readonly imageSize: number | undefined;
   /** Epochs to train in all (a resumed run counts the epochs already done). */
   readonly epochs: number;
   /** Images per step; each gives two augmented views. */
@@ -25,6 +33,17 @@ export interface TrainOptions {
   /** A built-in objective's name or the absolute path of a file exporting one. */
   readonly objective: string;
   readonly temperature: number;
+  /** The parts of the training augmentation that run (the paper's ablation switches); all four by default. */
+  readonly augmentations: readonly AugmentationName[];
+  /** The invariant-spreading loss's weight on its negatives (the authors' negM); 1 in the paper. */
+  readonly negativeWeight: number;
+  /**
+   * Train only on these classes' images and evaluate the others' test images as unseen
+   * categories (Recall@K, NMI); every class, and no unseen-class metrics, when undefined.
+   */
+  readonly trainClasses: readonly number[] | undefined;
+  /** After the last epoch, train a linear classifier on the frozen backbone features and report its test top-1. */
+  readonly linearEval: boolean;
   readonly learningRate: number;
   /** Epochs (counted from 0) at which the learning rate is multiplied by `learningRateDecay`. */
   readonly learningRateMilestones: readonly number[];
@@ -37,7 +56,7 @@ export interface TrainOptions {
   readonly knnSigma: number;
   /** Images per compiled feature call in the evaluation. */
   readonly evalBatchSize: number;
-  /** A CIFAR-10 folder or .tar.gz; the cache (or a download) when undefined. */
+  /** A CIFAR-10 or STL-10 folder or .tar.gz; the cache (or a download) when undefined. */
   readonly data: string | undefined;
   /** The run's folder: metrics, checkpoint and report pictures. */
   readonly out: string;
@@ -46,6 +65,10 @@ export interface TrainOptions {
   /** The gpu.js backend; the best that works here when undefined. */
   readonly backend: BackendName | undefined;
 }
+
+/** The augmentation's parts as the run's output names them, in the order they run. */
+export const augmentationText = (options: Pick<TrainOptions, 'augmentations'>): string =>
+  options.augmentations.length === 0 ? 'none' : options.augmentations.join(',');
 
 /** The epochs after which the paper's rate falls tenfold (of its 200). */
 export const paperMilestones: readonly number[] = [120, 160];
@@ -70,6 +93,8 @@ export const defaultLearningRate = (encoder: EncoderName): number => (encoder ==
 
 /** The defaults of a run of `epochs` with `encoder`: the milestones depend on the one, the learning rate on the other. */
 export const defaultTrainOptions = (epochs = 200, encoder: EncoderName = 'small'): Omit<TrainOptions, 'out'> => ({
+  dataset: 'cifar10',
+  imageSize: undefined,
   epochs,
   batchSize: 128,
   trainSize: undefined,
@@ -79,6 +104,10 @@ export const defaultTrainOptions = (epochs = 200, encoder: EncoderName = 'small'
   featureDimension: 128,
   objective: 'invariant-spreading',
   temperature: 0.1,
+  augmentations: augmentationNames,
+  negativeWeight: 1,
+  trainClasses: undefined,
+  linearEval: false,
   learningRate: defaultLearningRate(encoder),
   learningRateMilestones: defaultMilestones(epochs),
   learningRateDecay: 0.1,
@@ -93,11 +122,25 @@ export const defaultTrainOptions = (epochs = 200, encoder: EncoderName = 'small'
   backend: undefined,
 });
 
-/** Options that may differ between a run and its resumption: where the data is, how fast, how long. */
-const freeOnResume = new Set<keyof TrainOptions>(['epochs', 'evalBatchSize', 'data', 'backend']);
+/**
+ * Options that may differ between a run and its resumption: where the data is, how fast, how
+ * long, and whether a linear probe follows the last epoch (it reads the trained encoder and
+ * changes nothing the training records).
+ */
+const freeOnResume = new Set<keyof TrainOptions>(['epochs', 'evalBatchSize', 'data', 'backend', 'linearEval']);
 
 /** The options a checkpoint records: all but where the run is and whether it was resumed. */
 export type RecordedOptions = Omit<TrainOptions, 'out' | 'resume'>;
+
+/**
+ * The options a checkpoint written before an option existed was trained with: the option's
+ * default then, which was the only behaviour. (An option whose default is undefined needs no
+ * entry: JSON drops an undefined key, so a missing key already reads as undefined.)
+ */
+const defaultsOfLaterOptions: Partial<RecordedOptions> = { dataset: 'cifar10', augmentations: augmentationNames, negativeWeight: 1, linearEval: false };
+
+/** A checkpoint's recorded options, with the options it predates at the defaults it was trained with. */
+export const completeRecordedOptions = (recorded: RecordedOptions): RecordedOptions => ({ ...defaultsOfLaterOptions, ...recorded });
 
 export const recordedOptions = (options: TrainOptions): RecordedOptions => {
   const { out: _out, resume: _resume, ...recorded } = options;

@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
-import { IMAGE_BYTES } from '../data/cifar10-types.ts';
+import { IMAGE_SIDE } from '../data/cifar10-types.ts';
 import { curvesChart } from '../report/curves-chart.ts';
 import { textWidth } from '../report/font.ts';
 import { neighboursGrid } from '../report/neighbours-grid.ts';
@@ -16,8 +16,9 @@ export const NEIGHBOURS_FILE = 'neighbours.png';
 
 export const writeCurves = async (out: string, records: readonly EpochRecord[], title: string): Promise<string> => {
   const file = path.join(out, CURVES_FILE);
-  // Wide enough for the title (2x glyphs) on one line.
-  const width = Math.max(900, textWidth(title, 2) + 40);
+  // Wide enough for the title (2x glyphs) on one line, and for a third panel (the unseen classes') at the two panels' width each.
+  const panels = records.some((record) => record.recall_at_1 !== undefined) ? 3 : 2;
+  const width = Math.max(450 * panels, textWidth(title, 2) + 40);
   await writeFileAtomic(file, curvesChart({ epochs: curvesOf(records), title, width }));
   return file;
 };
@@ -30,16 +31,41 @@ export interface NeighboursPicture {
   readonly testLabels: Uint8Array;
   readonly classNames: readonly string[];
   readonly title: string;
+  /** The images' height and width (32); the picture shows each at 32x32. */
+  readonly side?: number;
 }
 
-const imageAt = (bytes: Uint8Array, index: number): Uint8Array => bytes.subarray(index * IMAGE_BYTES, (index + 1) * IMAGE_BYTES);
+/**
+ * Image `index` of `bytes` (CHW, side x side) at the picture's 32x32: each pixel the mean of the
+ * block it covers (an STL-10 image's 3x3 blocks), so a thumbnail keeps the image's colours.
+ */
+export const thumbnailAt = (bytes: Uint8Array, index: number, side: number): Uint8Array => {
+  const image = bytes.subarray(index * 3 * side * side, (index + 1) * 3 * side * side);
+  if (side === IMAGE_SIDE) return image;
+  // The source rows (or columns) that thumbnail row i covers; at least one, for a smaller image.
+  const span = (i: number): [number, number] => {
+    const first = Math.floor((i * side) / IMAGE_SIDE);
+    return [first, Math.max(first + 1, Math.floor(((i + 1) * side) / IMAGE_SIDE))];
+  };
+  const out = new Uint8Array(3 * IMAGE_SIDE * IMAGE_SIDE);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < IMAGE_SIDE; y++)
+      for (let x = 0; x < IMAGE_SIDE; x++) {
+        const [[top, bottom], [left, right]] = [span(y), span(x)];
+        let sum = 0;
+        for (let v = top; v < bottom; v++) for (let u = left; u < right; u++) sum += image[(c * side + v) * side + u];
+        out[(c * IMAGE_SIDE + y) * IMAGE_SIDE + x] = Math.round(sum / ((bottom - top) * (right - left)));
+      }
+  return out;
+};
 
 export const writeNeighbours = async (out: string, picture: NeighboursPicture): Promise<string> => {
   const file = path.join(out, NEIGHBOURS_FILE);
+  const side = picture.side ?? IMAGE_SIDE;
   const rows = picture.lists.map(({ query, neighbours }) => ({
-    query: { image: imageAt(picture.testBytes, query), label: picture.testLabels[query] },
+    query: { image: thumbnailAt(picture.testBytes, query, side), label: picture.testLabels[query] },
     neighbours: neighbours.map(({ index, similarity }) => ({
-      image: imageAt(picture.trainBytes, index), label: picture.trainLabels[index], similarity,
+      image: thumbnailAt(picture.trainBytes, index, side), label: picture.trainLabels[index], similarity,
     })),
   }));
   await writeFileAtomic(file, neighboursGrid({ rows, classNames: picture.classNames, title: picture.title }));

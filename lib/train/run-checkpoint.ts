@@ -12,7 +12,7 @@ import { type CheckpointError, checkpointError } from '../checkpoint/errors.ts';
 import { readCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint.ts';
 import type { StoredTensor } from '../checkpoint/safetensors.ts';
 import { type EpochRecord, parseMetrics } from './metrics.ts';
-import type { RecordedOptions } from './options.ts';
+import { completeRecordedOptions, type RecordedOptions } from './options.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const CHECKPOINT_FORMAT = 'tensorspread-training-checkpoint/1';
@@ -121,7 +121,7 @@ export const readRunCheckpoint = (file: string): TE.TaskEither<CheckpointError, 
   if (typeof metadata.train_md5 !== 'string') return E.left(checkpointError(file, undefined, 'metadata "train_md5" is missing, expected the md5 of the training images'));
   const saved: SavedRun = {
     position: { epoch, stepInEpoch, optimizerStep, epochLossSum, epochSeconds, epochBuildSteps, epochBuildSeconds },
-    options,
+    options: completeRecordedOptions(options),
     metrics: metrics.right,
     trainMd5: metadata.train_md5,
     testMd5: metadata.test_md5,

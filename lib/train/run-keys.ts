@@ -3,6 +3,10 @@
 //   initialisation     split(key(seed), 3)[0]
 //   data order         permutation(foldIn(split(key(seed), 3)[1], epoch), trainCount)
 //   step augmentations foldIn(foldIn(split(key(seed), 3)[2], epoch), step)
+//   unseen-class k-means foldIn(split(key(seed), 5)[3], epoch)
+//   linear probe       split(key(seed), 5)[4]
+// split's i-th key does not depend on how many are asked for, so the keys added later (the
+// last two) left the first three, and older runs' numbers, as they were.
 
 import { interpret } from '../interpret.ts';
 import { type Key, foldIn, key, split } from '../random/key.ts';
@@ -15,11 +19,17 @@ export interface RunKeys {
   readonly epochOrder: (epoch: number, trainCount: number) => Int32Array;
   /** The key of the two augmented views of step `step` (0-based) of epoch `epoch`. */
   readonly stepKey: (epoch: number, step: number) => Key;
+  /** The k-means seeding of epoch `epoch`'s unseen-class evaluation. */
+  readonly clusteringKey: (epoch: number) => Key;
+  /** The data order of the linear probe. */
+  readonly linearProbe: Key;
 }
 
 export const runKeys = (seed: number): RunKeys => {
-  const [initialisation, order, augmentation] = split(key(seed), 3);
+  const [initialisation, order, augmentation, clustering, linearProbe] = split(key(seed), 5);
   return {
+    clusteringKey: (epoch) => foldIn(clustering, epoch),
+    linearProbe,
     initialisation,
     epochOrder: (epoch, trainCount) => Int32Array.from(interpret(permutation(foldIn(order, epoch), trainCount)).data),
     stepKey: (epoch, step) => foldIn(foldIn(augmentation, epoch), step),

@@ -5,14 +5,15 @@
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { TensorTree } from '../tree.ts';
-import { cifarTrainAugmentation } from '../augment/cifar-train-augmentation.ts';
+import { trainAugmentation } from '../augment/train-augmentation.ts';
+import type { NormalizeOptions } from '../augment/normalize.ts';
 import { compile, type CompiledFunction } from '../compile/index.ts';
 import { sgd } from '../optim/sgd.ts';
 import type { LearningRate } from '../optim/optimizer.ts';
 import { describeEncoder, encoderFor } from './encoder-choice.ts';
 import { type FeatureExtractor, featureExtractor } from './features.ts';
 import { isBuiltInObjective, loadObjective } from './objective-choice.ts';
-import type { TrainOptions } from './options.ts';
+import { augmentationText, type TrainOptions } from './options.ts';
 import type { TrainingState } from './run-checkpoint.ts';
 import type { RunKeys } from './run-keys.ts';
 import { trainingStep } from './training-step.ts';
@@ -35,21 +36,32 @@ const milestonesText = (options: TrainOptions): string =>
 
 export const runPrograms = async (
   options: TrainOptions,
-  { keys, largestSplit, onWarning }: { readonly keys: RunKeys; readonly largestSplit: number; readonly onWarning: (message: string) => void },
+  { keys, largestSplit, side, normalization, onWarning }: {
+    readonly keys: RunKeys;
+    readonly largestSplit: number;
+    /** The stored images' height and width, and the statistics they are normalised by. */
+    readonly side: number;
+    readonly normalization: NormalizeOptions;
+    readonly onWarning: (message: string) => void;
+  },
 ): Promise<RunPrograms> => {
+  const size = options.imageSize ?? side;
   const encoder = encoderFor(options);
-  const objective = await loadObjective(options.objective, options.temperature);
+  const objective = await loadObjective(options.objective, options.temperature, options.negativeWeight);
   if (E.isLeft(objective)) throw new Error(objective.left);
   const optimizer = (learningRate: LearningRate) => sgd({ learningRate, momentum: options.momentum, weightDecay: options.weightDecay });
   const initial = encoder.init(keys.initialisation);
   const template: TrainingState = { params: initial.params, state: initial.state, optimizerState: optimizer(0).init(initial.params) };
   const objectiveName = isBuiltInObjective(options.objective) ? options.objective : path.basename(options.objective);
   // Typed loosely: the trees' structure depends on the encoder chosen at run time.
-  const stepFunction = trainingStep<TensorTree, TensorTree>({ encoder, objective: objective.right, optimizer, augmentation: cifarTrainAugmentation }) as (args: unknown) => unknown;
+  const augmentation = trainAugmentation({ augmentations: options.augmentations, size, normalize: normalization });
+  const stepFunction = trainingStep<TensorTree, TensorTree>({ encoder, objective: objective.right, optimizer, augmentation }) as (args: unknown) => unknown;
   const step = compile(stepFunction, { backend: options.backend, onWarning });
   let features: FeatureExtractor;
   try {
-    features = featureExtractor(encoder, { chunkSize: Math.min(options.evalBatchSize, largestSplit), backend: options.backend, onWarning });
+    features = featureExtractor(encoder, {
+      chunkSize: Math.min(options.evalBatchSize, largestSplit), side, size, normalization, backend: options.backend, onWarning,
+    });
   } catch (cause) {
     await step.destroy();
     throw cause;
@@ -60,7 +72,9 @@ export const runPrograms = async (
     features,
     objectiveName,
     description: `training the ${describeEncoder(options)} with ${objectiveName}` +
-      `${options.objective === 'align-uniform' ? '' : ` (temperature ${options.temperature})`}; SGD learning rate ${options.learningRate} ` +
+      `${options.objective === 'align-uniform' ? '' : ` (temperature ${options.temperature}` +
+        `${options.objective === 'invariant-spreading' ? `, negative weight ${options.negativeWeight}` : ''})`}; ` +
+      `augmentation ${augmentationText(options)}, views of ${size}x${size}${size === side ? '' : ` from ${side}x${side} images`}; SGD learning rate ${options.learningRate} ` +
       `(${milestonesText(options)}), momentum ${options.momentum}, weight decay ${options.weightDecay}; seed ${options.seed}`,
     destroy: async () => {
       await step.destroy();

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { ExecutionReport } from '../compile/index.ts';
 import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import { type EpochRecord, metricsLines } from './metrics.ts';
-import { recordedOptions, type TrainOptions } from './options.ts';
+import { augmentationText, recordedOptions, type TrainOptions } from './options.ts';
 import { CURVES_FILE, NEIGHBOURS_FILE, writeCurves } from './report-files.ts';
 import { checkpointPath, type RunPosition, type TrainingState, writeRunCheckpoint } from './run-checkpoint.ts';
 import type { TrainingData } from './training-data.ts';
@@ -63,8 +63,10 @@ export interface RunSnapshot {
 
 /** The curves picture's title: what was trained, on what. */
 export const runTitle = (options: TrainOptions, objectiveName: string, trainCount: number): string =>
-  `${objectiveName} | ${options.encoder} encoder${options.widths ? ` ${options.widths.join(',')}` : ''} | ` +
-  `${trainCount} images | batch ${options.batchSize} | seed ${options.seed}`;
+  `${objectiveName}${options.objective === 'invariant-spreading' ? ` negative weight ${options.negativeWeight}` : ''} | ` +
+  `${options.encoder} encoder${options.widths ? ` ${options.widths.join(',')}` : ''} | ` +
+  `augment ${augmentationText(options)} | ` +
+  `${options.dataset === 'cifar10' ? '' : `${options.dataset} `}${trainCount} images${options.imageSize === undefined ? '' : ` at ${options.imageSize}px`}${options.trainClasses === undefined ? '' : ` of classes ${options.trainClasses.join(',')}`} | batch ${options.batchSize} | seed ${options.seed}`;
 
 /** Rewrites the run's files from a snapshot (no curves before the first record: nothing to draw). */
 export const persistRun = async (

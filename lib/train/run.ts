@@ -1,19 +1,19 @@
-// A CIFAR-10 training run as one library call: load the data, build the encoder, the objective
-// and SGD, compile the training step and the evaluation-mode encoder, evaluate the random
-// encoder (epoch 0), then train epoch by epoch, evaluating after each; after every epoch the
-// metrics, the pictures and a checkpoint are rewritten in the run's folder. A run resumed from
+// A training run (CIFAR-10 or STL-10) as one library call: load the data, build the encoder, the
+// objective and SGD, compile the training step and the evaluation-mode encoder, evaluate the
+// random encoder (epoch 0), then train epoch by epoch, evaluating after each, and with
+// --linear-eval probe the last encoder; after every epoch the metrics, the pictures and a
+// checkpoint are rewritten in the run's folder. A run resumed from
 // its checkpoint gives the same numbers as one never interrupted: every random draw is a
 // function of the seed and the position (see run-keys.ts), and the checkpoint holds the whole
 // training state in float32, as the compiled step sees it.
 
 import * as path from 'node:path';
 import { removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
-import type { Cifar10 } from '../data/cifar10-types.ts';
-import { loadCifar10OrThrow } from '../data/cifar10.ts';
 import { stepDecay } from '../optim/schedule.ts';
 import { flagName } from './cli-options.ts';
 import { epochEvaluator, type EpochEvaluation } from './epoch-evaluation.ts';
 import { runEpochSteps } from './epoch-steps.ts';
+import { linearEvaluation, withLinearTop1 } from './linear-evaluation.ts';
 import { describeRecord, type EpochRecord, metricsLines } from './metrics.ts';
 import type { TrainOptions } from './options.ts';
 import { countProgress, StepTimer, stepProgress } from './progress.ts';
@@ -24,7 +24,8 @@ import { claimRunFolder } from './run-lock.ts';
 import { runPrograms } from './run-programs.ts';
 import { executionAnnouncer, persistRun, type RunFiles, runFiles, type RunSnapshot, runTitle } from './run-report.ts';
 import { checkResumedData, savedRunToContinue, startingState, startPosition } from './run-start.ts';
-import { trainingData } from './training-data.ts';
+import { loadRunDataset } from './run-dataset.ts';
+import { type RunDataset, trainingData } from './training-data.ts';
 
 export { describeExecution, METRICS_FILE, type RunFiles } from './run-report.ts';
 
@@ -41,8 +42,8 @@ export interface RunHooks {
    * before epoch 0's evaluation, its checkpoint holds the initial state and no metrics.
    */
   readonly signal?: AbortSignal;
-  /** Data already in memory (tests); otherwise `options.data`, the cache or a download. */
-  readonly dataset?: Cifar10;
+  /** Data already in memory (tests), CIFAR-10 or STL-10 as `options.dataset` says; otherwise `options.data`, the cache or a download. */
+  readonly dataset?: RunDataset;
   /** Called after every training step. */
   readonly onStep?: (step: { readonly epoch: number; readonly step: number; readonly loss: number }) => void;
   /** Rows of the neighbours picture per class (default 2) and neighbours per row (default 8). */
@@ -90,14 +91,14 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
   const saved = await savedRunToContinue(options, out);
   const stale = await removeStaleTemporaryFiles(out);
   if (stale.length > 0) log(`removed ${stale.length} half-written file${stale.length === 1 ? '' : 's'} left by a stopped run: ${stale.join(', ')}`);
-  const cifar = hooks.dataset ?? (await loadCifar10OrThrow({ data: options.data, progress: hooks.progress, onInfo: log }));
-  const data = trainingData(cifar, options.trainSize, options.testSize);
+  const dataset = hooks.dataset ?? (await loadRunDataset(options, { progress: hooks.progress, onInfo: log }));
+  const data = trainingData(dataset, options);
   log(data.description);
   const { batchSize } = options;
-  const stepsPerEpoch = Math.floor(data.train.count / batchSize);
-  if (stepsPerEpoch === 0) throw new RangeError(`${data.train.count} training images are fewer than ${flagName('batchSize')} ${batchSize}: an epoch would have no step`);
+  const stepsPerEpoch = Math.floor(data.steps.count / batchSize);
+  if (stepsPerEpoch === 0) throw new RangeError(`${data.steps.count} training images are fewer than ${flagName('batchSize')} ${batchSize}: an epoch would have no step`);
   if (saved !== undefined) checkResumedData(saved, data, stepsPerEpoch, out, log);
-  const dropped = data.train.count - stepsPerEpoch * batchSize;
+  const dropped = data.steps.count - stepsPerEpoch * batchSize;
 
   const progress = stepProgress(hooks.progress ?? false);
   const evaluationProgress = countProgress(hooks.progress ?? false, 'images');
@@ -106,10 +107,12 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     warn(`warning: ${message}`);
   };
   const keys = runKeys(options.seed);
-  const programs = await runPrograms(options, { keys, largestSplit: Math.max(data.train.count, data.test.count), onWarning });
+  const programs = await runPrograms(options, {
+    keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning,
+  });
   log(programs.description);
   log(`${options.epochs} epoch${options.epochs === 1 ? '' : 's'} of ${stepsPerEpoch} steps of ${batchSize} images (2 x ${batchSize} views)` +
-    (dropped > 0 ? `; each epoch drops the last ${dropped} of its ${data.train.count} shuffled images so that every step has the same shapes` : ''));
+    (dropped > 0 ? `; each epoch drops the last ${dropped} of its ${data.steps.count} shuffled images so that every step has the same shapes` : ''));
 
   const { step, features } = programs;
   const announcer = executionAnnouncer(log, options.backend !== undefined);
@@ -117,6 +120,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     out, options, data, features, progress: evaluationProgress, log, signal: hooks.signal,
     featuresComputed: () => announcer.announce('evaluation', features.report()),
     queriesPerClass: hooks.queriesPerClass ?? 2, neighboursPerQuery: hooks.neighboursPerQuery ?? 8,
+    clusteringKey: keys.clusteringKey, onWarning,
   });
   // A stop during an evaluation is no failure: the evaluation is redone by the resumed run.
   const evaluateUnlessStopped = (epoch: number, snapshot: RunSnapshot): Promise<EpochEvaluation | undefined> =>
@@ -126,7 +130,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     });
   const backendOf = () => (step.report() ?? features.report())?.backend ?? options.backend ?? 'unknown';
   const learningRateOf = stepDecay(options.learningRate, { milestones: options.learningRateMilestones, factor: options.learningRateDecay });
-  const reportSetting = { options, data, title: runTitle(options, programs.objectiveName, data.train.count) };
+  const reportSetting = { options, data, title: runTitle(options, programs.objectiveName, data.steps.count) };
 
   let run: RunSnapshot = {
     training: startingState(programs.template, saved, out),
@@ -143,6 +147,21 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     await persist();
     return result('interrupted');
   };
+  // --linear-eval, once the last epoch is evaluated; a stop during it leaves the record without
+  // linear_top1, and the resumed run does it.
+  const finished = async (): Promise<RunResult> => {
+    if (options.linearEval && run.metrics.at(-1)?.linear_top1 === undefined) {
+      const setting = { data, features, key: keys.linearProbe, backend: options.backend, progress: evaluationProgress, log, onWarning, signal: hooks.signal };
+      const top1 = stopped() ? undefined : await linearEvaluation(setting, run.training).catch((cause) => {
+        if (stopped()) return undefined;
+        throw cause;
+      });
+      if (top1 === undefined) return await interrupted();
+      run = { ...run, metrics: withLinearTop1(run.metrics, top1) };
+      await persist();
+    }
+    return result('finished');
+  };
 
   try {
     if (saved !== undefined) {
@@ -155,7 +174,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
       if (run.metrics.length > 0 && position.epoch >= options.epochs) {
         await writeCurves(out, run.metrics, reportSetting.title);
         log(`all ${options.epochs} epochs are done; give a larger --epochs to train further`);
-        return result('finished');
+        return await finished();
       }
     }
 
@@ -200,7 +219,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
       log(describeRecord(record, options.epochs));
       if (stopped() && epoch < options.epochs) return result('interrupted');
     }
-    return result('finished');
+    return await finished();
   } finally {
     progress.stop();
     evaluationProgress.stop();

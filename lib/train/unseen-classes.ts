@@ -73,3 +73,13 @@ export const unseenClassFields = ({ recall, nmi }: UnseenClassMetrics, suffix = 
   ...Object.fromEntries(recall.map(({ k, recall: value }) => [`recall_at_${k}${suffix}`, value])),
   [`nmi${suffix}`]: nmi,
 });
+
+/** The embedding's and the backbone's metrics of the same images, as one record's fields (the same k-means key for both). */
+export const unseenClassRecord = async (
+  features: { readonly embedding: HostArray; readonly backbone: HostArray },
+  labels: ArrayLike<number>,
+  options: UnseenClassOptions,
+): Promise<Record<string, number>> => ({
+  ...unseenClassFields(await unseenClassMetrics(features.embedding, labels, options)),
+  ...unseenClassFields(await unseenClassMetrics(features.backbone, labels, options), '_backbone'),
+});

@@ -10,7 +10,7 @@ import {
   cifarTrainAugmentation, invariantSpreadingLoss, key, materialize, reshape, sgd, smallCifarEncoder, sum, type Tensor,
 } from '../lib/index.ts';
 import { capabilitiesOf, planKernels } from '../lib/compile/index.ts';
-import { lowered } from '../lib/compile/capabilities.ts';
+import { type Capabilities, lowered } from '../lib/compile/capabilities.ts';
 import { reshapeGroups } from '../lib/compile/rules.ts';
 import { trainingStep } from '../lib/train/training-step.ts';
 import { runs } from './runs.ts';
@@ -54,8 +54,8 @@ test('a reshape of a tensor past 2^24 elements ravels only its merged axes', () 
   );
 });
 
-test('the training step at 2 x 512 plans within WebGPU default limits: 7 buffers a kernel, exact indices', () => {
-  const encoder = smallCifarEncoder();
+/** The plan of the method's training step (invariant spreading, SGD) for `encoder` at batch 2 x `batch`. */
+const trainingStepPlan = (encoder: ReturnType<typeof smallCifarEncoder>, batch: number, capabilities: Capabilities) => {
   const step = trainingStep({
     encoder,
     objective: (features) => invariantSpreadingLoss(features),
@@ -64,15 +64,14 @@ test('the training step at 2 x 512 plans within WebGPU default limits: 7 buffers
   });
   const { params, state } = materialize(encoder.init(key(0)));
   const args = {
-    params,
-    state,
-    optimizerState: materialize(sgd({ learningRate: 0.03 }).init(params)),
-    images: shapeOnly([512, 3, 32, 32]),
-    key: shapeOnly([4]),
-    learningRate: shapeOnly([]),
+    params, state, optimizerState: materialize(sgd({ learningRate: 0.03 }).init(params)),
+    images: shapeOnly([batch, 3, 32, 32]), key: shapeOnly([4]), learningRate: shapeOnly([]),
   };
-  const capabilities = lowered(capabilitiesOf('webgpu'), { storageBuffersPerKernel: 8 });
-  const plan = planKernels(step as never, args as never, capabilities);
+  return planKernels(step as never, args as never, capabilities);
+};
+
+test('the training step at 2 x 512 plans within WebGPU default limits: 7 buffers a kernel, exact indices', () => {
+  const plan = trainingStepPlan(smallCifarEncoder(), 512, lowered(capabilitiesOf('webgpu'), { storageBuffersPerKernel: 8 }));
   const kernels = plan.segments.flatMap((segment) => (segment.kind === 'pipeline' ? segment.steps : []));
   assert.ok(kernels.length > 50, `${kernels.length} kernels`);
   assert.deepEqual(plan.segments.filter((s) => s.kind === 'host').map((s) => String(s.node)), []);
@@ -83,18 +82,7 @@ test('the training step at 2 x 512 plans within WebGPU default limits: 7 buffers
 
 test('on webasm the training step runs its convolutions and matmuls natively, and pipelines recompute activations rather than carry them', () => {
   const encoder = smallCifarEncoder({ widths: [4, 8, 8], featureDimension: 16 });
-  const step = trainingStep({
-    encoder,
-    objective: (features) => invariantSpreadingLoss(features),
-    optimizer: (learningRate) => sgd({ learningRate }),
-    augmentation: cifarTrainAugmentation,
-  });
-  const { params, state } = materialize(encoder.init(key(0)));
-  const args = {
-    params, state, optimizerState: materialize(sgd({ learningRate: 0.03 }).init(params)),
-    images: shapeOnly([8, 3, 32, 32]), key: shapeOnly([4]), learningRate: shapeOnly([]),
-  };
-  const plan = planKernels(step as never, args as never, capabilitiesOf('webasm'));
+  const plan = trainingStepPlan(encoder, 8, capabilitiesOf('webasm'));
   const native = plan.segments.filter((s) => s.kind === 'native').map((s) => s.node.primitive.name);
   // Three convolutions forward, two input and three weight gradients; the projection, the
   // similarities and their gradients.
@@ -113,6 +101,6 @@ test('on webasm the training step runs its convolutions and matmuls natively, an
     assert.deepEqual(pipeline.steps.filter((k) => !needed.has(k.node)).map((k) => String(k.node)), []);
   }
   // Without native kernels the step is one pipeline again.
-  const gpujsOnly = planKernels(step as never, args as never, lowered(capabilitiesOf('webasm'), { nativeKernels: false }));
+  const gpujsOnly = trainingStepPlan(encoder, 8, lowered(capabilitiesOf('webasm'), { nativeKernels: false }));
   assert.equal(gpujsOnly.segments.length, 1);
 });

@@ -11,6 +11,7 @@
 // after another from `out`. Addresses and steps are in bytes.
 
 import { FunctionBuilder } from './wasm-assembler.ts';
+import { floatRun } from './float-run.ts';
 
 export const patchRowKernel = (): FunctionBuilder => {
   const f = new FunctionBuilder(new Array(12).fill('i32'));
@@ -46,27 +47,11 @@ export const patchRowKernel = (): FunctionBuilder => {
     // src = origin + b * imageStride + i * rowStep + from * columnStep
     f.get(origin).get(b).get(imageStride).mul().add().get(i).get(rowStep).mul().add().get(from).get(columnStep).mul().add().set(src);
     f.get(from).set(j);
-    f.get(columnStep).i32(4).sub().eqz();
-    f.ifElse(
-      () => {
-        // Contiguous: four floats a move while four remain.
-        f.loopUntil(
-          () => f.get(to).get(j).i32(4).add().ltS(),
-          () => {
-            f.get(out).get(src).v128Load().v128Store();
-            f.increment(out, { constant: 16 }).increment(src, { constant: 16 }).increment(j, { constant: 4 });
-          },
-        );
-      },
-      () => {},
-    );
-    f.loopUntil(
-      () => f.get(j).get(to).geS(),
-      () => {
-        f.get(out).get(src).f32Load().f32Store();
-        f.increment(out, { constant: 4 }).increment(src, columnStep).increment(j, { constant: 1 });
-      },
-    );
+    floatRun(f, { dst: out, src, j, to, srcStep: columnStep }, (vector) => {
+      f.get(src);
+      if (vector) f.v128Load();
+      else f.f32Load();
+    });
     zeros((f) => f.get(columns).get(to).sub());
   };
 

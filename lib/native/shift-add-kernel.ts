@@ -8,6 +8,7 @@
 // the padding and adds nothing.
 
 import { FunctionBuilder } from './wasm-assembler.ts';
+import { floatRun } from './float-run.ts';
 
 export const shiftAddRowKernel = (): FunctionBuilder => {
   const f = new FunctionBuilder(new Array(10).fill('i32'));
@@ -24,26 +25,10 @@ export const shiftAddRowKernel = (): FunctionBuilder => {
       f.get(out).get(i).get(columns).mul().get(from).add().i32(4).mul().add().set(dst);
       f.get(origin).get(i).get(rowStep).mul().add().get(from).get(columnStep).mul().add().set(src);
       f.get(from).set(j);
-      f.get(columnStep).i32(4).sub().eqz();
-      f.ifElse(
-        () => {
-          f.loopUntil(
-            () => f.get(to).get(j).i32(4).add().ltS(),
-            () => {
-              f.get(dst).get(dst).v128Load().get(src).v128Load().f32x4Add().v128Store();
-              f.increment(dst, { constant: 16 }).increment(src, { constant: 16 }).increment(j, { constant: 4 });
-            },
-          );
-        },
-        () => {},
-      );
-      f.loopUntil(
-        () => f.get(j).get(to).geS(),
-        () => {
-          f.get(dst).get(dst).f32Load().get(src).f32Load().f32Add().f32Store();
-          f.increment(dst, { constant: 4 }).increment(src, columnStep).increment(j, { constant: 1 });
-        },
-      );
+      floatRun(f, { dst, src, j, to, srcStep: columnStep }, (vector) => {
+        if (vector) f.get(dst).v128Load().get(src).v128Load().f32x4Add();
+        else f.get(dst).f32Load().get(src).f32Load().f32Add();
+      });
       f.increment(i, { constant: 1 });
     },
   );

@@ -114,9 +114,9 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
       const set = kernelsReaching.get(input) ?? new Set<Tensor>();
       roots.forEach((root) => set.add(root));
       kernelsReaching.set(input, set);
-      const identity = passesIndexThrough && input.shape.length === node.shape.length && input.shape.every((d, i) => d === node.shape[i]);
-      elementwiseFromRoot.set(input, (elementwiseFromRoot.get(input) ?? true) && identity);
-      const sameIndex = node.primitive.elementwise !== undefined && input.shape.length === node.shape.length && input.shape.every((d, i) => d === node.shape[i]);
+      const sameShape = input.shape.length === node.shape.length && input.shape.every((d, i) => d === node.shape[i]);
+      elementwiseFromRoot.set(input, (elementwiseFromRoot.get(input) ?? true) && passesIndexThrough && sameShape);
+      const sameIndex = node.primitive.elementwise !== undefined && sameShape;
       const counts = uses.get(input) ?? { all: 0, remapped: 0 };
       uses.set(input, { all: counts.all + 1, remapped: counts.remapped + (sameIndex ? 0 : 1) });
     }

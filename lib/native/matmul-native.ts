@@ -2,6 +2,7 @@
 // threads share the products, or, where there are fewer products than threads, the rows.
 
 import type { NativePool } from './native-pool.ts';
+import { sizeOf } from '../shape.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
 import { type NativeOperand, place, roundUp, shares, type StridedView } from './strided-view.ts';
 
@@ -19,7 +20,7 @@ export const matmulNative = (pool: NativePool, a: NativeOperand, b: NativeOperan
 const multiply = async (pool: NativePool, a: NativeOperand, b: NativeOperand, outShape: readonly number[]): Promise<Float32Array> => {
   const [rows, depth] = a.view.shape.slice(-2);
   const columns = b.view.shape[b.view.shape.length - 1];
-  const items = outShape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const items = sizeOf(outShape.slice(0, -2));
   const outSize = items * rows * columns;
   const aAt = 0;
   const bAt = roundUp(a.data.length, 4);

@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { assembleModule } from './wasm-assembler.ts';
-import { gemmKernel } from './gemm-kernel.ts';
+import { GEMM_COLUMNS, GEMM_ROWS, gemmKernel } from './gemm-kernel.ts';
 import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
 
@@ -92,7 +92,9 @@ export class NativePool {
     if (this.workers === undefined) {
       const module = gemmModule();
       this.workers = Array.from({ length: this.threads }, () => {
-        const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { module, memory: this.memory } });
+        const worker = new Worker(new URL('./worker.js', import.meta.url), {
+          workerData: { module, memory: this.memory, blockRows: GEMM_ROWS, blockColumns: GEMM_COLUMNS },
+        });
         // Idle workers must not keep the process alive; a job in flight is awaited by its caller.
         worker.unref();
         return worker;

@@ -3,17 +3,12 @@
 
 import type { Tensor } from '../tensor.ts';
 import type { Conv2dParams } from '../primitives/conv2d.ts';
-import type { StridedView } from './strided-view.ts';
 import type { NativePool } from './native-pool.ts';
+import type { NativePlan } from '../compile/plan.ts';
 import { conv2dNative } from './conv2d-native.ts';
 import { matmulNative } from './matmul-native.ts';
 
-export interface NativeStep {
-  readonly node: Tensor;
-  readonly operands: readonly { readonly base: Tensor; readonly view: StridedView }[];
-}
-
-export const runNativeStep = (pool: NativePool, step: NativeStep, bufferOf: (node: Tensor) => Float32Array): Promise<Float32Array> => {
+export const runNativeStep = (pool: NativePool, step: NativePlan, bufferOf: (node: Tensor) => Float32Array): Promise<Float32Array> => {
   const [a, b] = step.operands.map(({ base, view }) => ({ data: bufferOf(base), view }));
   switch (step.node.primitive.name) {
     case 'conv2d':

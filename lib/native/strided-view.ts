@@ -15,7 +15,7 @@ export interface StridedView {
 
 
 /** Whether the native kernels read `node` as a view of its input rather than a buffer of its own. */
-export const isView = (node: Tensor): boolean => node.primitive.name === 'transpose' || node.primitive.name === 'flip';
+const isView = (node: Tensor): boolean => node.primitive.name === 'transpose' || node.primitive.name === 'flip';
 
 /** The buffer a view chain ends in, and the view of it that `node` is. */
 export const viewOf = (node: Tensor): { readonly base: Tensor; readonly view: StridedView } => {

@@ -17,13 +17,12 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { module, memory } = workerData;
+// The GEMM's block (rows of A, columns of B a pass) comes from gemm-kernel.ts, its one source.
+const { module, memory, blockRows: ROWS, blockColumns: COLUMNS } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 const { gemm, patchRow, shiftAddRow } = instance.exports;
 let f32 = new Float32Array(memory.buffer);
 
-const ROWS = 4;
-const COLUMNS = 8;
 const roundUp = (n, m) => Math.ceil(n / m) * m;
 
 /** The i in [0, n) with 0 <= i * step + shift < size: [first, last). */

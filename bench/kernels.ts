@@ -96,7 +96,11 @@ for (const backend of backends) {
     ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, fallbackReason: report.fallbackReason, threads, ...(report.adapter ? { adapter: report.adapter } : {}) };
     const where = [
       ...(report.native ? [`native GEMM on ${threads.native} worker threads`] : []),
-      ...(report.executorKind ? [`gpu.js kernels ${report.kernelMode}, executor ${report.executorKind} on ${threads.pipelines} threads`] : []),
+      ...(report.executorKind === 'native-pool'
+        ? [`JavaScript kernels on ${threads.pipelines} threads of the native pool`]
+        : report.executorKind
+          ? [`gpu.js kernels ${report.kernelMode}, executor ${report.executorKind} on ${threads.pipelines} threads`]
+          : []),
     ].join('; ');
     const gflops = flops / (median(times) / 1000) / 1e9;
     figures[backend][name] = Number(gflops.toFixed(3));

@@ -4,11 +4,12 @@
 // traces and builds the kernels; its time is printed separately). The last line is one JSON
 // object: instances_per_second, backend, batch.
 //
-//   npm run bench:step -- [--backend webasm] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native]
+//   npm run bench:step -- [--backend webasm] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native] [--gpujs-kernels]
 //
 // --segments lists the last step's pipelines and native steps by time, as they ran.
-// --without-native keeps webasm's convolutions and matmuls in gpu.js kernels (the native GEMM
-// kernels' baseline, side by side on the same build).
+// --without-native runs webasm's kernels, convolutions and matmuls included, as gpu.js's own
+// kernels and pipelines (the baseline of the native GEMMs and JavaScript kernels, side by side
+// on the same build); --gpujs-kernels keeps the native GEMMs and only the other kernels in gpu.js.
 
 import { parseArgs } from 'node:util';
 import {
@@ -31,6 +32,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     segments: { type: 'boolean', default: false },
     'without-native': { type: 'boolean', default: false },
+    'gpujs-kernels': { type: 'boolean', default: false },
   },
 });
 const batch = Number(flags.batch);
@@ -66,7 +68,7 @@ let args = {
 const compiled = compile(step as (args: unknown) => { loss: Tensor; params: unknown; state: unknown; optimizerState: unknown }, {
   backend: flags.backend as BackendName | undefined,
   profile: flags.profile,
-  limits: { nativeKernels: !flags['without-native'] },
+  limits: { nativeKernels: !flags['without-native'], javascriptKernels: !flags['gpujs-kernels'] },
 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const startWarm = performance.now();
@@ -107,7 +109,8 @@ console.log(
     `${report.skipped.length ? `; passed over: ${report.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}` : ''})`,
 );
 const native = report.native ? `; native GEMM steps ${report.native.steps} on ${report.native.threads} worker threads` : '';
-console.log(`threads: gpu.js pipelines ${report.pipelineThreads ?? 'none ran'}${native}; last step ${report.milliseconds?.pipelines} ms in pipelines, ${report.milliseconds?.native} ms in native steps`);
+const kernelThreads = report.executorKind === 'native-pool' ? 'JavaScript kernels on the native pool' : 'gpu.js pipelines';
+console.log(`threads: ${kernelThreads} ${report.pipelineThreads ?? 'none ran'}${native}; last step ${report.milliseconds?.pipelines} ms in kernels, ${report.milliseconds?.native} ms in native steps`);
 console.log(`${flags.encoder} encoder, batch 2 x ${batch}: ${(batch / seconds).toFixed(2)} instances/s (${((2 * batch) / seconds).toFixed(2)} views/s), median of ${steps} steps`);
-console.log(JSON.stringify({ benchmark: 'step', encoder: flags.encoder, instances_per_second: Number((batch / seconds).toFixed(3)), backend: report.kernelMode, ...(report.adapter ? { adapter: report.adapter } : {}), batch, steps, seconds_per_step: Number(seconds.toFixed(3)), pipeline_threads: report.pipelineThreads, native_threads: report.native?.threads ?? 0 }));
+console.log(JSON.stringify({ benchmark: 'step', encoder: flags.encoder, instances_per_second: Number((batch / seconds).toFixed(3)), backend: report.backend, kernels: report.kernelMode, ...(report.adapter ? { adapter: report.adapter } : {}), batch, steps, seconds_per_step: Number(seconds.toFixed(3)), pipeline_threads: report.pipelineThreads, native_threads: report.native?.threads ?? 0 }));
 await compiled.destroy();

@@ -67,10 +67,10 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
     // Each compiled program says once what ran: the evaluation at epoch 0, the step at its first call.
     const said = lines.filter((line) => /^(evaluation|training step): backend webasm\b/.test(line));
     assert.equal(said.length, 2, said.join('\n'));
-    assert.match(said[0], /^evaluation: backend webasm \(kernels webasm, executor \S+\), as requested with --backend$/);
+    assert.match(said[0], /^evaluation: backend webasm \(kernels javascript, executor native-pool\), as requested with --backend$/);
     assert.equal(said[1], 'training step: backend webasm, as the evaluation');
     assert.deepEqual((await fsp.readdir(whole)).sort(), ['checkpoint.safetensors', 'curves.png', 'metrics.jsonl', 'neighbours.png']);
-    assert.match(result.execution, /^backend webasm \(kernels webasm, executor \S+\), as requested with --backend/);
+    assert.match(result.execution, /^backend webasm \(kernels javascript, executor native-pool\), as requested with --backend/);
 
     const metrics = await readMetrics(whole);
     assert.deepEqual(metrics.map((m) => m.epoch), [0, 1, 2]);
@@ -345,7 +345,7 @@ test('examples/cifar10.ts: --help, a real run with an objective file, Ctrl-C and
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /10 classes/);
     assert.match(run.stdout, /using 64 of 80 training images and 20 of 20 test images/);
-    assert.match(run.stdout, /^evaluation: backend webasm \(kernels webasm.*\n(.*\n)*training step: backend webasm, as the evaluation$/m);
+    assert.match(run.stdout, /^evaluation: backend webasm \(kernels javascript.*\n(.*\n)*training step: backend webasm, as the evaluation$/m);
     assert.match(run.stdout, /^epoch 0\/2 \(random encoder\): kNN top-1 [\d.]+%, top-5 [\d.]+%/m);
     assert.match(run.stdout, /^epoch 2\/2: loss [\d.]+, kNN top-1/m);
     assert.match(run.stdout, new RegExp(`curves\\.png .*${path.join(whole, 'curves.png')}`));

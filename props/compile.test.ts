@@ -11,7 +11,7 @@ import {
   add, conv2d, exp, grad, matmul, interpret, max, maximum, maxPool2d, mul, neg, pad, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
 } from '../lib/index.ts';
 import { compile, webgpuDevice } from '../lib/compile/index.ts';
-import { capabilitiesOf } from '../lib/compile/capabilities.ts';
+import { capabilitiesOf, lowered } from '../lib/compile/capabilities.ts';
 import { uncopied } from '../lib/compile/uncopied-arguments.ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { uniformNumbers } from '../lib/check/sample.ts';
@@ -57,6 +57,11 @@ for (const backend of testBackends) {
     ...Object.entries(gradientCases).map(([name, c]) => ({ name, ...c, limits })),
     ...(native
       ? (['conv2d', 'matmul'] as const).map((name) => ({ name: `${name} on gpu.js's own kernels`, ...gradientCases[name], limits: { ...limits, nativeKernels: false } }))
+      : []),
+    // Where the other kernels run as the native pool's JavaScript, gpu.js's pipelines are still
+    // what `javascriptKernels: false` runs (with the native GEMMs), and are checked too.
+    ...(lowered(capabilitiesOf(backend), limits).javascriptKernels
+      ? Object.entries(gradientCases).map(([name, c]) => ({ name: `${name} in gpu.js's pipelines`, ...c, limits: { ...limits, javascriptKernels: false } }))
       : []),
   ];
   for (const { name, arbitrary, f, limits } of variants)
@@ -105,7 +110,7 @@ for (const backend of testBackends) {
     assert.equal(compiled.stats().traces, 2);
     const report = compiled.report()!;
     assert.equal(report.backend, backend);
-    assert.equal(report.kernelMode, backend === 'headlessgl' ? 'gpu' : backend);
+    assert.equal(report.kernelMode, lowered(capabilitiesOf(backend), limits).javascriptKernels ? 'javascript' : backend === 'headlessgl' ? 'gpu' : backend);
     assert.equal(report.fallbackReason, null);
     await compiled.destroy();
   });

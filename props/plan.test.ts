@@ -80,9 +80,17 @@ test('the training step at 2 x 512 plans within WebGPU default limits: 7 buffers
   assert.ok(kernels.some((k) => k.node.size > 2 ** 24), 'the batch is large enough to have tensors past 2^24 elements');
 });
 
-test('on webasm the training step runs its convolutions and matmuls natively, and pipelines recompute activations rather than carry them', () => {
+test('on webasm the training step runs its convolutions and matmuls natively; gpu.js pipelines recompute activations, the JavaScript kernels carry them', () => {
   const encoder = smallCifarEncoder({ widths: [4, 8, 8], featureDimension: 16 });
-  const plan = trainingStepPlan(encoder, 8, capabilitiesOf('webasm'));
+  // The native pool's JavaScript kernels share memory: a carried buffer costs nothing, so
+  // nothing is computed twice.
+  const javascript = trainingStepPlan(encoder, 8, capabilitiesOf('webasm'));
+  assert.equal(javascript.javascriptKernels, true);
+  assert.ok(javascript.listing.includes('(function kernel(out, buffers, start, end)'));
+  const kernelCount = (p: typeof javascript) => p.segments.reduce((n, s) => n + (s.kind === 'pipeline' ? s.steps.length : 0), 0);
+  const plan = trainingStepPlan(encoder, 8, lowered(capabilitiesOf('webasm'), { javascriptKernels: false }));
+  assert.equal(plan.javascriptKernels, false);
+  assert.ok(kernelCount(javascript) < kernelCount(plan), `${kernelCount(javascript)} JavaScript kernels, ${kernelCount(plan)} gpu.js kernels`);
   const native = plan.segments.filter((s) => s.kind === 'native').map((s) => s.node.primitive.name);
   // Three convolutions forward, two input and three weight gradients; the projection, the
   // similarities and their gradients.

@@ -5,6 +5,8 @@
 import type { GPU, IKernelRunShortcut, Input } from 'gpu.js';
 import type { Tensor } from '../tensor.ts';
 import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Plan } from './plan.ts';
+import { JavascriptKernel } from '../native/javascript-kernel.ts';
+import { inSharedMemory, SharedArrays } from '../native/shared-floats.ts';
 
 export interface BuiltKernel extends KernelPlan {
   readonly kernel: IKernelRunShortcut;
@@ -23,11 +25,47 @@ export interface BuiltPipeline extends Omit<PipelinePlan, 'steps'> {
   };
 }
 
-export type BuiltSegment = BuiltPipeline | HostPlan | NativePlan;
+/** Consecutive kernels that run one by one on the native pool's threads, over shared memory. */
+export interface JavascriptKernels {
+  readonly kind: 'javascript';
+  readonly steps: readonly (KernelPlan & { readonly javascript: JavascriptKernel })[];
+}
+
+export type BuiltSegment = BuiltPipeline | JavascriptKernels | HostPlan | NativePlan;
 
 export interface Program extends Omit<Plan, 'segments'> {
   readonly segments: readonly BuiltSegment[];
+  /** The constants in shared memory, for the native pool's JavaScript kernels. */
+  readonly sharedConstants: ReadonlyMap<Tensor, Float32Array>;
+  /** The arrays the program's kernels and native steps write, recycled from call to call. */
+  readonly arrays: SharedArrays;
+  /**
+   * For each unit of work (a JavaScript kernel, or a whole segment of another kind), the values
+   * it is the last to read: after it runs they may be dropped.
+   */
+  readonly lastReaders: ReadonlyMap<object, readonly Tensor[]>;
 }
+
+/** Each value's last reader, among the units of work in the order they run. */
+const lastReadersOf = (segments: readonly BuiltSegment[]): Map<object, Tensor[]> => {
+  const units: [object, readonly Tensor[]][] = segments.flatMap((segment): [object, readonly Tensor[]][] => {
+    switch (segment.kind) {
+      case 'javascript':
+        return segment.steps.map((step) => [step, step.buffers]);
+      case 'pipeline':
+        return [[segment, segment.inputs]];
+      case 'native':
+        return [[segment, segment.operands.map((operand) => operand.base)]];
+      case 'host':
+        return [[segment, segment.node.inputs]];
+    }
+  });
+  const last = new Map<Tensor, object>();
+  for (const [unit, reads] of units) for (const node of reads) last.set(node, unit);
+  const readers = new Map<object, Tensor[]>();
+  for (const [node, unit] of last) readers.set(unit, [...(readers.get(unit) ?? []), node]);
+  return readers;
+};
 
 /**
  * Kernels are shared by source, output layout and input layouts: two nodes may generate the
@@ -35,10 +73,21 @@ export interface Program extends Omit<Plan, 'segments'> {
  */
 export class KernelCache {
   private readonly kernels = new Map<string, IKernelRunShortcut>();
+  private readonly javascript = new Map<string, JavascriptKernel>();
   constructor(private readonly gpu: GPU) {}
 
   get size(): number {
-    return this.kernels.size;
+    return this.kernels.size + this.javascript.size;
+  }
+
+  /** A JavaScript kernel's source holds its layouts (the flat reads' strides), so it is the key. */
+  javascriptKernelFor(plan: KernelPlan): JavascriptKernel {
+    let kernel = this.javascript.get(plan.source);
+    if (kernel === undefined) {
+      kernel = new JavascriptKernel(plan.source, plan.passes, String(plan.node));
+      this.javascript.set(plan.source, kernel);
+    }
+    return kernel;
   }
 
   kernelFor(plan: KernelPlan): IKernelRunShortcut {
@@ -66,7 +115,17 @@ const buildPipeline = (gpu: GPU, cache: KernelCache, segment: PipelinePlan): Bui
   return { ...segment, steps, pipeline, run: (...args: Input[]) => pipeline(...args) };
 };
 
-export const buildProgram = (gpu: GPU, cache: KernelCache, plan: Plan): Program => ({
-  ...plan,
-  segments: plan.segments.map((segment) => (segment.kind === 'pipeline' ? buildPipeline(gpu, cache, segment) : segment)),
-});
+export const buildProgram = (gpu: GPU, cache: KernelCache, plan: Plan): Program => {
+  const segments = plan.segments.map((segment): BuiltSegment => {
+    if (segment.kind !== 'pipeline') return segment;
+    if (!plan.javascriptKernels) return buildPipeline(gpu, cache, segment);
+    return { kind: 'javascript', steps: segment.steps.map((step) => ({ ...step, javascript: cache.javascriptKernelFor(step) })) };
+  });
+  return {
+    ...plan,
+    segments,
+    sharedConstants: new Map(plan.javascriptKernels ? [...plan.constants].map(([node, data]) => [node, inSharedMemory(data)]) : []),
+    arrays: new SharedArrays(),
+    lastReaders: lastReadersOf(segments),
+  };
+};

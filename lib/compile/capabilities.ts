@@ -39,6 +39,13 @@ export interface Capabilities {
    * a register-blocked GEMM does on the same cores.
    */
   readonly nativeKernels: boolean;
+  /**
+   * Whether the other kernels run as JavaScript on the native kernels' threads, over shared
+   * memory (lib/native/javascript-kernel.ts), rather than as gpu.js pipelines: on webasm, where
+   * gpu.js's kernels take about 8 ns an element a thread and copy every value a pipeline takes
+   * in or gives out. Only with `nativeKernels`.
+   */
+  readonly javascriptKernels: boolean;
 }
 
 const float32Integers = 2 ** 24;
@@ -65,18 +72,19 @@ export const capabilitiesOf = (backend: BackendName, webgpu?: WebGPUDevice): Cap
         kernelInputs: (webgpu?.storageBuffersPerKernel ?? 8) - 1,
         ...dispatchable(webgpu?.workgroupsPerDimension ?? 65535),
         nativeKernels: false,
+        javascriptKernels: false,
       };
     case 'headlessgl':
       // WebGL textures hold at most 16384 texels a side and are addressed in float32.
       return {
         literals: 'javascript', exactIntegers: float32Integers, bufferElements: float32Integers, kernelInputs: Infinity,
-        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384, nativeKernels: false,
+        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384, nativeKernels: false, javascriptKernels: false,
       };
     case 'webasm':
-      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: true };
+      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: true, javascriptKernels: true };
     case 'cpu':
       // gpu.js's cpu kernels are JavaScript: float64 arithmetic, array indices.
-      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: false };
+      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: false, javascriptKernels: false };
   }
 };
 
@@ -85,6 +93,7 @@ export const lowered = (capabilities: Capabilities, limits: CompileLimits = {}):
   ...capabilities,
   kernelInputs: Math.min(capabilities.kernelInputs, limits.storageBuffersPerKernel === undefined ? Infinity : limits.storageBuffersPerKernel - 1),
   nativeKernels: capabilities.nativeKernels && limits.nativeKernels !== false,
+  javascriptKernels: capabilities.javascriptKernels && limits.nativeKernels !== false && limits.javascriptKernels !== false,
 });
 
 export interface CompileLimits {
@@ -92,4 +101,6 @@ export interface CompileLimits {
   readonly storageBuffersPerKernel?: number;
   /** false: convolutions and matmuls run as the backend's own kernels, not the native ones (to compare them). */
   readonly nativeKernels?: boolean;
+  /** false: the kernels other than the native GEMMs run as gpu.js pipelines (to compare them). */
+  readonly javascriptKernels?: boolean;
 }

@@ -20,6 +20,7 @@ import { sharedNativePool } from '../native/native-pool.ts';
 import { runNativeStep } from '../native/run-native-step.ts';
 import { withFlatResults } from './webasm-flat-results.ts';
 import { uncopied } from './uncopied-arguments.ts';
+import { inSharedMemory } from '../native/shared-floats.ts';
 
 /** A concrete argument or result: a shape and row-major data. */
 export interface CompiledValue {
@@ -48,7 +49,8 @@ export interface CompileOptions {
 }
 
 export interface SegmentTiming {
-  readonly kind: 'pipeline' | 'native';
+  /** A gpu.js pipeline, a native GEMM step, or a run of the native pool's JavaScript kernels. */
+  readonly kind: 'pipeline' | 'native' | 'javascript';
   readonly milliseconds: number;
   /** The nodes the segment computed: a pipeline's kernels, or the native step's node. */
   readonly nodes: readonly string[];
@@ -75,9 +77,16 @@ export interface ExecutionReport {
    * many worker threads (one per core).
    */
   readonly native?: { readonly steps: number; readonly threads: number };
-  /** The threads gpu.js's pipelines ran on (webasm's fused-threaded executor: its worker pool; 1 otherwise). */
+  /**
+   * The threads the kernels other than native steps ran on: the native pool's workers for its
+   * JavaScript kernels; for gpu.js's pipelines, webasm's fused-threaded executor's worker pool
+   * (1 otherwise).
+   */
   readonly pipelineThreads?: number;
-  /** Where the last call's time went: in gpu.js pipelines (data in and out included) and in native steps. */
+  /**
+   * Where the last call's time went: in pipelines (gpu.js's, data in and out included, or runs
+   * of the native pool's JavaScript kernels) and in native GEMM steps.
+   */
   readonly milliseconds?: { readonly pipelines: number; readonly native: number };
   /** The same, segment by segment in the order they ran (not in `profile` mode, which times kernels instead). */
   readonly segments?: readonly SegmentTiming[];
@@ -162,9 +171,13 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     const { leaves, paths } = flattenTree(args, isArgumentLeaf);
     const program = await programFor(args);
     const { choice } = await backend();
-    const env = new Map<Tensor, Float32Array>(program.constants);
+    // With the native pool's JavaScript kernels every value lives in shared memory, where the
+    // workers read and write it in place; the program recycles its own arrays from call to call.
+    const javascript = program.javascriptKernels;
+    const shared = (data: Float32Array) => (javascript ? inSharedMemory(data) : data);
+    const env = new Map<Tensor, Float32Array>(javascript ? program.sharedConstants : program.constants);
     program.placeholders.forEach((p, i) => {
-      env.set(p, float32Data(dataOf(leaves[i]), paths[i]));
+      env.set(p, shared(float32Data(dataOf(leaves[i]), paths[i])));
     });
     const hostSteps: string[] = [];
     let nativeSteps = 0;
@@ -178,6 +191,23 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     // degrades on its own, so its backend, not the kernel objects', is the truth.
     const modes = new Set<string>();
     const reasons: string[] = [];
+    const outputSet = new Set(program.outputs);
+    const allocate = (length: number) => {
+      const array = program.arrays.take(length);
+      fresh.add(array);
+      return array;
+    };
+    /** After the last step that reads them: buffers this call allocated go back to the program. */
+    const release = (unit: object) => {
+      for (const node of program.lastReaders.get(unit) ?? []) {
+        const data = env.get(node);
+        if (javascript && data !== undefined && fresh.has(data) && !outputSet.has(node)) {
+          program.arrays.give(data);
+          fresh.delete(data);
+        }
+        if (!outputSet.has(node)) env.delete(node);
+      }
+    };
     for (const segment of program.segments) {
       if (segment.kind === 'host' && segment.node.size === 0) {
         env.set(segment.node, new Float32Array(0));
@@ -186,18 +216,39 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       if (segment.kind === 'host') {
         hostSteps.push(segment.node.primitive.name);
         const inputs: Value[] = segment.node.inputs.map((input) => ({ shape: input.shape, data: Float64Array.from(env.get(input) ?? scalarData(input)) }));
-        env.set(segment.node, Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape)));
+        env.set(segment.node, shared(Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape))));
+        release(segment);
         continue;
       }
       if (segment.kind === 'native') {
         const start = performance.now();
-        const result = await runNativeStep(sharedNativePool(), segment, (node) => env.get(node) ?? scalarData(node));
+        const result = await runNativeStep(sharedNativePool(), segment, (node) => env.get(node) ?? scalarData(node), javascript ? allocate : undefined);
         env.set(segment.node, result);
         fresh.add(result);
         nativeSteps++;
         milliseconds.native += performance.now() - start;
         segmentTimes.push({ kind: 'native', milliseconds: performance.now() - start, nodes: [String(segment.node)] });
         if (options.profile) timings.push({ node: String(segment.node), milliseconds: performance.now() - start, fused: `${segment.node} (native)` });
+        release(segment);
+        continue;
+      }
+      if (segment.kind === 'javascript') {
+        const pool = sharedNativePool();
+        const start = performance.now();
+        for (const step of segment.steps) {
+          const stepStart = performance.now();
+          const cells = step.layout[0] * step.layout[1] * step.layout[2];
+          const out = allocate(cells);
+          const threads = await pool.runKernel(step.javascript, out, step.buffers.map((b) => env.get(b) ?? shared(scalarData(b))), cells);
+          pipelineThreads = Math.max(pipelineThreads, threads);
+          env.set(step.node, out);
+          if (options.profile) timings.push({ node: String(step.node), milliseconds: performance.now() - stepStart, fused: step.fused.map(String).join(', ') });
+          release(step);
+        }
+        milliseconds.pipelines += performance.now() - start;
+        segmentTimes.push({ kind: 'javascript', milliseconds: performance.now() - start, nodes: segment.steps.map((step) => String(step.node)) });
+        executorKind = 'native-pool';
+        modes.add('javascript');
         continue;
       }
       if (options.profile) {
@@ -210,6 +261,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
           modes.add(ran?.constructor?.mode);
           if (ran?.fallbackReason) reasons.push(ran.fallbackReason);
         }
+        release(segment);
         continue;
       }
       const start = performance.now();
@@ -227,8 +279,9 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       pipelineThreads = Math.max(pipelineThreads, executor && executor.threaded ? (executor._entry?.workerCount ?? 1) : 1);
       modes.add(segment.pipeline.backend ?? 'unknown');
       if (segment.pipeline.fallbackReason) reasons.push(segment.pipeline.fallbackReason);
+      release(segment);
     }
-    const expectedMode = choice.backend === 'headlessgl' ? 'gpu' : choice.backend;
+    const expectedMode = javascript ? 'javascript' : choice.backend === 'headlessgl' ? 'gpu' : choice.backend;
     const kernelMode = modes.size === 0 ? undefined : [...modes].join(', ');
     const degraded = [...modes].some((mode) => mode !== expectedMode);
     lastReport = {

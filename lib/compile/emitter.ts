@@ -26,6 +26,26 @@ export const literal = (value: number): string => {
 const indent = (statements: readonly string[]): string =>
   statements.flatMap((s) => s.split('\n')).map((line) => `  ${line}`).join('\n');
 
+/** A name, a read of a float32 buffer, or an operation whose result is a float32 when its operands are. */
+const operand = String.raw`(?:[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?)`;
+const float32Preserving = [
+  String.raw`^b\d+\[[^\[\]]*\]$`,
+  String.raw`^\(${operand} (?:==|!=|<|>|<=|>=) ${operand} \? 1 : 0\)$`,
+  String.raw`^\(${operand} != 0 \? ${operand} : ${operand}\)$`,
+  String.raw`^Math\.(?:max|min)\(${operand}, ${operand}\)$`,
+  String.raw`^Math\.(?:floor|abs)\(${operand}\)$`,
+  String.raw`^\(-${operand}\)$`,
+].map((pattern) => new RegExp(pattern));
+/**
+ * Whether an expression is a float32 whenever its operands are, so that rounding it changes
+ * nothing: a buffer read, a comparison, a choice, min, max, floor, abs, a negation. Its
+ * literals must be float32 numbers themselves, and no operand an accumulator (aN, float64).
+ */
+export const keepsFloat32 = (expression: string): boolean =>
+  float32Preserving.some((pattern) => pattern.test(expression)) &&
+  !/\ba\d+\b/.test(expression) &&
+  (expression.replace(/\b[A-Za-z_]\w*\b/g, '').match(/-?\d+(?:\.\d+)?/g) ?? []).every((text) => Math.fround(Number(text)) === Number(text));
+
 interface Scope {
   readonly lines: string[];
   readonly memo: Map<string, string>;
@@ -87,6 +107,13 @@ export interface EmitterSettings {
   readonly exactIntegers?: number;
   /** What the kernel computes, for error messages. */
   readonly kernel?: string;
+  /**
+   * Kernels for the native pool's JavaScript executor (javascript-kernel.ts) rather than gpu.js:
+   * buffers are flat arrays read at `z * height * width + y * width + x`, and every temporary
+   * is rounded to float32 as it is computed, so that a value computed again in another kernel
+   * equals the one stored (a max pool's gradient compares the two).
+   */
+  readonly flatFloat32?: boolean;
 }
 
 export class Emitter {
@@ -139,15 +166,16 @@ export class Emitter {
    * `const tN = expression;` unless the expression is already a name or a literal, or the same
    * expression already has a name in this scope or an enclosing one (common index arithmetic).
    */
-  temp(expression: string): string {
+  temp(expression: string, float32 = false): string {
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(expression) || /^-?\d+(\.\d+)?$/.test(expression)) return expression;
-    const key = `=${expression}`;
+    const rounded = float32 && this.settings.flatFloat32 === true && !keepsFloat32(expression);
+    const key = `${rounded ? 'f' : ''}=${expression}`;
     for (let s: Scope | undefined = this.scope; s; s = s.parent) {
       const found = s.memo.get(key);
       if (found !== undefined) return found;
     }
     const name = this.fresh('t');
-    this.line(`const ${name} = ${expression};`);
+    this.line(`const ${name} = ${rounded ? `Math.fround(${expression})` : expression};`);
     this.scope.memo.set(key, name);
     return name;
   }
@@ -159,7 +187,8 @@ export class Emitter {
       const found = s.memo.get(key);
       if (found !== undefined) return found;
     }
-    const result = this.temp(this.valueOf(this, node, index));
+    // A node's value is rounded to float32 (with `flatFloat32`); index arithmetic is exact as it is.
+    const result = this.temp(this.valueOf(this, node, index), true);
     this.scope.memo.set(key, result);
     return result;
   }
@@ -172,13 +201,21 @@ export class Emitter {
       this.buffers.set(node, name);
     }
     const layout = this.layoutFor(node);
+    let [z, y, x]: string[] = [];
     if (isWrapped(layout)) {
       const { quotient, remainder } = this.divide(this.ravel(index, node.shape), layout.wrap);
-      return `${name}[0][${quotient}][${remainder}]`;
+      [z, y, x] = ['0', quotient, remainder];
+    } else {
+      const axes = axesOf(layout);
+      const position = (group: number[]) => this.ravel(group.map((axis) => index[axis]), group.map((axis) => node.shape[axis]));
+      [z, y, x] = [position(axes.z), position(axes.y), position(axes.x)];
     }
-    const axes = axesOf(layout);
-    const position = (group: number[]) => this.ravel(group.map((axis) => index[axis]), group.map((axis) => node.shape[axis]));
-    return `${name}[${position(axes.z)}][${position(axes.y)}][${position(axes.x)}]`;
+    if (!this.settings.flatFloat32) return `${name}[${z}][${y}][${x}]`;
+    // The row's start is an integer that may pass 2^24: a temporary of its own, never rounded.
+    const [width, height] = layoutOf(node.shape, layout);
+    const terms = [z === '0' ? '' : `${z} * ${width * height}`, y === '0' ? '' : `${y} * ${width}`].filter((t) => t !== '');
+    const row = terms.length === 0 ? '0' : this.temp(terms.join(' + '));
+    return `${name}[${row === '0' ? x : `${row} + ${x}`}]`;
   }
 
   /** The multi-index of the output element this kernel thread computes, in `node`'s layout. */
@@ -219,6 +256,34 @@ export class Emitter {
     this.line(`for (let ${counter} = 0; ${counter} < ${count}; ${counter}++) {\n${indent(inner.lines)}\n}`);
   }
 
+  /**
+   * `condition ? then : otherwise`. In gpu.js's kernels both sides are computed first (its
+   * WebAssembly lanes run in step); with `flatFloat32` only the side taken is, in an if/else
+   * whose branches have scopes of their own: a colour jitter's concatenated channels compute
+   * one channel each, not all three.
+   */
+  choose(condition: string, then: () => string, otherwise: () => string): string {
+    if (!this.settings.flatFloat32) {
+      const [a, b] = [then(), otherwise()];
+      return `(${condition} ? ${a} : ${b})`;
+    }
+    const name = this.fresh('c');
+    const branch = (body: () => string): string[] => {
+      const outer = this.scope;
+      this.scope = { lines: [], memo: new Map(), parent: outer };
+      const value = body();
+      this.line(`${name} = ${value};`);
+      const lines = this.scope.lines;
+      this.scope = outer;
+      return lines;
+    };
+    const thenLines = branch(then);
+    const otherwiseLines = branch(otherwise);
+    this.line(`let ${name};`);
+    this.line(`if (${condition}) {\n${indent(thenLines)}\n} else {\n${indent(otherwiseLines)}\n}`);
+    return name;
+  }
+
   /** A mutable accumulator. */
   variable(initial: string): string {
     const name = this.fresh('a');
@@ -240,6 +305,11 @@ export class Emitter {
    * is checked and q moved back into place.
    */
   divide(a: string, d: number): { quotient: string; remainder: string } {
+    // In float64 the quotient of two integers below 2^26 is never rounded across an integer.
+    if (this.settings.flatFloat32) {
+      const quotient = this.temp(`Math.floor(${a} / ${d})`);
+      return { quotient, remainder: this.temp(`${a} - ${quotient} * ${d}`) };
+    }
     const rough = this.temp(`Math.floor(${a} / ${d}.0)`);
     const roughRemainder = this.temp(`${a} - ${rough} * ${d}`);
     const quotient = this.temp(`${roughRemainder} < 0 ? ${rough} - 1 : (${roughRemainder} >= ${d} ? ${rough} + 1 : ${rough})`);
@@ -262,6 +332,11 @@ export class Emitter {
       }
     }
     return index;
+  }
+
+  /** The kernel's top-level statements, in order (a loop is one statement of several lines). */
+  get statements(): readonly string[] {
+    return this.root.lines;
   }
 
   source(result: string, parameters: readonly string[]): string {

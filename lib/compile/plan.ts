@@ -17,6 +17,7 @@ import { lowerPaddedConvolutions } from './lower.ts';
 import { recomputeAcrossPipelines } from './recompute.ts';
 import { isNativeStep, nativeOperands } from '../native/native-step.ts';
 import type { StridedView } from '../native/strided-view.ts';
+import { javascriptKernelSource, passesPerElement } from '../native/javascript-kernel.ts';
 
 export interface KernelPlan {
   readonly kind: 'kernel';
@@ -25,7 +26,13 @@ export interface KernelPlan {
   readonly fused: readonly Tensor[];
   /** The buffers it reads, in parameter order. */
   readonly buffers: readonly Tensor[];
+  /**
+   * gpu.js's kernel function, or with `javascriptKernels` the native pool's kernel over flat
+   * arrays (javascript-kernel.ts).
+   */
   readonly source: string;
+  /** Inner-loop passes per output element, for the native pool's choice of threads. */
+  readonly passes: number;
   /** [width, height, depth] of its output and of each buffer it reads. */
   readonly layout: [number, number, number];
   readonly inputLayouts: readonly [number, number, number][];
@@ -62,6 +69,8 @@ export interface Plan {
   readonly layouts: ReadonlyMap<Tensor, Layout>;
   /** Every kernel's source with the nodes it came from, for `debug`. */
   readonly listing: string;
+  /** Whether the kernels are the native pool's JavaScript kernels rather than gpu.js's. */
+  readonly javascriptKernels: boolean;
 }
 
 export const toFloat32 = (data: ArrayLike<number>): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data));
@@ -107,17 +116,22 @@ export const planProgram = <A>(
         fused.push(n);
         return rule.emit(w, n, index);
       },
-      { layoutFor, literals: capabilities.literals, exactIntegers: capabilities.exactIntegers, kernel: String(node) },
+      { layoutFor, literals: capabilities.literals, exactIntegers: capabilities.exactIntegers, kernel: String(node), flatFloat32: capabilities.javascriptKernels },
     );
     const result = emitter.value(node, emitter.outputIndex(node));
     const buffers = [...emitter.buffers.keys()];
+    const parameters = [...emitter.buffers.values()];
+    const layout = layoutOf(node.shape, layoutFor(node));
     return {
       kind: 'kernel',
       node,
       fused: [...new Set(fused)],
       buffers,
-      source: emitter.source(result, [...emitter.buffers.values()]),
-      layout: layoutOf(node.shape, layoutFor(node)),
+      source: capabilities.javascriptKernels
+        ? javascriptKernelSource({ statements: emitter.statements, result, parameters, layout })
+        : emitter.source(result, parameters),
+      passes: passesPerElement(emitter.statements),
+      layout,
       inputLayouts: buffers.map((b) => layoutOf(b.shape, layoutFor(b))),
     };
   };
@@ -219,7 +233,11 @@ export const planProgram = <A>(
   const listing = [...kernels.values()]
     .map((k) => `// kernel for ${k.node} from ${k.fused.map(String).join(', ')}\n// reads ${k.buffers.map(String).join(', ') || 'nothing'}\n${k.source}`)
     .join('\n\n');
-  return { placeholders, outputTree, outputs, segments: wirePipelines(recomputeAcrossPipelines(segments, outputs, order), outputs), constants, layouts, listing };
+  return { placeholders, outputTree, outputs, javascriptKernels: capabilities.javascriptKernels, segments: wirePipelines(
+      // The native pool's kernels share memory: a buffer is carried to a later kernel for free.
+      capabilities.javascriptKernels ? segments : recomputeAcrossPipelines(segments, outputs, order),
+      outputs,
+    ), constants, layouts, listing };
 };
 
 /**

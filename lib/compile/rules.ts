@@ -268,12 +268,19 @@ const rules: Record<string, KernelRule> = {
       const start = offset;
       offset += x.shape[axis];
       // Every part is read at a clamped position; the comparisons pick the one that applies.
-      const local = w.temp(`Math.min(Math.max(${index[axis]} - ${start}, 0), ${x.shape[axis] - 1})`);
-      return { end: offset, value: w.value(x, index.map((e, a) => (a === axis ? local : e))) };
+      const value = () => {
+        const local = w.temp(`Math.min(Math.max(${index[axis]} - ${start}, 0), ${x.shape[axis] - 1})`);
+        return w.value(x, index.map((e, a) => (a === axis ? local : e)));
+      };
+      return { end: offset, value };
     });
-    return parts
-      .slice(0, -1)
-      .reduceRight((otherwise, part) => `(${index[axis]} < ${part.end} ? ${part.value} : ${otherwise})`, parts[parts.length - 1].value);
+    const pick = (k: number): string =>
+      k === parts.length - 1 ? parts[k].value() : w.choose(`${index[axis]} < ${parts[k].end}`, parts[k].value, () => pick(k + 1));
+    return pick(0);
+  }),
+  select: fused((w, node, index) => {
+    const [condition, a, b] = node.inputs as Tensor[];
+    return w.choose(`${w.value(condition, index)} != 0`, () => w.value(a, index), () => w.value(b, index));
   }),
   gather: fused((w, node, index) => {
     const [x, indices] = node.inputs as Tensor[];

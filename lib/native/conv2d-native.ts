@@ -16,10 +16,16 @@
 import type { Conv2dParams } from '../primitives/conv2d.ts';
 import type { NativePool } from './native-pool.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
-import { type NativeOperand, place, roundUp, shares, type StridedView } from './strided-view.ts';
+import { type Allocate, copyOut, type NativeOperand, newFloats, place, roundUp, shares, type StridedView } from './strided-view.ts';
 
-export const conv2dNative = (pool: NativePool, x: NativeOperand, w: NativeOperand, params: Conv2dParams, outShape: readonly number[]): Promise<Float32Array> =>
-  pool.exclusive(() => convolve(pool, x, w, params, outShape));
+export const conv2dNative = (
+  pool: NativePool,
+  x: NativeOperand,
+  w: NativeOperand,
+  params: Conv2dParams,
+  outShape: readonly number[],
+  allocate: Allocate = newFloats,
+): Promise<Float32Array> => pool.exclusive(() => convolve(pool, x, w, params, outShape, allocate));
 
 const convolve = async (
   pool: NativePool,
@@ -27,6 +33,7 @@ const convolve = async (
   w: NativeOperand,
   { stride, padding, dilation }: Conv2dParams,
   outShape: readonly number[],
+  allocate: Allocate,
 ): Promise<Float32Array> => {
   const [images, channels] = x.view.shape;
   const [outChannels, , kh, kw] = w.view.shape;
@@ -57,7 +64,7 @@ const convolve = async (
         kind: 'conv-shifts', x: xView, taps: tapsAt, output: outAt, geometry, first, last, scratch: tapsAt + taps * channels + t * scratchSize,
       })),
     );
-    return memory.slice(outAt, outAt + outSize);
+    return copyOut(memory, outAt, outSize, allocate);
   }
 
   if (!byChannel) {
@@ -74,7 +81,7 @@ const convolve = async (
         kind: 'conv-images', x: xView, weights: packedAt, output: outAt, geometry, first, last, scratch: packedAt + m * geometry.depth + t * scratchSize,
       })),
     );
-    return memory.slice(outAt, outAt + outSize);
+    return copyOut(memory, outAt, outSize, allocate);
   }
 
   const depth = kh * kw;
@@ -93,7 +100,7 @@ const convolve = async (
     })),
   );
   // Sum the threads' partial products, then lay D[o, (b, i, j)] out as out[b, o, i, j].
-  const out = new Float32Array(outSize);
+  const out = allocate(outSize);
   const plane = oh * ow;
   for (let o = 0; o < outChannels; o++)
     for (let b = 0; b < images; b++)

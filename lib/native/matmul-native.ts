@@ -4,7 +4,7 @@
 import type { NativePool } from './native-pool.ts';
 import { sizeOf } from '../shape.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
-import { type NativeOperand, place, roundUp, shares, type StridedView } from './strided-view.ts';
+import { type Allocate, copyOut, type NativeOperand, newFloats, place, roundUp, shares, type StridedView } from './strided-view.ts';
 
 /** The offset of each matrix of a batched view: its leading axes enumerated in row-major order. */
 const matrixOffsets = (view: StridedView): number[] => {
@@ -14,10 +14,10 @@ const matrixOffsets = (view: StridedView): number[] => {
   return offsets;
 };
 
-export const matmulNative = (pool: NativePool, a: NativeOperand, b: NativeOperand, outShape: readonly number[]): Promise<Float32Array> =>
-  pool.exclusive(() => multiply(pool, a, b, outShape));
+export const matmulNative = (pool: NativePool, a: NativeOperand, b: NativeOperand, outShape: readonly number[], allocate: Allocate = newFloats): Promise<Float32Array> =>
+  pool.exclusive(() => multiply(pool, a, b, outShape, allocate));
 
-const multiply = async (pool: NativePool, a: NativeOperand, b: NativeOperand, outShape: readonly number[]): Promise<Float32Array> => {
+const multiply = async (pool: NativePool, a: NativeOperand, b: NativeOperand, outShape: readonly number[], allocate: Allocate): Promise<Float32Array> => {
   const [rows, depth] = a.view.shape.slice(-2);
   const columns = b.view.shape[b.view.shape.length - 1];
   const items = sizeOf(outShape.slice(0, -2));
@@ -45,7 +45,7 @@ const multiply = async (pool: NativePool, a: NativeOperand, b: NativeOperand, ou
       kind: 'matmul', a: operand(aView), b: operand(bView), output: outAt, rows, depth, columns, ...share, scratch: scratchAt + t * scratchSize(largest),
     })),
   );
-  return memory.slice(outAt, outAt + outSize);
+  return copyOut(memory, outAt, outSize, allocate);
 };
 
 const range = (first: number, last: number): number[] => Array.from({ length: last - first }, (_, i) => first + i);

@@ -8,6 +8,13 @@ import { assembleModule } from './wasm-assembler.ts';
 import { GEMM_COLUMNS, GEMM_ROWS, gemmKernel } from './gemm-kernel.ts';
 import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
+import type { JavascriptKernel } from './javascript-kernel.ts';
+
+/**
+ * Below this many inner-loop passes a kernel runs on the calling thread: handing it to the
+ * workers costs a message and a reply each, tens of microseconds.
+ */
+const PASSES_ON_THE_CALLING_THREAD = 1 << 15;
 
 const PAGE_FLOATS = 65536 / 4;
 /** WebAssembly's 32-bit addresses: 4 GiB, 65536 pages. */
@@ -21,7 +28,7 @@ const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModu
     ], MAXIMUM_PAGES)));
 
 /** A job for one worker (see worker.js for the kinds); offsets are in floats. */
-export type NativeJob = { readonly kind: 'conv-images' | 'conv-channels' | 'conv-shifts' | 'matmul' } & Record<string, unknown>;
+export type NativeJob = { readonly kind: 'conv-images' | 'conv-channels' | 'conv-shifts' | 'matmul' | 'kernel' } & Record<string, unknown>;
 
 export class NativePool {
   readonly threads: number;
@@ -60,7 +67,7 @@ export class NativePool {
   }
 
   /** Runs one job on each of the first `jobs.length` workers and waits for all of them. */
-  async run(jobs: readonly NativeJob[]): Promise<void> {
+  async run(jobs: readonly NativeJob[], what?: string): Promise<void> {
     const workers = this.start();
     const replies = jobs.map(
       (job, i) =>
@@ -74,17 +81,66 @@ export class NativePool {
             worker.off('error', onError);
             worker.unref();
             if (reply.ok) resolve();
-            else reject(new Error(`native kernels: worker ${i} failed on a ${job.kind} job: ${reply.message}`));
+            else reject(new Error(`native kernels: worker ${i} failed on a ${job.kind} job${what === undefined ? '' : ` for ${what}`}: ${reply.message}`));
           });
           worker.postMessage(job);
         }),
     );
-    await Promise.all(replies);
+    // Every worker's reply is awaited, failed or not, before the next job: a reply that came
+    // late would otherwise be taken for the next job's.
+    const settled = await Promise.allSettled(replies);
+    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /** The kernels each worker has compiled, by id: the source is sent with the first job only. */
+  private readonly sent: Set<number>[] = [];
+
+  /**
+   * Writes positions [0, cells) of `out` with a JavaScript kernel reading `buffers`, all in
+   * shared memory: on this thread when the kernel is small, else in equal shares on the workers.
+   * Answers the number of threads it ran on.
+   */
+  async runKernel(kernel: JavascriptKernel, out: Float32Array, buffers: readonly Float32Array[], cells: number): Promise<number> {
+    const shares = Math.min(this.threads, Math.ceil((cells * kernel.passes) / PASSES_ON_THE_CALLING_THREAD));
+    if (shares <= 1) {
+      try {
+        kernel.runHere(out, buffers, 0, cells);
+      } catch (error) {
+        throw new Error(`native kernels: the kernel for ${kernel.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      return 1;
+    }
+    await this.exclusive(() =>
+      this.run(
+        Array.from({ length: shares }, (_, i) => {
+          const sent = (this.sent[i] ??= new Set());
+          const first = !sent.has(kernel.id);
+          sent.add(kernel.id);
+          return {
+            kind: 'kernel',
+            id: kernel.id,
+            ...(first ? { source: kernel.source } : {}),
+            out,
+            buffers,
+            start: Math.floor((cells * i) / shares),
+            end: Math.floor((cells * (i + 1)) / shares),
+          };
+        }),
+        kernel.name,
+      ).catch((error: unknown) => {
+        // A worker that failed on the kernel's first job did not keep it: send the source again.
+        for (const sent of this.sent) sent?.delete(kernel.id);
+        throw error;
+      }),
+    );
+    return shares;
   }
 
   async destroy(): Promise<void> {
     const workers = this.workers;
     this.workers = undefined;
+    this.sent.length = 0;
     if (workers) await Promise.all(workers.map((worker) => worker.terminate()));
   }
 

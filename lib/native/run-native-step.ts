@@ -7,14 +7,15 @@ import type { NativePool } from './native-pool.ts';
 import type { NativePlan } from '../compile/plan.ts';
 import { conv2dNative } from './conv2d-native.ts';
 import { matmulNative } from './matmul-native.ts';
+import type { Allocate } from './strided-view.ts';
 
-export const runNativeStep = (pool: NativePool, step: NativePlan, bufferOf: (node: Tensor) => Float32Array): Promise<Float32Array> => {
+export const runNativeStep = (pool: NativePool, step: NativePlan, bufferOf: (node: Tensor) => Float32Array, allocate?: Allocate): Promise<Float32Array> => {
   const [a, b] = step.operands.map(({ base, view }) => ({ data: bufferOf(base), view }));
   switch (step.node.primitive.name) {
     case 'conv2d':
-      return conv2dNative(pool, a, b, step.node.params as Conv2dParams, step.node.shape);
+      return conv2dNative(pool, a, b, step.node.params as Conv2dParams, step.node.shape, allocate);
     case 'matmul':
-      return matmulNative(pool, a, b, step.node.shape);
+      return matmulNative(pool, a, b, step.node.shape, allocate);
     default:
       throw new Error(`compile: ${step.node} has no native kernel`);
   }

@@ -55,3 +55,14 @@ export const place = (memory: Float32Array, operand: NativeOperand, at: number):
   return { ...operand.view, offset: operand.view.offset + at };
 };
 
+
+/** Where a native step's result goes: a fresh array, or one a compiled program recycles. */
+export type Allocate = (length: number) => Float32Array;
+export const newFloats: Allocate = (length) => new Float32Array(length);
+
+/** A result copied out of the shared memory into an array of its own. */
+export const copyOut = (memory: Float32Array, at: number, length: number, allocate: Allocate): Float32Array => {
+  const out = allocate(length);
+  out.set(memory.subarray(at, at + length));
+  return out;
+};

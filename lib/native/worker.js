@@ -13,7 +13,9 @@
 //    position, by input channel) with the image's channels, then each tap's row added into the
 //    output shifted by where the tap reads (for convolutions with fewer output channels than
 //    input channels, such as the input gradient);
-//  - matmul: for each product of a range, both factors packed and one GEMM.
+//  - matmul: for each product of a range, both factors packed and one GEMM;
+//  - kernel: a range of a JavaScript kernel's output positions (javascript-kernel.ts), over
+//    arrays in shared memory of their own rather than the GEMM's memory.
 
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -177,7 +179,20 @@ const matmul = (job) => {
   }
 };
 
-const jobs = { 'conv-images': convImages, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul };
+/** Compiled JavaScript kernels by id: the source comes with a kernel's first job on this worker. */
+const kernels = new Map();
+
+const kernel = (job) => {
+  let run = kernels.get(job.id);
+  if (run === undefined) {
+    if (job.source === undefined) throw new Error(`kernel ${job.id} was never sent`);
+    run = (0, eval)(job.source);
+    kernels.set(job.id, run);
+  }
+  run(job.out, job.buffers, job.start, job.end);
+};
+
+const jobs = { 'conv-images': convImages, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul, kernel };
 
 parentPort.on('message', (job) => {
   try {

@@ -1,0 +1,109 @@
+// The native pool's JavaScript kernels (lib/native/javascript-kernel.ts): what may run once a row,
+// that a kernel run in any shares writes exactly what it writes run whole, which expressions
+// need no rounding to float32, and that a kernel that fails is named. Compiled equals
+// interpreted on webasm (compile.test.ts, training-step.test.ts) runs these kernels for every
+// primitive; gpu.js's own webasm kernels are checked there with `javascriptKernels: false`.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { hoistable, JavascriptKernel } from '../lib/native/javascript-kernel.ts';
+import { keepsFloat32 } from '../lib/compile/emitter.ts';
+import { NativePool } from '../lib/native/native-pool.ts';
+import { sharedFloats } from '../lib/native/shared-floats.ts';
+import { planKernels } from '../lib/compile/compile.ts';
+import { capabilitiesOf } from '../lib/compile/capabilities.ts';
+import { add, concat, exp, maximum, mul, reshape, select, sum, transpose } from '../lib/index.ts';
+import { greater } from '../lib/primitives/greater.ts';
+import type { Tensor } from '../lib/tensor.ts';
+import type { KernelPlan } from '../lib/compile/plan.ts';
+import { runs } from './runs.ts';
+
+test('a statement runs once a row only when nothing it reads depends on x', () => {
+  const statements = [
+    'const t1 = Math.fround(y * 2);', // row-invariant
+    'const t2 = x;', // x itself
+    'const t3 = b0[t1 * 8 + 3];', // a read at a row-invariant position: hoisted
+    'const t4 = Math.fround(t3 + t2);', // depends on x through t2
+    'let a5 = 0.0;', // an accumulator: never hoisted
+    'for (let k6 = 0; k6 < 9; k6++) {\n  a5 = a5 + b1[k6];\n}',
+    'const t7 = Math.fround(a5 * 2);', // reads the accumulator
+    'let c8;',
+    'if (t1 < 3) {\n  c8 = t1;\n} else {\n  c8 = t3;\n}',
+    'const t9 = Math.fround(c8 + z);', // reads a chosen value
+    'const t10 = Math.fround(t1 + z);', // row-invariant again, after all of those
+  ];
+  assert.deepEqual(hoistable(statements), [true, false, true, false, false, false, false, false, false, false, true]);
+});
+
+test('expressions that keep float32 operands float32 are not rounded again; arithmetic and float64 literals are', () => {
+  for (const kept of ['b3[t4 + t5]', '(t1 == t2 ? 1 : 0)', '(t1 != 0 ? t2 : 0.5)', 'Math.max(t1, 0.0)', 'Math.floor(t7)', '(-t3)'])
+    assert.equal(keepsFloat32(kept), true, kept);
+  for (const rounded of ['(t1 + t2)', '(t1 * 0.5)', 'Math.max(t1, 0.1)', 'Math.exp(t1)', 'Math.max(a3, t1)', '(t1 != 0 ? t2 : 0.1)'])
+    assert.equal(keepsFloat32(rounded), false, rounded);
+  // And the claim itself: on float32 operands these forms give float32 results.
+  fc.assert(
+    fc.property(fc.float({ noNaN: true }), fc.float({ noNaN: true }), (a, b) => {
+      for (const value of [a === b ? 1 : 0, a !== 0 ? b : 0.5, Math.max(a, b), Math.min(a, 0), Math.floor(a), Math.abs(b), -a])
+        assert.equal(Math.fround(value), value);
+    }),
+    { numRuns: runs(200) },
+  );
+});
+
+/** The planned JavaScript kernels of a function of one [2, 3, 5, 7] argument. */
+const kernelsOf = (f: (x: Tensor) => Tensor): KernelPlan[] =>
+  planKernels(f, { shape: [2, 3, 5, 7], data: new Float32Array(210) } as never, capabilitiesOf('webasm')).segments.flatMap((s) => (s.kind === 'pipeline' ? [...s.steps] : []));
+
+test('a kernel run in shares that split rows anywhere writes what it writes run whole', () => {
+  const programs: ((x: Tensor) => Tensor)[] = [
+    // Elementwise with a broadcast; a transposed read; a reduction; a choice; a concatenation.
+    (x) => maximum(mul(x, exp(x)), add(x, x)),
+    (x) => transpose(x, [0, 3, 2, 1]),
+    (x) => sum(x, [1, 3]),
+    (x) => select(greater(x, mul(x, x)), exp(x), x),
+    (x) => concat([x, mul(x, x), reshape(sum(x, [1], true), [2, 1, 5, 7])], 1),
+  ];
+  const kernels = programs.flatMap(kernelsOf);
+  assert.ok(kernels.length >= programs.length);
+  fc.assert(
+    fc.property(fc.nat(kernels.length - 1), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 5 }), (k, cuts) => {
+      const plan = kernels[k];
+      const kernel = new JavascriptKernel(plan.source, plan.passes, String(plan.node));
+      const cells = plan.layout[0] * plan.layout[1] * plan.layout[2];
+      const buffers = plan.inputLayouts.map(([w, h, d]) => Float32Array.from({ length: w * h * d }, (_, i) => Math.sin(i * 1.7 + k)));
+      const whole = new Float32Array(cells);
+      kernel.runHere(whole, buffers, 0, cells);
+      const pieces = new Float32Array(cells).fill(NaN);
+      const bounds = [0, ...cuts.map((c) => Math.floor(c * cells)).sort((a, b) => a - b), cells];
+      for (let i = 0; i + 1 < bounds.length; i++) kernel.runHere(pieces, buffers, bounds[i], bounds[i + 1]);
+      assert.deepEqual(pieces, whole);
+    }),
+    { numRuns: runs(60) },
+  );
+});
+
+test('a kernel shared among workers writes what it writes on one thread; one that fails is named, and the pool goes on', async () => {
+  const pool = new NativePool(3);
+  try {
+    const [plan] = kernelsOf((x) => mul(exp(x), x));
+    const kernel = new JavascriptKernel(plan.source, 1 << 20, String(plan.node));
+    const input = sharedFloats(210).map((_, i) => Math.cos(i));
+    const here = new Float32Array(210);
+    kernel.runHere(here, [input], 0, 210);
+    const there = sharedFloats(210);
+    assert.equal(await pool.runKernel(kernel, there, [input], 210), 3);
+    assert.deepEqual(there, here);
+
+    const broken = new JavascriptKernel('(function kernel(out, buffers, start, end) { throw new Error("no such value"); })', 1 << 20, 'exp#99[2, 3]');
+    await assert.rejects(pool.runKernel(broken, sharedFloats(210), [], 210), /failed on a kernel job for exp#99\[2, 3\]: no such value/);
+    // A small kernel runs on the calling thread, and says so when it fails too.
+    const small = new JavascriptKernel(broken.source, 1, 'exp#98[2]');
+    await assert.rejects(pool.runKernel(small, sharedFloats(2), [], 2), /the kernel for exp#98\[2\] failed: no such value/);
+    there.fill(0);
+    await pool.runKernel(kernel, there, [input], 210);
+    assert.deepEqual(there, here);
+  } finally {
+    await pool.destroy();
+  }
+});

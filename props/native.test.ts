@@ -17,6 +17,7 @@ import { type Conv2dParams, conv2dPrimitive } from '../lib/primitives/conv2d.ts'
 import { matmulPrimitive } from '../lib/primitives/matmul.ts';
 import type { Shape } from '../lib/shape.ts';
 import { runs } from './runs.ts';
+import { sharedFloats } from '../lib/native/shared-floats.ts';
 
 const values = (count: number, seed: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233));
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -113,6 +114,8 @@ const convArbitrary = fc
     padding: fc.tuple(fc.tuple(fc.nat(2), fc.nat(2)), fc.tuple(fc.nat(2), fc.nat(2))),
     dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
     threads: fc.integer({ min: 1, max: 3 }),
+    // Results into an array of the caller's in shared memory (the workers write it), or not.
+    shared: fc.boolean(),
   })
   .filter(({ height, width, kernel, padding, dilation }) => height + padding[0][0] + padding[0][1] >= dilation[0] * (kernel[0] - 1) + 1 && width + padding[1][0] + padding[1][1] >= dilation[1] * (kernel[1] - 1) + 1)
   .chain((g) =>
@@ -133,7 +136,8 @@ test('native conv2d equals the interpreter: any geometry, operands as views, all
       const shape = conv2dPrimitive.shape([xs.shape, ws.shape], params);
       forms.add(g.kernel[0] * g.kernel[1] > shape[2] * shape[3] ? 'by channel' : g.outChannels < g.channels ? 'by shifts' : 'by image');
       const want = conv2dPrimitive.evaluate([xs, ws], params, shape);
-      await withPool(g.threads, async (pool) => assertClose('conv2d', await conv2dNative(pool, x, w, params, shape), want));
+      const allocate = g.shared ? sharedFloats : undefined;
+      await withPool(g.threads, async (pool) => assertClose('conv2d', await conv2dNative(pool, x, w, params, shape, allocate), want));
     }),
     { numRuns: runs(60) },
   );
@@ -145,6 +149,7 @@ test('native matmul equals the interpreter: batched, operands as views, rows or 
     .record({
       batch: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
       m: fc.integer({ min: 1, max: 11 }), k: fc.integer({ min: 0, max: 9 }), n: fc.integer({ min: 1, max: 17 }), threads: fc.integer({ min: 1, max: 3 }),
+      shared: fc.boolean(),
     })
     .chain((g) => fc.record({ g: fc.constant(g), a: operandArbitrary([...g.batch, g.m, g.k], 1), b: operandArbitrary([...g.batch, g.k, g.n], 2) }));
   await fc.assert(
@@ -153,7 +158,7 @@ test('native matmul equals the interpreter: batched, operands as views, rows or 
       const bs = materialise(b);
       const shape = matmulPrimitive.shape([as.shape, bs.shape], {});
       const want = matmulPrimitive.evaluate([as, bs], {}, shape);
-      await withPool(g.threads, async (pool) => assertClose('matmul', await matmulNative(pool, a, b, shape), want));
+      await withPool(g.threads, async (pool) => assertClose('matmul', await matmulNative(pool, a, b, shape, g.shared ? sharedFloats : undefined), want));
     }),
     { numRuns: runs(60) },
   );

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  cifarTrainAugmentation, invariantSpreadingLoss, key, materialize, reshape, sgd, smallCifarEncoder, sum, type Tensor,
+  cifarTrainAugmentation, grad, invariantSpreadingLoss, key, materialize, mul, ones, reshape, sgd, smallCifarEncoder, sum, type Tensor,
 } from '../lib/index.ts';
 import { capabilitiesOf, planKernels } from '../lib/compile/index.ts';
 import { type Capabilities, lowered } from '../lib/compile/capabilities.ts';
@@ -111,4 +111,20 @@ test('on webasm the training step runs its convolutions and matmuls natively; gp
   // Without native kernels the step is one pipeline again.
   const gpujsOnly = trainingStepPlan(encoder, 8, lowered(capabilitiesOf('webasm'), { nativeKernels: false }));
   assert.equal(gpujsOnly.segments.length, 1);
+});
+
+test('a product with ones is planned as its other factor; a product with anything else is kept', () => {
+  // The gradient of sum(x * g) with respect to x is g: ones broadcast from the seed, times g.
+  const gradient = (p: { x: Tensor; g: Tensor }) => grad((x: Tensor) => sum(mul(x, p.g)))(p.x);
+  const args = { x: shapeOnly([4, 8]), g: shapeOnly([4, 8]) };
+  for (const backend of ['webasm', 'webgpu', 'cpu'] as const) {
+    const plan = planKernels(gradient, args, capabilitiesOf(backend));
+    assert.deepEqual(plan.segments, [], `${backend}: ${plan.segments.length} segments`);
+    assert.equal(plan.outputs[0].primitive.name, 'placeholder');
+  }
+  const twice = planKernels((p: { x: Tensor; g: Tensor }) => grad((x: Tensor) => sum(mul(mul(x, 2), p.g)))(p.x), args, capabilitiesOf('webasm'));
+  assert.equal(twice.segments.length, 1);
+  // A product with ones that broadcasts the other factor is a kernel still.
+  const broadcast = planKernels((p: { x: Tensor }) => mul(p.x, ones([3, 4, 8])), { x: shapeOnly([4, 8]) }, capabilitiesOf('webasm'));
+  assert.equal(broadcast.segments.length, 1);
 });

@@ -20,7 +20,6 @@ import { sharedNativePool } from '../native/native-pool.ts';
 import { runNativeStep } from '../native/run-native-step.ts';
 import { withFlatResults } from './webasm-flat-results.ts';
 import { uncopied } from './uncopied-arguments.ts';
-import { inSharedMemory } from '../native/shared-floats.ts';
 
 /** A concrete argument or result: a shape and row-major data. */
 export interface CompiledValue {
@@ -171,14 +170,28 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     const { leaves, paths } = flattenTree(args, isArgumentLeaf);
     const program = await programFor(args);
     const { choice } = await backend();
-    // With the native pool's JavaScript kernels every value lives in shared memory, where the
-    // workers read and write it in place; the program recycles its own arrays from call to call.
+    // With the native pool's JavaScript kernels the values kernels read live in shared memory,
+    // where the workers read and write them in place; the program recycles its own arrays from
+    // call to call. An argument is copied there once, when a kernel first reads it (a native
+    // step copies its operands into the GEMM's memory anyway).
     const javascript = program.javascriptKernels;
-    const shared = (data: Float32Array) => (javascript ? inSharedMemory(data) : data);
     const env = new Map<Tensor, Float32Array>(javascript ? program.sharedConstants : program.constants);
     program.placeholders.forEach((p, i) => {
-      env.set(p, shared(float32Data(dataOf(leaves[i]), paths[i])));
+      env.set(p, float32Data(dataOf(leaves[i]), paths[i]));
     });
+    // Copies into the program's recycled arrays, given back when the call ends.
+    const sharedCopies = new Map<Float32Array, Float32Array>();
+    const sharedValue = (node: Tensor): Float32Array => {
+      const data = env.get(node) ?? scalarData(node);
+      if (data.buffer instanceof SharedArrayBuffer) return data;
+      let copy = sharedCopies.get(data);
+      if (copy === undefined) {
+        copy = program.arrays.take(data.length);
+        copy.set(data);
+        sharedCopies.set(data, copy);
+      }
+      return copy;
+    };
     const hostSteps: string[] = [];
     let nativeSteps = 0;
     const milliseconds = { pipelines: 0, native: 0 };
@@ -216,7 +229,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       if (segment.kind === 'host') {
         hostSteps.push(segment.node.primitive.name);
         const inputs: Value[] = segment.node.inputs.map((input) => ({ shape: input.shape, data: Float64Array.from(env.get(input) ?? scalarData(input)) }));
-        env.set(segment.node, shared(Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape))));
+        env.set(segment.node, Float32Array.from(segment.node.primitive.evaluate(inputs, segment.node.params, segment.node.shape)));
         release(segment);
         continue;
       }
@@ -239,7 +252,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
           const stepStart = performance.now();
           const cells = step.layout[0] * step.layout[1] * step.layout[2];
           const out = allocate(cells);
-          const threads = await pool.runKernel(step.javascript, out, step.buffers.map((b) => env.get(b) ?? shared(scalarData(b))), cells);
+          const threads = await pool.runKernel(step.javascript, out, step.buffers.map(sharedValue), cells);
           pipelineThreads = Math.max(pipelineThreads, threads);
           env.set(step.node, out);
           if (options.profile) timings.push({ node: String(step.node), milliseconds: performance.now() - stepStart, fused: step.fused.map(String).join(', ') });
@@ -281,6 +294,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       if (segment.pipeline.fallbackReason) reasons.push(segment.pipeline.fallbackReason);
       release(segment);
     }
+    for (const copy of sharedCopies.values()) program.arrays.give(copy);
     const expectedMode = javascript ? 'javascript' : choice.backend === 'headlessgl' ? 'gpu' : choice.backend;
     const kernelMode = modes.size === 0 ? undefined : [...modes].join(', ');
     const degraded = [...modes].some((mode) => mode !== expectedMode);

@@ -13,7 +13,7 @@ import type { Capabilities } from './capabilities.ts';
 import { Emitter, type Layout, layoutOf, rowMajor } from './emitter.ts';
 import { kernelRule } from './rules.ts';
 import { isScalarConstant, schedule } from './schedule.ts';
-import { lowerPaddedConvolutions } from './lower.ts';
+import { lowerPaddedConvolutions, withoutProductsWithOnes } from './lower.ts';
 import { recomputeAcrossPipelines } from './recompute.ts';
 import { isNativeStep, nativeOperands } from '../native/native-step.ts';
 import type { StridedView } from '../native/strided-view.ts';
@@ -91,7 +91,8 @@ export const planProgram = <A>(
   const traced = f(unflattenTree(args, placeholders, isLeaf) as A);
   // The native kernels pad as they gather patches: a padded copy would only cost a pass.
   const native = (node: Tensor) => capabilities.nativeKernels && isNativeStep(node);
-  const lowered = capabilities.nativeKernels ? { outputs: flattenTree(traced).leaves, materialise: new Set<Tensor>() } : lowerPaddedConvolutions(flattenTree(traced).leaves);
+  const simplified = withoutProductsWithOnes(flattenTree(traced).leaves);
+  const lowered = capabilities.nativeKernels ? { outputs: simplified, materialise: new Set<Tensor>() } : lowerPaddedConvolutions(simplified);
   const outputs = lowered.outputs;
   const outputTree = unflattenTree(traced, outputs);
   const scheduled = schedule(outputs, lowered.materialise, native);

@@ -16,7 +16,7 @@
 import type { Conv2dParams } from '../primitives/conv2d.ts';
 import type { NativePool } from './native-pool.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
-import { type Allocate, copyOut, type NativeOperand, newFloats, place, roundUp, shares, type StridedView } from './strided-view.ts';
+import { type Allocate, delivered, type NativeOperand, newFloats, place, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
 
 export const conv2dNative = (
   pool: NativePool,
@@ -48,12 +48,14 @@ const convolve = async (
   const outAt = wAt + roundUp(w.data.length, 4);
   const byChannel = kh * kw > oh * ow;
 
+  const { out, destination } = resultArray(allocate, outSize);
   if (!byChannel && outChannels < channels) {
     const [, , height, width] = x.view.shape;
     const taps = roundUp(outChannels * kh * kw, GEMM_ROWS);
     const n = roundUp(height * width, GEMM_COLUMNS);
     const tapsAt = outAt + roundUp(outSize, 4);
-    const scratchSize = channels * n + taps * n;
+    // The image, the products, and one image's sums when they are copied out from the worker.
+    const scratchSize = channels * n + taps * n + outChannels * oh * ow;
     const ranges = shares(images, pool.threads);
     const memory = pool.reserve(tapsAt + taps * channels + ranges.length * scratchSize);
     const xView = place(memory, x, xAt);
@@ -61,10 +63,10 @@ const convolve = async (
     packTaps(memory, wView, tapsAt, taps);
     await pool.run(
       ranges.map(([first, last], t) => ({
-        kind: 'conv-shifts', x: xView, taps: tapsAt, output: outAt, geometry, first, last, scratch: tapsAt + taps * channels + t * scratchSize,
+        kind: 'conv-shifts', x: xView, taps: tapsAt, output: outAt, destination, geometry, first, last, scratch: tapsAt + taps * channels + t * scratchSize,
       })),
     );
-    return copyOut(memory, outAt, outSize, allocate);
+    return delivered(memory, outAt, out, destination);
   }
 
   if (!byChannel) {
@@ -78,10 +80,10 @@ const convolve = async (
     packWeights(memory, wView, packedAt, m, geometry.depth);
     await pool.run(
       ranges.map(([first, last], t) => ({
-        kind: 'conv-images', x: xView, weights: packedAt, output: outAt, geometry, first, last, scratch: packedAt + m * geometry.depth + t * scratchSize,
+        kind: 'conv-images', x: xView, weights: packedAt, output: outAt, destination, geometry, first, last, scratch: packedAt + m * geometry.depth + t * scratchSize,
       })),
     );
-    return copyOut(memory, outAt, outSize, allocate);
+    return delivered(memory, outAt, out, destination);
   }
 
   const depth = kh * kw;
@@ -100,7 +102,6 @@ const convolve = async (
     })),
   );
   // Sum the threads' partial products, then lay D[o, (b, i, j)] out as out[b, o, i, j].
-  const out = allocate(outSize);
   const plane = oh * ow;
   for (let o = 0; o < outChannels; o++)
     for (let b = 0; b < images; b++)

@@ -60,9 +60,18 @@ export const place = (memory: Float32Array, operand: NativeOperand, at: number):
 export type Allocate = (length: number) => Float32Array;
 export const newFloats: Allocate = (length) => new Float32Array(length);
 
-/** A result copied out of the shared memory into an array of its own. */
-export const copyOut = (memory: Float32Array, at: number, length: number, allocate: Allocate): Float32Array => {
+/**
+ * A step's result array, and whether the workers write it themselves: they can where it is in
+ * shared memory of its own (a compiled program's recycled arrays), so that each copies its
+ * share out of the GEMM's memory while it is in cache.
+ */
+export const resultArray = (allocate: Allocate, length: number): { out: Float32Array; destination: Float32Array | undefined } => {
   const out = allocate(length);
-  out.set(memory.subarray(at, at + length));
+  return { out, destination: out.buffer instanceof SharedArrayBuffer ? out : undefined };
+};
+
+/** The result, copied out of the GEMM's memory at `at` unless the workers wrote it. */
+export const delivered = (memory: Float32Array, at: number, out: Float32Array, destination: Float32Array | undefined): Float32Array => {
+  if (destination === undefined) out.set(memory.subarray(at, at + out.length));
   return out;
 };

@@ -82,21 +82,31 @@ const unpack = (src, ld, dst, rows, columns) => {
   for (let r = 0; r < rows; r++) f32.copyWithin(dst + r * columns, src + r * ld, src + r * ld + columns);
 };
 
+/**
+ * The same into `destination`, an array of the caller's in shared memory, at element `at`: each
+ * worker copies its own results out while they are still in its cache, instead of the main
+ * thread copying the whole output once every worker is done.
+ */
+const unpackTo = (destination, src, ld, at, rows, columns) => {
+  for (let r = 0; r < rows; r++) destination.set(f32.subarray(src + r * ld, src + r * ld + columns), at + r * columns);
+};
+
 const convImages = (job) => {
-  const { x, weights, output, geometry, first, last, scratch } = job;
+  const { x, weights, output, destination, geometry, first, last, scratch } = job;
   const { outChannels, depth, output: [oh, ow] } = geometry;
   const columns = oh * ow;
   const m = roundUp(outChannels, ROWS);
   const n = roundUp(columns, COLUMNS);
   // Written straight into the output where its shape already meets the GEMM's blocks.
-  const direct = m === outChannels && n === columns;
+  const direct = destination === undefined && m === outChannels && n === columns;
   const patchMatrix = scratch;
   const result = scratch + depth * n;
   for (let b = first; b < last; b++) {
     patches(patchMatrix, n, x, 0, x.shape[1], b, b + 1, geometry);
     const target = output + b * outChannels * columns;
     gemm(weights * 4, depth * 4, patchMatrix * 4, n * 4, (direct ? target : result) * 4, n * 4, m, n, depth, 0);
-    if (!direct) unpack(result, n, target, outChannels, columns);
+    if (destination !== undefined) unpackTo(destination, result, n, b * outChannels * columns, outChannels, columns);
+    else if (!direct) unpack(result, n, target, outChannels, columns);
   }
 };
 
@@ -130,7 +140,7 @@ const convChannels = (job) => {
 };
 
 const convShifts = (job) => {
-  const { x, taps, output, geometry, first, last, scratch } = job;
+  const { x, taps, output, destination, geometry, first, last, scratch } = job;
   const { outChannels, kernel: [kh, kw], stride: [strideY, strideX], padding: [pt, pl], dilation: [dy, dx], output: [oh, ow] } = geometry;
   const [, channels, height, width] = x.shape;
   const [sb, sc, sy, sx] = x.strides;
@@ -139,6 +149,8 @@ const convShifts = (job) => {
   const n = roundUp(plane, COLUMNS);
   const image = scratch;
   const products = scratch + channels * n;
+  // With a destination, each image's sums are made in scratch and copied out.
+  const summed = products + m * n;
   for (let b = first; b < last; b++) {
     // The image's channels as rows of its plane, zero past it (a view need not be contiguous).
     for (let c = 0; c < channels; c++) {
@@ -150,7 +162,7 @@ const convShifts = (job) => {
     }
     // Row (o, p, q) of the products: tap (p, q) of output channel o at every input position.
     gemm(taps * 4, channels * 4, image * 4, n * 4, products * 4, n * 4, m, n, channels, 0);
-    const target = output + b * outChannels * oh * ow;
+    const target = destination === undefined ? output + b * outChannels * oh * ow : summed;
     f32.fill(0, target, target + outChannels * oh * ow);
     for (let o = 0; o < outChannels; o++)
       for (let p = 0; p < kh; p++) {
@@ -161,11 +173,12 @@ const convShifts = (job) => {
           shiftAddRow((target + o * oh * ow) * 4, origin * 4, strideY * width * 4, strideX * 4, oh, ow, rowFrom, rowTo, from, to);
         }
       }
+    if (destination !== undefined) destination.set(f32.subarray(summed, summed + outChannels * oh * ow), b * outChannels * oh * ow);
   }
 };
 
 const matmul = (job) => {
-  const { a, b, output, rows, depth, columns, items, rowFirst, rowLast, scratch } = job;
+  const { a, b, output, destination, rows, depth, columns, items, rowFirst, rowLast, scratch } = job;
   const m = roundUp(rowLast - rowFirst, ROWS);
   const n = roundUp(columns, COLUMNS);
   const packedA = scratch;
@@ -175,7 +188,8 @@ const matmul = (job) => {
     pack(packedA, depth, { offset: a.offsets[t], strides: a.strides }, rowFirst, rowLast, m, depth);
     pack(packedB, n, { offset: b.offsets[t], strides: b.strides }, 0, depth, depth, columns);
     gemm(packedA * 4, depth * 4, packedB * 4, n * 4, result * 4, n * 4, m, n, depth, 0);
-    unpack(result, n, output + (t * rows + rowFirst) * columns, rowLast - rowFirst, columns);
+    if (destination !== undefined) unpackTo(destination, result, n, (t * rows + rowFirst) * columns, rowLast - rowFirst, columns);
+    else unpack(result, n, output + (t * rows + rowFirst) * columns, rowLast - rowFirst, columns);
   }
 };
 

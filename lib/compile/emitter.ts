@@ -50,6 +50,10 @@ interface Scope {
   readonly lines: string[];
   readonly memo: Map<string, string>;
   readonly parent?: Scope;
+  /** 0 at the top, one more for each loop or branch inside. */
+  readonly depth: number;
+  /** A branch of a choice (only the side taken runs), rather than a loop body. */
+  readonly branch?: boolean;
 }
 
 /**
@@ -118,7 +122,7 @@ export interface EmitterSettings {
 
 export class Emitter {
   static readonly unrollLimit = 4;
-  private scope: Scope = { lines: [], memo: new Map() };
+  private scope: Scope = { lines: [], memo: new Map(), depth: 0 };
   private readonly root = this.scope;
   private counter = 0;
   /** Buffer parameter name of each materialised node this kernel reads, in parameter order. */
@@ -175,9 +179,41 @@ export class Emitter {
       if (found !== undefined) return found;
     }
     const name = this.fresh('t');
-    this.line(`const ${name} = ${rounded ? `Math.fround(${expression})` : expression};`);
-    this.scope.memo.set(key, name);
+    const scope = this.settings.flatFloat32 ? this.placement(name, expression) : this.scope;
+    scope.lines.push(`const ${name} = ${rounded ? `Math.fround(${expression})` : expression};`);
+    scope.memo.set(key, name);
     return name;
+  }
+
+  /** The scope that declares each loop counter, accumulator, chosen value and placed temporary. */
+  private readonly definedIn = new Map<string, Scope>();
+  /** Names whose value differs from element to element of a row (x, and what depends on it). */
+  private readonly perElement = new Set<string>();
+
+  /**
+   * Where the native pool's kernels compute a temporary: in the outermost scope where all it
+   * reads is defined, however deep in loops it is asked for, so that a loop body does not redo
+   * what only an outer counter changes, and what depends on no element of the row is at the top
+   * (javascript-kernel.ts runs it once a row: a per-image random number is drawn once, not once
+   * a pixel). What differs from element to element stays inside the branch that asked for it,
+   * so that only the side of a choice taken computes it.
+   */
+  private placement(name: string, expression: string): Scope {
+    const reads = expression.match(/\b[takc]\d+\b/g) ?? [];
+    const perElement = expression.includes('this.thread.x') || reads.some((read) => this.perElement.has(read));
+    let scope = this.root;
+    for (const read of reads) {
+      const defined = this.definedIn.get(read);
+      if (defined !== undefined && defined.depth > scope.depth) scope = defined;
+    }
+    if (perElement) {
+      this.perElement.add(name);
+      let branch: Scope | undefined = this.scope;
+      while (branch !== undefined && !branch.branch) branch = branch.parent;
+      if (branch !== undefined && branch.depth > scope.depth) scope = branch;
+    }
+    this.definedIn.set(name, scope);
+    return scope;
   }
 
   /** The value of `node` at `index`, computed once per scope. */
@@ -248,7 +284,8 @@ export class Emitter {
       return;
     }
     const counter = this.fresh('k');
-    const inner: Scope = { lines: [], memo: new Map(), parent: this.scope };
+    const inner: Scope = { lines: [], memo: new Map(), parent: this.scope, depth: this.scope.depth + 1 };
+    this.definedIn.set(counter, inner);
     const outer = this.scope;
     this.scope = inner;
     body(counter);
@@ -270,7 +307,7 @@ export class Emitter {
     const name = this.fresh('c');
     const branch = (body: () => string): string[] => {
       const outer = this.scope;
-      this.scope = { lines: [], memo: new Map(), parent: outer };
+      this.scope = { lines: [], memo: new Map(), parent: outer, depth: outer.depth + 1, branch: true };
       const value = body();
       this.line(`${name} = ${value};`);
       const lines = this.scope.lines;
@@ -279,6 +316,8 @@ export class Emitter {
     };
     const thenLines = branch(then);
     const otherwiseLines = branch(otherwise);
+    this.definedIn.set(name, this.scope);
+    this.perElement.add(name);
     this.line(`let ${name};`);
     this.line(`if (${condition}) {\n${indent(thenLines)}\n} else {\n${indent(otherwiseLines)}\n}`);
     return name;
@@ -287,6 +326,8 @@ export class Emitter {
   /** A mutable accumulator. */
   variable(initial: string): string {
     const name = this.fresh('a');
+    this.definedIn.set(name, this.scope);
+    this.perElement.add(name);
     this.line(`let ${name} = ${initial};`);
     return name;
   }

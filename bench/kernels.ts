@@ -97,7 +97,7 @@ for (const backend of backends) {
     const where = [
       ...(report.native ? [`native GEMM on ${threads.native} worker threads`] : []),
       ...(report.executorKind === 'native-pool'
-        ? [`JavaScript kernels on ${threads.pipelines} threads of the native pool`]
+        ? [`JavaScript kernels on ${threads.pipelines} thread${threads.pipelines === 1 ? '' : 's'} of the native pool`]
         : report.executorKind
           ? [`gpu.js kernels ${report.kernelMode}, executor ${report.executorKind} on ${threads.pipelines} threads`]
           : []),

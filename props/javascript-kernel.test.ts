@@ -107,3 +107,28 @@ test('a kernel shared among workers writes what it writes on one thread; one tha
     await pool.destroy();
   }
 });
+
+test('workers drop the kernels they are told to forget, and compile them again when they come back', async () => {
+  const pool = new NativePool(2);
+  try {
+    const [plan] = kernelsOf((x) => mul(exp(x), x));
+    const kernel = new JavascriptKernel(plan.source, 1 << 20, String(plan.node));
+    const other = new JavascriptKernel(plan.source, 1 << 20, 'another');
+    const input = sharedFloats(210).map((_, i) => Math.cos(i));
+    const here = new Float32Array(210);
+    kernel.runHere(here, [input], 0, 210);
+    const out = sharedFloats(210);
+    await pool.runKernel(kernel, out, [input], 210);
+    pool.forget([kernel]);
+    // The next kernel job tells each worker to drop it: a job naming it without its source fails.
+    await pool.runKernel(other, out, [input], 210);
+    const bare = { kind: 'kernel', id: kernel.id, out, buffers: [input], start: 0, end: 210 } as const;
+    await assert.rejects(pool.exclusive(() => pool.run([bare, bare])), new RegExp(`kernel ${kernel.id} was never sent`));
+    // Run again, it is sent again.
+    out.fill(0);
+    await pool.runKernel(kernel, out, [input], 210);
+    assert.deepEqual(out, here);
+  } finally {
+    await pool.destroy();
+  }
+});

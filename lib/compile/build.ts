@@ -80,6 +80,11 @@ export class KernelCache {
     return this.kernels.size + this.javascript.size;
   }
 
+  /** The JavaScript kernels built so far. */
+  get javascriptKernels(): Iterable<JavascriptKernel> {
+    return this.javascript.values();
+  }
+
   /** A JavaScript kernel's source holds its layouts (the flat reads' strides), so it is the key. */
   javascriptKernelFor(plan: KernelPlan): JavascriptKernel {
     let kernel = this.javascript.get(plan.source);

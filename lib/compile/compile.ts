@@ -254,7 +254,8 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
           const out = allocate(cells);
           const threads = await pool.runKernel(step.javascript, out, step.buffers.map(sharedValue), cells);
           pipelineThreads = Math.max(pipelineThreads, threads);
-          env.set(step.node, out);
+          // A wrapped layout's last row runs past the tensor's end.
+          env.set(step.node, cells === step.node.size ? out : out.subarray(0, step.node.size));
           if (options.profile) timings.push({ node: String(step.node), milliseconds: performance.now() - stepStart, fused: step.fused.map(String).join(', ') });
           release(step);
         }
@@ -336,6 +337,9 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       if (chosen === undefined) return;
       const pending = chosen;
       chosen = undefined;
+      // The native pool outlives this function: its workers drop the kernels they compiled for it.
+      const built = [...(kernels?.javascriptKernels ?? [])];
+      if (built.length > 0) sharedNativePool().forget(built);
       kernels = undefined;
       programs.clear();
       await pending.then(({ choice }) => choice.release(), () => {});

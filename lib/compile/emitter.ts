@@ -113,9 +113,11 @@ export interface EmitterSettings {
   readonly kernel?: string;
   /**
    * Kernels for the native pool's JavaScript executor (javascript-kernel.ts) rather than gpu.js:
-   * buffers are flat arrays read at `z * height * width + y * width + x`, and every temporary
-   * is rounded to float32 as it is computed, so that a value computed again in another kernel
-   * equals the one stored (a max pool's gradient compares the two).
+   * buffers are flat arrays read at `z * height * width + y * width + x`; every node's value is
+   * rounded to float32 where its operation can leave float32 (JavaScript computes in float64),
+   * so that a value computed again in another kernel equals the one stored (a max pool's
+   * gradient compares the two), while index arithmetic stays exact; choices compute only the
+   * side taken; temporaries are placed where their inputs are defined (`placement`).
    */
   readonly flatFloat32?: boolean;
 }
@@ -346,7 +348,8 @@ export class Emitter {
    * is checked and q moved back into place.
    */
   divide(a: string, d: number): { quotient: string; remainder: string } {
-    // In float64 the quotient of two integers below 2^26 is never rounded across an integer.
+    // In float64, a / d of integers whose sum is below 2^53 is never rounded up to the next
+    // integer (it falls short of one by at least 1 / d), so floor is exact.
     if (this.settings.flatFloat32) {
       const quotient = this.temp(`Math.floor(${a} / ${d})`);
       return { quotient, remainder: this.temp(`${a} - ${quotient} * ${d}`) };

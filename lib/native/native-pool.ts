@@ -95,6 +95,19 @@ export class NativePool {
 
   /** The kernels each worker has compiled, by id: the source is sent with the first job only. */
   private readonly sent: Set<number>[] = [];
+  /** Kernels each worker is to drop, told with its next kernel job. */
+  private readonly forgotten: number[][] = [];
+
+  /**
+   * The workers drop these kernels (a compiled function destroyed: a run compiles its kNN afresh
+   * each epoch, and the workers would otherwise keep every epoch's kernels).
+   */
+  forget(kernels: Iterable<JavascriptKernel>): void {
+    for (const kernel of kernels)
+      this.sent.forEach((sent, i) => {
+        if (sent.delete(kernel.id)) (this.forgotten[i] ??= []).push(kernel.id);
+      });
+  }
 
   /**
    * Writes positions [0, cells) of `out` with a JavaScript kernel reading `buffers`, all in
@@ -117,10 +130,12 @@ export class NativePool {
           const sent = (this.sent[i] ??= new Set());
           const first = !sent.has(kernel.id);
           sent.add(kernel.id);
+          const forget = this.forgotten[i]?.splice(0) ?? [];
           return {
             kind: 'kernel',
             id: kernel.id,
             ...(first ? { source: kernel.source } : {}),
+            ...(forget.length > 0 ? { forget } : {}),
             out,
             buffers,
             start: Math.floor((cells * i) / shares),
@@ -141,6 +156,7 @@ export class NativePool {
     const workers = this.workers;
     this.workers = undefined;
     this.sent.length = 0;
+    this.forgotten.length = 0;
     if (workers) await Promise.all(workers.map((worker) => worker.terminate()));
   }
 

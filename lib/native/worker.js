@@ -197,6 +197,7 @@ const matmul = (job) => {
 const kernels = new Map();
 
 const kernel = (job) => {
+  for (const id of job.forget ?? []) kernels.delete(id);
   let run = kernels.get(job.id);
   if (run === undefined) {
     if (job.source === undefined) throw new Error(`kernel ${job.id} was never sent`);

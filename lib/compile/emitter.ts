@@ -203,7 +203,8 @@ export class Emitter {
   private placement(name: string, expression: string): Scope {
     const reads = expression.match(/\b[takc]\d+\b/g) ?? [];
     const perElement = expression.includes('this.thread.x') || reads.some((read) => this.perElement.has(read));
-    let scope = this.root;
+    // An accumulator changes as its loop runs: what reads it is computed where it is asked for.
+    let scope = reads.some((read) => read[0] === 'a') ? this.scope : this.root;
     for (const read of reads) {
       const defined = this.definedIn.get(read);
       if (defined !== undefined && defined.depth > scope.depth) scope = defined;

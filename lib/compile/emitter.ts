@@ -349,10 +349,13 @@ export class Emitter {
    * is checked and q moved back into place.
    */
   divide(a: string, d: number): { quotient: string; remainder: string } {
-    // In float64, a / d of integers whose sum is below 2^53 is never rounded up to the next
-    // integer (it falls short of one by at least 1 / d), so floor is exact.
+    // The native pool's kernels divide flat positions, integers in [0, 2^31), in int32: a shift
+    // and a mask for a power of two; otherwise a / d, exact enough in float64 (it falls short of
+    // the next integer by at least 1 / d), truncated.
     if (this.settings.flatFloat32) {
-      const quotient = this.temp(`Math.floor(${a} / ${d})`);
+      const shift = Math.log2(d);
+      if (Number.isInteger(shift)) return { quotient: this.temp(`(${a} >> ${shift})`), remainder: this.temp(`(${a} & ${d - 1})`) };
+      const quotient = this.temp(`((${a} / ${d}) | 0)`);
       return { quotient, remainder: this.temp(`${a} - ${quotient} * ${d}`) };
     }
     const rough = this.temp(`Math.floor(${a} / ${d}.0)`);

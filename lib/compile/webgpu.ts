@@ -6,14 +6,27 @@
 // gpu.js asks its device for large storage bindings but not for more storage buffers per
 // kernel than WebGPU's default of 8; the adapter handed to gpu.js asks for all the adapter
 // offers, and the compiler is told that number (`WebGPUDevice.storageBuffersPerKernel`).
+//
+// Dawn's instance (the object `create()` returns) is loaded once and held for the life of the
+// process. Its adapters and devices do not keep it alive, yet the binding processes their
+// events through it on a timer: an instance the garbage collector took was freed under them,
+// and the process died in `InstanceBase::ProcessEvents` (a segmentation fault, "std::system_error:
+// Invalid argument" or a futex error, depending on what the freed memory then held). Holding it
+// does not keep Node from exiting: a process ends once its last work is done, devices or not.
 
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import * as gpuJs from 'gpu.js';
 
 /** What the compiler needs to know of the device gpu.js will get. */
 export interface WebGPUDevice {
-  /** The adapter's own description (e.g. "NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)"). */
+  /** The adapter's own description (e.g. "NVIDIA H200", "llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)"). */
   readonly adapter: string;
+  /**
+   * Whether the adapter is a software rasteriser on the CPU (lavapipe, SwiftShader): it says so
+   * itself (`isFallbackAdapter`), or names one. Such an adapter is correct but far slower than
+   * the native CPU path.
+   */
+  readonly software: boolean;
   /** Storage buffers one kernel may bind: its inputs and its output. */
   readonly storageBuffersPerKernel: number;
   /** Workgroups per dispatch dimension: with gpu.js's workgroups of 8 x 8 x 1, z's extent. */
@@ -22,55 +35,96 @@ export interface WebGPUDevice {
   readonly bufferBytes: number;
 }
 
-type AdapterLike = { limits: Record<string, number>; info?: { description?: string; device?: string; vendor?: string }; requestDevice: (descriptor?: any) => Promise<any> };
+interface AdapterInfoLike {
+  readonly description?: string;
+  readonly device?: string;
+  readonly vendor?: string;
+  readonly architecture?: string;
+  readonly isFallbackAdapter?: boolean;
+}
+type AdapterLike = { limits: Record<string, number>; info?: AdapterInfoLike; isFallbackAdapter?: boolean; requestDevice: (descriptor?: any) => Promise<any> };
 type GpuLike = { requestAdapter: (options?: unknown) => Promise<AdapterLike | null> };
 
 const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0];
 
+/** Software rasterisers that older bindings do not flag as fallback adapters. */
+const softwareRasterisers = /llvmpipe|lavapipe|swiftshader|softpipe|warp/i;
+
+const isSoftware = (adapter: AdapterLike): boolean =>
+  adapter.info?.isFallbackAdapter === true ||
+  adapter.isFallbackAdapter === true ||
+  adapter.info?.architecture === 'software' ||
+  softwareRasterisers.test(`${adapter.info?.description ?? ''} ${adapter.info?.device ?? ''}`);
+
 /**
- * Assigning a function to `device.onuncapturederror` throws in Dawn's Node binding ("object is
- * not of the correct interface type"), and gpu.js assigns one to every device it makes. Where
- * the assignment throws, an own property shadows the binding's: a handler assigned to it is
- * added with addEventListener where the device has one. Errors gpu.js checks itself (shader
- * compilation, pipeline creation) are raised either way.
+ * Errors the device reported outside any error scope (a validation error in a command gpu.js
+ * issued, an out-of-memory), in the order they came. gpu.js would only print them; instead they
+ * wait here until `compile` takes them after a pipeline ran and raises them as that pipeline's
+ * error, naming its kernels. Whatever no one takes is printed when the device is released.
  */
-const acceptErrorHandler = (device: any): any => {
-  try {
-    device.onuncapturederror = () => {};
-    device.onuncapturederror = null;
-    return device;
-  } catch {
-    let handler: ((event: unknown) => void) | null = null;
-    Object.defineProperty(device, 'onuncapturederror', {
-      configurable: true,
-      get: () => handler,
-      set: (next: ((event: unknown) => void) | null) => {
-        if (handler !== null) device.removeEventListener?.('uncapturederror', handler);
-        handler = next;
-        if (next !== null) device.addEventListener?.('uncapturederror', next);
-      },
-    });
-    return device;
-  }
+const deviceErrors: string[] = [];
+
+/** The device errors reported since the last call, oldest first. */
+export const takeDeviceErrors = (): string[] => deviceErrors.splice(0);
+
+const errorMessage = (event: unknown): string => {
+  const error = (event as { error?: { message?: string; constructor?: { name?: string } } }).error;
+  const kind = error?.constructor?.name;
+  const message = (error?.message ?? String(event)).trim();
+  return kind !== undefined && kind !== 'Object' && kind !== 'Error' ? `${kind}: ${message}` : message;
 };
+
+/**
+ * The device as gpu.js gets it: the uncaptured-error handler gpu.js assigns (which prints and
+ * forgets) is kept aside and never called; the device's errors go to `deviceErrors`. Dawn's
+ * older Node bindings threw on the assignment itself, which this also absorbs.
+ */
+const withErrorsCollected = (device: any): any => {
+  const collect = (event: unknown) => deviceErrors.push(errorMessage(event));
+  if (typeof device.addEventListener === 'function') device.addEventListener('uncapturederror', collect);
+  else device.onuncapturederror = collect;
+  let assigned: unknown = null;
+  Object.defineProperty(device, 'onuncapturederror', {
+    configurable: true,
+    get: () => assigned,
+    set: (handler: unknown) => {
+      assigned = handler;
+    },
+  });
+  return device;
+};
+
+/** Devices made for gpu.js that are not yet lost or destroyed. */
+const liveDevices = new Set<{ destroy: () => void; lost: Promise<unknown> }>();
+
+/** How many WebGPU devices this process holds now (none once the last holder released). */
+export const webgpuDevicesAlive = (): number => liveDevices.size;
 
 /** The adapter as gpu.js sees it: its device asks for every storage buffer the adapter has. */
 const adapterForGpuJs = (adapter: AdapterLike): AdapterLike => ({
   limits: adapter.limits,
   info: adapter.info,
-  requestDevice: async (descriptor: { requiredLimits?: Record<string, number> } = {}) =>
-    acceptErrorHandler(
-      await adapter.requestDevice({
-        ...descriptor,
-        requiredLimits: { ...descriptor.requiredLimits, maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage },
-      }),
-    ),
+  requestDevice: async (descriptor: { requiredLimits?: Record<string, number> } = {}) => {
+    const device = await adapter.requestDevice({
+      ...descriptor,
+      requiredLimits: { ...descriptor.requiredLimits, maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage },
+    });
+    liveDevices.add(device);
+    device.lost.then(() => liveDevices.delete(device));
+    return withErrorsCollected(device);
+  },
 });
 
 const host = globalThis as { navigator?: { gpu?: GpuLike } };
 
+interface LoadedGpu {
+  readonly gpu: GpuLike;
+  /** Makes `gpu` the `navigator.gpu` that gpu.js reads; returns what puts the old one back. */
+  readonly install: (gpu: GpuLike) => () => void;
+}
+
 /** The runtime's own WebGPU, or Dawn's; Left with the reason when neither loads. */
-const loadGpu = async (): Promise<Either<string, { gpu: GpuLike; install: (gpu: GpuLike) => () => void }>> => {
+const loadGpu = async (): Promise<Either<string, LoadedGpu>> => {
   if (host.navigator?.gpu !== undefined) {
     const navigator = host.navigator;
     const own = navigator.gpu!;
@@ -110,34 +164,37 @@ const loadGpu = async (): Promise<Either<string, { gpu: GpuLike; install: (gpu: 
   });
 };
 
+/** WebGPU as loaded once for this process; its `gpu` is Dawn's instance, held here for good. */
+let loaded: Promise<Either<string, LoadedGpu>> | undefined;
+
 // gpu.js's module-wide device, shared by every webgpu kernel (exported, but not in its types).
 const { WebGPUContext } = gpuJs as unknown as { WebGPUContext: { destroy: () => Promise<void> } };
 
 interface Installed {
   readonly device: WebGPUDevice;
-  /** Puts back what was there before (Dawn keeps a process alive while its GPU object is reachable). */
+  /** Puts back the `navigator.gpu` that was there before. */
   readonly uninstall: () => void;
 }
 
-/** Loads WebGPU, asks for an adapter and makes it the one gpu.js will use. */
+/** Asks for an adapter and makes it the one gpu.js will use. */
 const install = async (): Promise<Either<string, Installed>> => {
-  const loaded = await loadGpu();
-  if (loaded._tag === 'Left') return loaded;
-  const { gpu, install } = loaded.right;
+  const gpu = await (loaded ??= loadGpu());
+  if (isLeft(gpu)) return gpu;
   let adapter: AdapterLike | null;
   try {
-    adapter = await gpu.requestAdapter();
+    adapter = await gpu.right.gpu.requestAdapter();
   } catch (error) {
     return left(`asking for a WebGPU adapter failed: ${firstLine(error)}`);
   }
   if (adapter === null) return left('no WebGPU adapter answered (navigator.gpu.requestAdapter() gave null)');
   const chosen = adapter;
-  const uninstall = install({ requestAdapter: async () => adapterForGpuJs(chosen) });
+  const uninstall = gpu.right.install({ requestAdapter: async () => adapterForGpuJs(chosen) });
   const { limits } = adapter;
   return right({
     uninstall,
     device: {
       adapter: adapter.info?.description || adapter.info?.device || adapter.info?.vendor || 'unnamed adapter',
+      software: isSoftware(adapter),
       storageBuffersPerKernel: limits.maxStorageBuffersPerShaderStage,
       workgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
       bufferBytes: Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize),
@@ -147,18 +204,20 @@ const install = async (): Promise<Either<string, Installed>> => {
 
 let installed: Promise<Either<string, Installed>> | undefined;
 let holders = 0;
+/** The last release's teardown: a new holder installs afresh only after it has finished. */
+let tornDown: Promise<void> = Promise.resolve();
 
 /**
  * Holds WebGPU for a compiled function: Right with the device's limits and a release, Left with
  * why webgpu cannot run here. When the last holder releases, gpu.js's shared device is
- * destroyed and what was installed is removed, so that a Node process can exit; a later
- * holder installs afresh.
+ * destroyed and `navigator.gpu` is put back; a later holder installs afresh once that is done.
  */
 export const acquireWebGPU = async (): Promise<Either<string, { device: WebGPUDevice; release: () => Promise<void> }>> => {
   holders++;
-  const result = await (installed ??= install());
+  const current = (installed ??= tornDown.then(install));
+  const result = await current;
   if (isLeft(result)) {
-    if (--holders === 0) installed = undefined;
+    if (--holders === 0 && installed === current) installed = undefined;
     return result;
   }
   let released = false;
@@ -169,8 +228,16 @@ export const acquireWebGPU = async (): Promise<Either<string, { device: WebGPUDe
       released = true;
       if (--holders > 0) return;
       installed = undefined;
-      await WebGPUContext.destroy();
-      result.right.uninstall();
+      tornDown = (async () => {
+        await WebGPUContext.destroy();
+        // gpu.js's device is the only one made; any other (one gpu.js dropped as lost) goes too.
+        const devices = [...liveDevices];
+        for (const device of devices) device.destroy();
+        await Promise.all(devices.map((device) => device.lost));
+        result.right.uninstall();
+        for (const message of takeDeviceErrors()) console.error(`webgpu: the device reported, after the last kernel that ran: ${message}`);
+      })();
+      await tornDown;
     },
   });
 };

@@ -19,9 +19,7 @@ step() {
   tail -n 4 "$out/$name.log" | sed 's/^/   /'
 }
 nvidia-smi -L 2>/dev/null | head -1
-step adapter 60 node --import tsx -e "
-  const { webgpuDevice } = await import('./lib/compile/index.ts');
-  console.log(JSON.stringify(await webgpuDevice()));"
+step adapter 60 node --import tsx bin/webgpu-adapter.ts
 step compile-tests 240 env TEST_BACKENDS=webgpu node --import tsx --test props/compile.test.ts props/training-step.test.ts
 step compile-tests-8-buffers 240 env TEST_BACKENDS=webgpu TEST_STORAGE_BUFFERS=8 node --import tsx --test props/compile.test.ts props/training-step.test.ts
 step kernels 240 node --import tsx bench/kernels.ts --backends webgpu

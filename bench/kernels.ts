@@ -1,7 +1,8 @@
 // GFLOP/s of compiled matmul (256, 512, 1024) and of the small CIFAR encoder's three conv2d
 // layers at batch 256, forward and backward (the two VJP convolutions or matmuls), on each
-// backend that runs here. Median of several timed calls after a warm-up call (which builds the
-// kernels). The last line is one JSON object with every figure and the backend that ran.
+// backend that runs here (a software WebGPU adapter only when named). Median of several timed
+// calls after a warm-up call (which builds the kernels). The last line is one JSON object with
+// every figure and the backend that ran.
 //
 //   npm run bench:kernels -- [--backends webasm,cpu] [--runs 5] [--quick] [--without-native]
 //
@@ -24,8 +25,10 @@ const { values: flags } = parseArgs({
   },
 });
 const runs = Number(flags.runs);
+const webgpu = await webgpuDevice();
+// A software adapter (lavapipe) is measured only when named: it is a place for correctness.
 const available: BackendName[] = [
-  ...(isRight(await webgpuDevice()) ? (['webgpu'] as const) : []),
+  ...(isRight(webgpu) && !webgpu.right.software ? (['webgpu'] as const) : []),
   ...(GPU.isHeadlessGLSupported ? (['headlessgl'] as const) : []),
   'webasm',
   'cpu',

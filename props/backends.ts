@@ -1,10 +1,10 @@
 // Which backends the compiled-equals-interpreted tests run on, and under which limits.
 //
 // By default every backend that answers here: cpu, webasm, headlessgl where a GL context
-// exists, and webgpu where an adapter answered (Dawn on a GPU machine). TEST_BACKENDS (a comma
-// list) names them instead: `npm run test:webgpu` runs the suite under Deno, whose WebGPU finds
-// Mesa's lavapipe on a CPU, with TEST_BACKENDS=webgpu, once at the adapter's storage-buffer
-// limit and once with TEST_STORAGE_BUFFERS=8, WebGPU's default.
+// exists, and webgpu where a WebGPU adapter answered (in Node, through Dawn's binding: a GPU, or
+// Mesa's lavapipe on a CPU). TEST_BACKENDS (a comma list) names them instead: `npm run
+// test:webgpu` runs the suite with TEST_BACKENDS=webgpu, at the adapter's storage-buffer limit
+// and with TEST_STORAGE_BUFFERS=8, WebGPU's default.
 
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { GPU } from 'gpu.js';

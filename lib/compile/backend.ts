@@ -1,7 +1,9 @@
 // Choosing a gpu.js backend. The default takes the best that works here, in the order webgpu,
 // headlessgl, webasm, cpu, and records why each better one was passed over; an explicitly
 // requested backend that cannot run is an error, never a quiet substitute. Whether webgpu
-// works is known only once an adapter answered, so the choice is asynchronous.
+// works is known only once an adapter answered, so the choice is asynchronous. A WebGPU adapter
+// that is a software rasteriser (lavapipe, SwiftShader) runs correctly but far slower than the
+// native CPU path, so the default passes it over, saying so; `backend: 'webgpu'` still takes it.
 
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { GPU } from 'gpu.js';
@@ -38,13 +40,17 @@ const probe = async (backend: BackendName): Promise<Either<string, unknown>> => 
   }
 };
 
-const choose = async (backend: BackendName, skipped: BackendChoice['skipped']): Promise<Either<string, BackendChoice>> => {
+const choose = async (backend: BackendName, skipped: BackendChoice['skipped'], requested: boolean): Promise<Either<string, BackendChoice>> => {
   let device: WebGPUDevice | undefined;
   let releaseDevice = async () => {};
   if (backend === 'webgpu') {
     const held = await acquireWebGPU();
     if (isLeft(held)) return held;
     ({ device, release: releaseDevice } = held.right);
+    if (device.software && !requested) {
+      await releaseDevice();
+      return left(`the only WebGPU adapter is a software rasteriser on the CPU (${device.adapter}), slower than the native CPU path (asking for the webgpu backend runs on it all the same)`);
+    }
   }
   const gpu = new GPU({ mode: backend });
   return right({
@@ -64,13 +70,13 @@ export const chooseBackend = async (requested?: BackendName): Promise<Either<str
   if (requested !== undefined) {
     if (!backendNames.includes(requested)) return left(`unknown backend "${requested}"; choose one of ${backendNames.join(', ')}`);
     const answer = await probe(requested);
-    const choice = isLeft(answer) ? answer : await choose(requested, []);
+    const choice = isLeft(answer) ? answer : await choose(requested, [], true);
     return isLeft(choice) ? left(`the requested backend "${requested}" cannot run here: ${choice.left}`) : choice;
   }
   const skipped: { backend: BackendName; reason: string }[] = [];
   for (const backend of backendNames) {
     const answer = await probe(backend);
-    const choice = isLeft(answer) ? answer : await choose(backend, skipped);
+    const choice = isLeft(answer) ? answer : await choose(backend, skipped, false);
     if (!isLeft(choice)) return choice;
     skipped.push({ backend, reason: choice.left });
   }

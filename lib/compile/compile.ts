@@ -13,7 +13,8 @@ import type { ConstantParams } from '../primitives/constant.ts';
 import { type BackendChoice, type BackendName, backendNames, chooseBackend } from './backend.ts';
 import { type Capabilities, type CompileLimits, lowered } from './capabilities.ts';
 import { type Layout, layoutOf } from './emitter.ts';
-import { type Plan, planProgram, toFloat32 } from './plan.ts';
+import { type KernelPlan, type Plan, planProgram, toFloat32 } from './plan.ts';
+import { raisingDeviceErrors } from './webgpu.ts';
 import { type ArgumentValue, checkArgumentShapes, dataOf, float32Data, isArgumentLeaf } from './arguments.ts';
 import { buildProgram, KernelCache, type Program } from './build.ts';
 import { sharedNativePool } from '../native/native-pool.ts';
@@ -192,6 +193,9 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       }
       return copy;
     };
+    // On webgpu a pipeline's failure, or an error the device reported while it ran, is the call's error.
+    const onDevice = <T>(steps: readonly KernelPlan[], work: () => Promise<T>): Promise<T> =>
+      choice.backend === 'webgpu' ? raisingDeviceErrors(kernelNames(steps), work) : work();
     const hostSteps: string[] = [];
     let nativeSteps = 0;
     const milliseconds = { pipelines: 0, native: 0 };
@@ -268,7 +272,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       if (options.profile) {
         for (const step of segment.steps) {
           const start = performance.now();
-          const result = await step.kernel(...(step.buffers.map((b) => asLayout(env.get(b)!, b.shape, program.layouts.get(b))) as []));
+          const result = await onDevice([step], async () => step.kernel(...(step.buffers.map((b) => asLayout(env.get(b)!, b.shape, program.layouts.get(b))) as [])));
           env.set(step.node, flatten(result, step.node.size).slice());
           timings.push({ node: String(step.node), milliseconds: performance.now() - start, fused: step.fused.map(String).join(', ') });
           const ran = (step.kernel as any).kernel;
@@ -279,7 +283,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
         continue;
       }
       const start = performance.now();
-      const results = await withFlatResults(() => segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape, program.layouts.get(input)))));
+      const results = await onDevice(segment.steps, () => withFlatResults(() => segment.run(...segment.inputs.map((input) => asLayout(env.get(input)!, input.shape, program.layouts.get(input))))));
       for (const node of segment.exports) {
         const data = flatten(results[`n${node.id}`], node.size);
         env.set(node, data);
@@ -347,6 +351,10 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
   });
   return compiled;
 };
+
+/** A pipeline's kernels as an error names them: each kernel's node and what was fused into it. */
+const kernelNames = (steps: readonly KernelPlan[]): string =>
+  `${steps.length === 1 ? 'the kernel' : 'the pipeline of kernels'} ${steps.map((step) => `${step.node} (fused: ${step.fused.map(String).join(', ')})`).join('; ')}`;
 
 /** Flat data handed to a kernel in the 3-D layout its reads use. */
 const asLayout = (data: Float32Array, shape: Shape, layout?: Layout): Input => {

@@ -251,3 +251,26 @@ export const webgpuDevice = (): Promise<Either<string, WebGPUDevice>> =>
     await held.right.release();
     return right(held.right.device);
   }));
+
+/**
+ * Runs `work` (a pipeline of kernels on the webgpu device) and raises, as its error, a failure or
+ * anything the device reported while it ran, naming the kernels: a validation error leaves a
+ * kernel's output undefined, so the call must not resolve as if it had worked. (The device's
+ * errors are its own and not tagged by caller: two functions running at once on one device may
+ * each see the other's, but none is lost.)
+ */
+export const raisingDeviceErrors = async <T>(kernels: string, work: () => Promise<T>): Promise<T> => {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    throw new Error(`compile: webgpu failed running ${kernels}: ${firstLine(error)}${described(takeDeviceErrors())}`, { cause: error });
+  }
+  const reported = takeDeviceErrors();
+  if (reported.length > 0) throw new Error(`compile: webgpu reported an error running ${kernels}: ${firstLine(reported[0])}${described(reported)}`);
+  return result;
+};
+
+/** The device's errors in full, below the headline (Dawn says what it was doing when each arose). */
+const described = (reported: readonly string[]): string =>
+  reported.length === 0 ? '' : `\nthe device reported ${reported.length === 1 ? 'one error' : `${reported.length} errors, each in turn`}:\n${reported.map((message) => `  ${message.replaceAll('\n', '\n  ')}`).join('\n')}`;

@@ -49,7 +49,7 @@ const choose = async (backend: BackendName, skipped: BackendChoice['skipped'], r
     ({ device, release: releaseDevice } = held.right);
     if (device.software && !requested) {
       await releaseDevice();
-      return left(`the only WebGPU adapter is a software rasteriser on the CPU (${device.adapter}), slower than the native CPU path (asking for the webgpu backend runs on it all the same)`);
+      return left(`the only WebGPU adapter is a software rasteriser on the CPU (${device.adapter}), slower than the native CPU path (webgpu still runs on it when asked for by name)`);
     }
   }
   const gpu = new GPU({ mode: backend });

@@ -69,7 +69,7 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
     assert.equal(said.length, 2, said.join('\n'));
     assert.match(said[0], /^evaluation: backend webasm \(kernels javascript, executor native-pool\), as requested with --backend$/);
     assert.equal(said[1], 'training step: backend webasm, as the evaluation');
-    assert.deepEqual((await fsp.readdir(whole)).sort(), ['checkpoint.safetensors', 'curves.png', 'metrics.jsonl', 'neighbours.png']);
+    assert.deepEqual((await fsp.readdir(whole)).sort(), ['checkpoint.safetensors', 'curves.png', 'curves.vl.json', 'metrics.jsonl', 'neighbours.png']);
     assert.match(result.execution, /^backend webasm \(kernels javascript, executor native-pool\), as requested with --backend/);
 
     const metrics = await readMetrics(whole);
@@ -159,7 +159,7 @@ test('a run refuses a used folder, a checkpoint of other options, and a damaged 
     assert.deepEqual(result.metrics.map((m) => m.epoch), [0]);
     await assert.rejects(trainCifar10(tinyOptions(out, { epochs: 0, trainSize: 32 }), { ...quiet, dataset }), /already holds a run .*pass --resume/);
     // Refused, it left the run it found as it was.
-    assert.deepEqual((await fsp.readdir(out)).sort(), ['checkpoint.safetensors', 'curves.png', 'metrics.jsonl', 'neighbours.png']);
+    assert.deepEqual((await fsp.readdir(out)).sort(), ['checkpoint.safetensors', 'curves.png', 'curves.vl.json', 'metrics.jsonl', 'neighbours.png']);
     await assert.rejects(trainCifar10(tinyOptions(out, { trainSize: 32, batchSize: 8, resume: true }), { ...quiet, dataset }),
       /cannot resume .*--batch-size 8 differs from the checkpoint's 16/);
     await assert.rejects(trainCifar10(tinyOptions(path.join(folder, 'none'), { resume: true }), { ...quiet, dataset }), /checkpoint\.safetensors: no such checkpoint file/);

@@ -20,8 +20,8 @@ import {
   textHeight,
   GLYPH_WIDTH,
   GLYPH_HEIGHT,
-  niceTicks,
-  formatTick,
+  curvesSpec,
+  hexColor,
   type EpochMetrics,
   type NeighboursRow,
   type RGB,
@@ -94,34 +94,6 @@ test('font: drawText inks exactly inside its measured box, scaled by an integer 
     assert.equal(minX, 5);
     assert.equal(maxX, 5 + w - 1);
   }
-});
-
-// ---------------------------------------------------------------- ticks
-
-test('ticks: nice steps (1, 2, 5 x 10^k) that cover the data', () => {
-  const cases: Array<[number, number]> = [[0, 10], [5.93, 8.04], [34, 90], [0, 200], [0.001, 0.0037], [-3, 7], [1e5, 3.3e5]];
-  for (const [lo, hi] of cases) {
-    const t = niceTicks(lo, hi, 6);
-    const m = t.step / 10 ** Math.floor(Math.log10(t.step) + 1e-9);
-    assert.ok([1, 2, 5].some((n) => Math.abs(m - n) < 1e-9), `step ${t.step} for [${lo}, ${hi}]`);
-    assert.ok(t.min <= lo && t.max >= hi);
-    assert.ok(t.values.length >= 2 && t.values.length <= 8, `${t.values.length} ticks for [${lo}, ${hi}]`);
-    const labels = t.values.map((v) => formatTick(v, t.decimals));
-    assert.equal(new Set(labels).size, labels.length, `labels collide: ${labels}`);
-  }
-  assert.deepEqual(niceTicks(0, 10, 5).values, [0, 2, 4, 6, 8, 10]);
-  assert.deepEqual(niceTicks(5.93, 8.04, 5).values, [5.5, 6, 6.5, 7, 7.5, 8, 8.5]);
-});
-
-test('ticks: degenerate ranges widen; integer axes never go negative; no "-0"', () => {
-  const c = niceTicks(6, 6);
-  assert.ok(c.min < 6 && c.max > 6);
-  const z = niceTicks(0, 0, 5, { integer: true });
-  assert.ok(z.min === 0 && z.max >= 1 && z.values.every(Number.isInteger));
-  const e = niceTicks(0, 3, 10, { integer: true });
-  assert.ok(e.step >= 1 && e.values.every(Number.isInteger));
-  assert.equal(formatTick(-0.0001, 1), '0.0');
-  assert.deepEqual(niceTicks(NaN, NaN).values.length >= 2, true);
 });
 
 // ---------------------------------------------------------------- neighbours grid
@@ -252,55 +224,82 @@ function run(n: number): EpochMetrics[] {
   }));
 }
 
-test('curves: default and custom sizes', () => {
-  const a = decode(curvesChart({ epochs: run(10) }));
+test('curves: default and custom sizes', async () => {
+  const a = decode(await curvesChart({ epochs: run(10) }));
   assert.deepEqual([a.width, a.height], [900, 400]);
-  const b = decode(curvesChart({ epochs: run(10), width: 640, height: 300, title: 'run 7' }));
+  const b = decode(await curvesChart({ epochs: run(10), width: 640, height: 300, title: 'run 7' }));
   assert.deepEqual([b.width, b.height], [640, 300]);
 });
 
-test('curves: each series colour is drawn, in its own panel, with the expected trend', () => {
-  const img = decode(curvesChart({ epochs: run(10) }));
+/** Pixels of a colour in the plot areas: above the legends along the bottom. */
+const plotted = (img: Decoded, c: RGB, x0 = 0, x1 = img.width) => pixelsOf(img, c, x0, x1).filter(([, y]) => y < img.height - 45);
+
+test('curves: each series colour is drawn, in its own panel, with the expected trend', async () => {
+  const img = decode(await curvesChart({ epochs: run(10) }));
   const half = img.width / 2;
-  const loss = pixelsOf(img, LOSS_COLOR, 0, half);
-  const top1 = pixelsOf(img, TOP1_COLOR, half, img.width);
-  const top5 = pixelsOf(img, TOP5_COLOR, half, img.width);
+  const loss = plotted(img, LOSS_COLOR, 0, half);
+  const top1 = plotted(img, TOP1_COLOR, half, img.width);
+  const top5 = plotted(img, TOP5_COLOR, half, img.width);
   for (const [name, px] of [['loss', loss], ['top-1', top1], ['top-5', top5]] as const) assert.ok(px.length > 50, name);
-  // Series stay in their panel (only legend swatches would be elsewhere, and those are in-panel too).
+  // Series stay in their panel (and so do their legends, under it).
   assert.equal(pixelsOf(img, LOSS_COLOR, half, img.width).length, 0);
   assert.equal(pixelsOf(img, TOP1_COLOR, 0, half).length, 0);
-  // Loss falls: its leftmost pixels sit higher (smaller y) than its rightmost. Skip the legend row.
-  const plot = (px: Array<[number, number]>): Array<[number, number]> => px.filter(([, y]) => y > 60);
+  // Loss falls: its leftmost pixels sit higher (smaller y) than its rightmost.
   const meanY = (px: Array<[number, number]>): number => px.reduce((s, [, y]) => s + y, 0) / px.length;
-  const lp = plot(loss);
-  const xs = lp.map(([x]) => x);
+  const xs = loss.map(([x]) => x);
   const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
-  const left = lp.filter(([x]) => x < lo + 20);
-  const right = lp.filter(([x]) => x > hi - 20);
+  const left = loss.filter(([x]) => x < lo + 20);
+  const right = loss.filter(([x]) => x > hi - 20);
   assert.ok(meanY(left) < meanY(right) - 100, 'loss curve falls from left to right');
   // Top-5 is drawn above top-1 (higher accuracy = smaller y).
-  assert.ok(meanY(plot(top5)) < meanY(plot(top1)) - 50);
+  assert.ok(meanY(top5) < meanY(top1) - 50);
 });
 
-test('curves: the backbone\'s top-1 is drawn in the accuracy panel when measured, and only then', () => {
+test("curves: the backbone's top-1 is drawn in the accuracy panel when measured, and only then", async () => {
   const withBackbone = run(10).map((m) => ({ ...m, backboneTop1: (m.top1 ?? 0) + 3 }));
-  const img = decode(curvesChart({ epochs: withBackbone }));
+  const img = decode(await curvesChart({ epochs: withBackbone }));
   const half = img.width / 2;
-  assert.ok(pixelsOf(img, BACKBONE_TOP1_COLOR, half, img.width).length > 50);
+  assert.ok(plotted(img, BACKBONE_TOP1_COLOR, half, img.width).length > 50);
   assert.equal(pixelsOf(img, BACKBONE_TOP1_COLOR, 0, half).length, 0);
-  assert.equal(pixelsOf(decode(curvesChart({ epochs: run(10) })), BACKBONE_TOP1_COLOR).length, 0);
+  assert.equal(pixelsOf(decode(await curvesChart({ epochs: run(10) })), BACKBONE_TOP1_COLOR).length, 0);
 });
 
-test('curves: white background and dark text exist', () => {
-  const img = decode(curvesChart({ epochs: run(10) }));
+test('curves: white background and dark text in the font shipped with the project', async () => {
+  const img = decode(await curvesChart({ epochs: run(10), title: 'a title' }));
   assert.deepEqual(img.at(0, 0), [255, 255, 255]);
   assert.deepEqual(img.at(img.width - 1, img.height - 1), [255, 255, 255]);
-  let dark = 0;
-  for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) if (img.at(x, y)[0] < 60) dark++;
-  assert.ok(dark > 500, 'titles, labels and tick numbers are drawn');
+  const dark = (picture: Decoded) => {
+    let count = 0;
+    for (let y = 0; y < picture.height; y++) for (let x = 0; x < picture.width; x++) if (picture.at(x, y)[0] < 60) count++;
+    return count;
+  };
+  assert.ok(dark(img) > 500, 'titles, labels and tick numbers are drawn');
+  // A longer title puts more ink on the picture: text is really rendered, not left out for want of a font.
+  assert.ok(dark(decode(await curvesChart({ epochs: run(10), title: 'a much longer title, with many more letters in it' }))) > dark(img) + 100);
 });
 
-test('curves: single point, constant series, NaN values, all-missing and empty inputs do not throw', () => {
+test('curves: the spec holds every finite value once, null where a value is missing, and both panels span the same epochs', () => {
+  const epochs: EpochMetrics[] = [0, 1, 2, 3].map((e) => ({ epoch: e, loss: e === 0 ? undefined : e === 2 ? NaN : 6 + e, top1: 10 * e, top5: e === 1 ? Infinity : 70 + e }));
+  const spec = curvesSpec({ epochs, title: 'run' }) as unknown as {
+    data: { values: { panel: string; series: string; epoch: number; value: number | null }[] };
+    hconcat: { title: string; encoding: { x: { scale: { domain: number[] } }; color: { scale: { domain: string[]; range: string[] } } } }[];
+  };
+  const valueOf = (series: string, epoch: number) => spec.data.values.filter((v) => v.series === series && v.epoch === epoch).map((v) => v.value);
+  assert.deepEqual(valueOf('train loss', 0), [null]);
+  assert.deepEqual(valueOf('train loss', 2), [null]);
+  assert.deepEqual(valueOf('train loss', 3), [9]);
+  assert.deepEqual(valueOf('top-5', 1), [null]);
+  assert.deepEqual(valueOf('top-1', 3), [30]);
+  assert.deepEqual(spec.hconcat.map((panel) => panel.title), ['Training loss', 'kNN accuracy (test)']);
+  for (const panel of spec.hconcat) assert.deepEqual(panel.encoding.x.scale.domain, [0, 3]);
+  assert.deepEqual(spec.hconcat[1].encoding.color.scale, { domain: ['top-1', 'top-5'], range: [hexColor(TOP1_COLOR), hexColor(TOP5_COLOR)] });
+  // It survives JSON (the file written beside the picture), and draws the same from there.
+  assert.deepEqual(JSON.parse(JSON.stringify(spec)), spec);
+  // A third panel only where the unseen classes were measured.
+  assert.equal((curvesSpec({ epochs: epochs.map((m) => ({ ...m, recallAt1: 5, nmi: 6 })) }) as unknown as typeof spec).hconcat.length, 3);
+});
+
+test('curves: single point, constant series, NaN values, all-missing and empty inputs do not throw', async () => {
   const inputs: EpochMetrics[][] = [
     [{ epoch: 0, top1: 10, top5: 50 }],
     [{ epoch: 3, loss: 7, top1: 12, top5: 40 }],
@@ -310,35 +309,36 @@ test('curves: single point, constant series, NaN values, all-missing and empty i
     [],
   ];
   for (const epochs of inputs) {
-    const img = decode(curvesChart({ epochs }));
+    const img = decode(await curvesChart({ epochs }));
     assert.deepEqual([img.width, img.height], [900, 400]);
   }
   // A single finite point is still marked.
-  const one = decode(curvesChart({ epochs: [{ epoch: 0, top1: 10, top5: 50 }] }));
-  assert.ok(pixelsOf(one, TOP1_COLOR, 450, 900).length > 0);
+  const one = decode(await curvesChart({ epochs: [{ epoch: 0, top1: 10, top5: 50 }] }));
+  assert.ok(plotted(one, TOP1_COLOR, 450, 900).length > 0);
   // The series with NaNs still draws its finite points.
-  const gappy = decode(curvesChart({ epochs: inputs[3] }));
-  assert.ok(pixelsOf(gappy, LOSS_COLOR, 0, 450).length > 20);
-  assert.ok(pixelsOf(gappy, TOP5_COLOR, 450, 900).length > 20);
+  const gappy = decode(await curvesChart({ epochs: inputs[3] }));
+  assert.ok(plotted(gappy, LOSS_COLOR, 0, 450).length > 20);
+  assert.ok(plotted(gappy, TOP5_COLOR, 450, 900).length > 20);
 });
 
-test('curves: 200 epochs render, with every series visible', () => {
-  const img = decode(curvesChart({ epochs: run(200) }));
-  assert.ok(pixelsOf(img, LOSS_COLOR).length > 200);
-  assert.ok(pixelsOf(img, TOP1_COLOR).length > 200);
-  assert.ok(pixelsOf(img, TOP5_COLOR).length > 200);
+test('curves: 200 epochs render, with every series visible', async () => {
+  const img = decode(await curvesChart({ epochs: run(200) }));
+  assert.ok(plotted(img, LOSS_COLOR).length > 200);
+  assert.ok(plotted(img, TOP1_COLOR).length > 200);
+  assert.ok(plotted(img, TOP5_COLOR).length > 200);
 });
 
 // ---------------------------------------------------------------- raster
 
-test('raster: thick lines carry the exact colour on their centre; PNG round-trips', () => {
+test('raster: rectangles carry their exact colour; PNG round-trips', () => {
   const r = new Raster(40, 30);
-  r.line(2, 5.5, 37, 5.5, [10, 20, 30], 2);
-  r.line(5.5, 10, 30.5, 28, [200, 0, 100], 3);
+  r.fillRect(2, 4, 35, 2, [10, 20, 30]);
+  r.strokeRect(5, 10, 26, 18, [200, 0, 100], 3);
   const img = decode(r.toPng());
   assert.deepEqual([img.width, img.height], [40, 30]);
   assert.deepEqual(img.at(20, 5), [10, 20, 30]);
-  assert.deepEqual(img.at(5, 10), [200, 0, 100]);
+  assert.deepEqual(img.at(6, 12), [200, 0, 100]);
+  assert.deepEqual(img.at(18, 18), [255, 255, 255]);
   assert.deepEqual(img.at(35, 25), [255, 255, 255]);
   assert.deepEqual(img.at(20, 2), [255, 255, 255]);
 });

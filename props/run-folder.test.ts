@@ -33,7 +33,7 @@ test('a second run into the same folder is refused by name while the first runs;
     assert.equal(result.status, 'finished');
     assert.deepEqual(result.metrics.map((m) => m.epoch), [0, 1]);
     // Released at the end; the run's files are all there.
-    assert.deepEqual((await fsp.readdir(out)).sort(), ['checkpoint.safetensors', 'curves.png', 'metrics.jsonl', 'neighbours.png']);
+    assert.deepEqual((await fsp.readdir(out)).sort(), ['checkpoint.safetensors', 'curves.png', 'curves.vl.json', 'metrics.jsonl', 'neighbours.png']);
   } finally {
     await fsp.rm(folder, { recursive: true, force: true });
   }

@@ -1,8 +1,9 @@
 // The training-curves picture: training loss per epoch beside kNN top-1 and
 // top-5 accuracy per epoch (epoch 0 = the random encoder before training), and the backbone's
-// top-1 where it was measured.
+// top-1 where it was measured. It is a Vega-Lite spec (written beside the PNG, so that it can be
+// opened and restyled in any Vega-Lite editor), drawn by `render-chart.ts`.
+import { CHART_FONT, type ChartSpec, chartPng } from './render-chart.ts';
 import type { RGB } from './raster.ts';
-import { lineChart, type Series } from './line-chart.ts';
 
 /** One epoch's numbers; a missing or NaN value is simply not drawn. */
 export interface EpochMetrics {
@@ -42,36 +43,107 @@ export const NMI_COLOR: RGB = [140, 86, 75];
 export const RECALL_BACKBONE_COLOR: RGB = [227, 119, 194];
 export const NMI_BACKBONE_COLOR: RGB = [127, 127, 127];
 
-function series(name: string, color: RGB, epochs: readonly EpochMetrics[], pick: (m: EpochMetrics) => number | undefined): Series {
-  return { name, color, points: epochs.map((m) => ({ x: m.epoch, y: pick(m) ?? NaN })) };
+/** A colour as CSS writes it, for a spec. */
+export const hexColor = ([r, g, b]: RGB): string => `#${[r, g, b].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+
+interface SeriesSpec {
+  readonly name: string;
+  readonly color: RGB;
+  readonly pick: (m: EpochMetrics) => number | undefined;
 }
 
-/** PNG (default 900x400) of the loss panel and the kNN accuracy panel, and a panel of the unseen categories' metrics when there are any. */
-export function curvesChart(options: CurvesChartOptions): Buffer {
-  const { epochs } = options;
-  // Both panels span the same epochs (loss has no epoch 0) so they line up by eye.
-  const xInclude = epochs.map((m) => m.epoch).filter(Number.isFinite);
-  const panel = (title: string, yLabel: string, lines: Series[]) => ({ title, xLabel: 'epoch', yLabel, integerX: true, xInclude, series: lines });
-  return lineChart({
-    width: options.width ?? 900,
-    height: options.height ?? 400,
-    title: options.title,
-    panels: [
-      panel('Training loss', 'loss', [series('train loss', LOSS_COLOR, epochs, (m) => m.loss)]),
-      panel('kNN accuracy (test)', 'accuracy (%)', [
-        series('top-1', TOP1_COLOR, epochs, (m) => m.top1),
-        series('top-5', TOP5_COLOR, epochs, (m) => m.top5),
-        ...(epochs.some((m) => m.backboneTop1 !== undefined)
-          ? [series('top-1 backbone', BACKBONE_TOP1_COLOR, epochs, (m) => m.backboneTop1)] : []),
-      ]),
-      ...(epochs.some((m) => m.recallAt1 !== undefined) ? [panel('Unseen classes (test)', 'percent', [
-        series('Recall@1', RECALL_COLOR, epochs, (m) => m.recallAt1),
-        series('NMI x100', NMI_COLOR, epochs, (m) => m.nmi),
-        ...(epochs.some((m) => m.recallAt1Backbone !== undefined) ? [
-          series('R@1 backbone', RECALL_BACKBONE_COLOR, epochs, (m) => m.recallAt1Backbone),
-          series('NMI backbone', NMI_BACKBONE_COLOR, epochs, (m) => m.nmiBackbone),
-        ] : []),
-      ])] : []),
-    ],
-  });
+interface PanelSpec {
+  readonly title: string;
+  readonly yLabel: string;
+  readonly series: readonly SeriesSpec[];
 }
+
+/** The panels of these epochs: loss, kNN accuracy, and the unseen classes' metrics when measured. */
+const panelsOf = (epochs: readonly EpochMetrics[]): PanelSpec[] => [
+  { title: 'Training loss', yLabel: 'loss', series: [{ name: 'train loss', color: LOSS_COLOR, pick: (m) => m.loss }] },
+  {
+    title: 'kNN accuracy (test)',
+    yLabel: 'accuracy (%)',
+    series: [
+      { name: 'top-1', color: TOP1_COLOR, pick: (m) => m.top1 },
+      { name: 'top-5', color: TOP5_COLOR, pick: (m) => m.top5 },
+      ...(epochs.some((m) => m.backboneTop1 !== undefined) ? [{ name: 'top-1 backbone', color: BACKBONE_TOP1_COLOR, pick: (m: EpochMetrics) => m.backboneTop1 }] : []),
+    ],
+  },
+  ...(epochs.some((m) => m.recallAt1 !== undefined)
+    ? [{
+        title: 'Unseen classes (test)',
+        yLabel: 'percent',
+        series: [
+          { name: 'Recall@1', color: RECALL_COLOR, pick: (m: EpochMetrics) => m.recallAt1 },
+          { name: 'NMI x100', color: NMI_COLOR, pick: (m: EpochMetrics) => m.nmi },
+          ...(epochs.some((m) => m.recallAt1Backbone !== undefined)
+            ? [
+                { name: 'R@1 backbone', color: RECALL_BACKBONE_COLOR, pick: (m: EpochMetrics) => m.recallAt1Backbone },
+                { name: 'NMI backbone', color: NMI_BACKBONE_COLOR, pick: (m: EpochMetrics) => m.nmiBackbone },
+              ]
+            : []),
+        ],
+      }]
+    : []),
+];
+
+/** Whole epochs only: each of a short run's, and whole steps of a longer one's. */
+const epochTicks = (domain: number[] | undefined) => {
+  if (domain === undefined) return {};
+  const [first, last] = domain;
+  if (last - first <= 12) return { values: Array.from({ length: Math.floor(last - first) + 1 }, (_, i) => first + i) };
+  return { tickMinStep: 1 };
+};
+
+/** Where a chart's panels sit: the room their titles, axes and legends take around them. */
+const MARGIN = { width: 110, height: 110 };
+
+/**
+ * The curves as one Vega-Lite spec: a panel per kind of metric, side by side, every panel over
+ * the same epochs (loss has no epoch 0) so that they line up by eye. A value that is missing or
+ * not finite is left out of its line, which breaks there.
+ */
+export const curvesSpec = (options: CurvesChartOptions): ChartSpec => {
+  const { epochs } = options;
+  const panels = panelsOf(epochs);
+  const [width, height] = [options.width ?? 900, options.height ?? 400];
+  const finiteEpochs = epochs.map((m) => m.epoch).filter(Number.isFinite);
+  const domain = finiteEpochs.length > 0 ? [Math.min(...finiteEpochs), Math.max(...finiteEpochs)] : undefined;
+  const values = panels.flatMap((panel) =>
+    panel.series.flatMap((series) =>
+      epochs.map((m) => {
+        const value = series.pick(m);
+        // JSON has no NaN or infinity: a value not drawn is null, which breaks the line.
+        return { panel: panel.title, series: series.name, epoch: m.epoch, value: value !== undefined && Number.isFinite(value) ? value : null };
+      }),
+    ),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    ...(options.title === undefined ? {} : { title: { text: options.title, anchor: 'start', fontSize: 15 } }),
+    data: { values },
+    config: { font: CHART_FONT, legend: { orient: 'bottom', direction: 'horizontal', title: null } },
+    resolve: { scale: { color: 'independent', y: 'independent' } },
+    hconcat: panels.map((panel) => ({
+      title: panel.title,
+      width: Math.max(60, Math.floor((width - MARGIN.width * panels.length) / panels.length)),
+      height: Math.max(60, height - MARGIN.height - (options.title === undefined ? 0 : 25)),
+      transform: [{ filter: { field: 'panel', equal: panel.title } }],
+      // Points mark each epoch (and keep a lone finite value visible) while there is room for them.
+      mark: { type: 'line', strokeWidth: 2, invalid: 'break-paths-filter-domains', point: epochs.length <= 60 ? { size: 30, filled: true } : false },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { format: 'd', ...epochTicks(domain) }, ...(domain === undefined ? {} : { scale: { domain, nice: false } }) },
+        y: { field: 'value', type: 'quantitative', title: panel.yLabel, scale: { zero: false } },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          scale: { domain: panel.series.map((s) => s.name), range: panel.series.map((s) => hexColor(s.color)) },
+        },
+      },
+    })),
+  } as ChartSpec;
+};
+
+/** PNG (default 900x400) of the loss panel and the kNN accuracy panel, and a panel of the unseen categories' metrics when there are any. */
+export const curvesChart = (options: CurvesChartOptions): Promise<Buffer> => chartPng(curvesSpec(options), options.width ?? 900, options.height ?? 400);

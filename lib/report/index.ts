@@ -1,7 +1,7 @@
-// Public surface of the report pictures: data in, PNG Buffer out.
+// Public surface of the report pictures: data in, PNG Buffer (or a chart's Vega-Lite spec) out.
 // Callers decide where (and whether) to write the files.
 export {
-  BACKBONE_TOP1_COLOR, curvesChart, LOSS_COLOR, NMI_BACKBONE_COLOR, NMI_COLOR, RECALL_BACKBONE_COLOR, RECALL_COLOR, TOP1_COLOR, TOP5_COLOR,
+  BACKBONE_TOP1_COLOR, curvesChart, curvesSpec, hexColor, LOSS_COLOR, NMI_BACKBONE_COLOR, NMI_COLOR, RECALL_BACKBONE_COLOR, RECALL_COLOR, TOP1_COLOR, TOP5_COLOR,
 } from './curves-chart.ts';
 export type { CurvesChartOptions, EpochMetrics } from './curves-chart.ts';
 export {
@@ -15,10 +15,8 @@ export {
   IMAGE_SIDE,
 } from './neighbours-grid.ts';
 export type { NeighboursGridOptions, NeighboursGridLayout, NeighboursRow, Neighbour, LabelledImage } from './neighbours-grid.ts';
-export { lineChart, lineChartRaster } from './line-chart.ts';
-export type { LineChartOptions, Panel, Series, Point } from './line-chart.ts';
+export { chartPng, chartSvg, CHART_FONT } from './render-chart.ts';
+export type { ChartSpec } from './render-chart.ts';
 export { Raster, WHITE, BLACK } from './raster.ts';
 export type { RGB } from './raster.ts';
 export { drawText, glyph, textWidth, textHeight, GLYPH_WIDTH, GLYPH_HEIGHT, GLYPH_ADVANCE } from './font.ts';
-export { niceTicks, niceStep, formatTick } from './ticks.ts';
-export type { Ticks } from './ticks.ts';

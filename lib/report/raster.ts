@@ -1,6 +1,6 @@
-// An RGBA canvas with just the drawing primitives the report pictures need.
-// Kept deliberately small: everything is integer-pixel except lines and
-// circles, which are anti-aliased by coverage so curves don't look jagged.
+// An RGBA canvas with just the drawing primitives the nearest-neighbour grid needs: rectangles,
+// images scaled by whole pixels and bitmap text, all exact, so that tests can read colours back.
+// (Charts are drawn by Vega, in render-chart.ts.)
 import { PNG } from 'pngjs';
 
 /** An opaque colour, each channel 0..255. */
@@ -44,16 +44,6 @@ export class Raster {
     this.data[i + 3] = 255;
   }
 
-  /** Mixes `c` over the pixel with weight `alpha` (0..1); alpha >= 1 writes `c` exactly. */
-  blendPixel(x: number, y: number, c: RGB, alpha: number): void {
-    if (alpha <= 0 || !this.inside(x, y)) return;
-    if (alpha >= 1) return this.setPixel(x, y, c);
-    const i = (y * this.width + x) * 4;
-    for (let k = 0; k < 3; k++) {
-      this.data[i + k] = Math.round(this.data[i + k] * (1 - alpha) + c[k] * alpha);
-    }
-  }
-
   fillRect(x: number, y: number, w: number, h: number, c: RGB): void {
     const x0 = Math.max(0, Math.round(x));
     const y0 = Math.max(0, Math.round(y));
@@ -70,38 +60,6 @@ export class Raster {
     this.fillRect(x, y + h - t, w, t, c);
     this.fillRect(x, y, t, h, c);
     this.fillRect(x + w - t, y, t, h, c);
-  }
-
-  /**
-   * An anti-aliased line segment of the given thickness with round caps.
-   * Coverage is estimated from each pixel centre's distance to the segment,
-   * which handles any thickness uniformly (Wu's algorithm only does 1 px);
-   * pixels well inside the stroke get the exact colour.
-   */
-  line(x0: number, y0: number, x1: number, y1: number, c: RGB, thickness = 1): void {
-    const r = thickness / 2;
-    const minX = Math.floor(Math.min(x0, x1) - r - 1);
-    const maxX = Math.ceil(Math.max(x0, x1) + r + 1);
-    const minY = Math.floor(Math.min(y0, y1) - r - 1);
-    const maxY = Math.ceil(Math.max(y0, y1) + r + 1);
-    const dx = x1 - x0;
-    const dy = y1 - y0;
-    const len2 = dx * dx + dy * dy;
-    for (let py = Math.max(0, minY); py <= Math.min(this.height - 1, maxY); py++) {
-      for (let px = Math.max(0, minX); px <= Math.min(this.width - 1, maxX); px++) {
-        // Pixel (px, py) covers [px, px+1) x [py, py+1); measure from its centre.
-        const cx = px + 0.5;
-        const cy = py + 0.5;
-        const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((cx - x0) * dx + (cy - y0) * dy) / len2));
-        const d = Math.hypot(cx - (x0 + t * dx), cy - (y0 + t * dy));
-        this.blendPixel(px, py, c, Math.min(1, r + 0.5 - d));
-      }
-    }
-  }
-
-  /** A filled, anti-aliased disc centred at (cx, cy) in pixel coordinates. */
-  fillCircle(cx: number, cy: number, radius: number, c: RGB): void {
-    this.line(cx, cy, cx, cy, c, radius * 2);
   }
 
   /**

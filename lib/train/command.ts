@@ -67,6 +67,7 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
       [files.metrics, 'one JSON line per epoch (epoch 0 = the random encoder)'],
       [files.checkpoint, 'parameters, batch-norm statistics, optimiser state, options and metrics'],
       [files.curves, `training loss and kNN accuracy per epoch: ${files.curves}`],
+      [files.curvesSpec, 'the same chart as a Vega-Lite spec, data included, to open and restyle'],
       [files.neighbours, `test images and their nearest training images: ${files.neighbours}`],
     ];
     for (const [file, what] of listed) if (existsSync(file)) console.log(`  ${path.basename(file).padEnd(24)}${what}`);

@@ -1,25 +1,29 @@
 // The two pictures of a run, written atomically into its folder after every epoch:
-// curves.png (loss and kNN accuracy per epoch) and neighbours.png (test images and their
-// nearest training images in the current embedding).
+// curves.png (loss and kNN accuracy per epoch, with curves.vl.json, the Vega-Lite spec it was
+// drawn from) and neighbours.png (test images and their nearest training images in the current
+// embedding).
 
 import * as path from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import { IMAGE_SIDE } from '../data/cifar10-types.ts';
-import { curvesChart } from '../report/curves-chart.ts';
-import { textWidth } from '../report/font.ts';
+import { curvesChart, curvesSpec } from '../report/curves-chart.ts';
 import { neighboursGrid } from '../report/neighbours-grid.ts';
 import type { NeighbourList } from './evaluation.ts';
 import { curvesOf, type EpochRecord } from './metrics.ts';
 
 export const CURVES_FILE = 'curves.png';
+/** The curves' Vega-Lite spec, data included: open it in a Vega-Lite editor to restyle the chart. */
+export const CURVES_SPEC_FILE = 'curves.vl.json';
 export const NEIGHBOURS_FILE = 'neighbours.png';
 
 export const writeCurves = async (out: string, records: readonly EpochRecord[], title: string): Promise<string> => {
   const file = path.join(out, CURVES_FILE);
-  // Wide enough for the title (2x glyphs) on one line, and for a third panel (the unseen classes') at the two panels' width each.
+  // Wide enough for the title (about 8 pixels a character) on one line, and for a third panel
+  // (the unseen classes') at the two panels' width each.
   const panels = records.some((record) => record.recall_at_1 !== undefined) ? 3 : 2;
-  const width = Math.max(450 * panels, textWidth(title, 2) + 40);
-  await writeFileAtomic(file, curvesChart({ epochs: curvesOf(records), title, width }));
+  const chart = { epochs: curvesOf(records), title, width: Math.max(450 * panels, 8 * title.length + 40) };
+  await writeFileAtomic(path.join(out, CURVES_SPEC_FILE), `${JSON.stringify(curvesSpec(chart), null, 2)}\n`);
+  await writeFileAtomic(file, await curvesChart(chart));
   return file;
 };
 

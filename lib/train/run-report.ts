@@ -1,5 +1,5 @@
 // What a run says and writes: one line per compiled program on what really ran, and after every
-// epoch (or a stop) its folder's files rewritten: metrics.jsonl, curves.png and the checkpoint,
+// epoch (or a stop) its folder's files rewritten: metrics.jsonl, curves.png (and its spec) and the checkpoint,
 // each atomically, the checkpoint last, so that it never runs ahead of the metrics it records.
 
 import * as path from 'node:path';
@@ -7,7 +7,7 @@ import type { ExecutionReport } from '../compile/index.ts';
 import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import { type EpochRecord, metricsLines } from './metrics.ts';
 import { augmentationText, recordedOptions, type TrainOptions } from './options.ts';
-import { CURVES_FILE, NEIGHBOURS_FILE, writeCurves } from './report-files.ts';
+import { CURVES_FILE, CURVES_SPEC_FILE, NEIGHBOURS_FILE, writeCurves } from './report-files.ts';
 import { checkpointPath, type RunPosition, type TrainingState, writeRunCheckpoint } from './run-checkpoint.ts';
 import type { TrainingData } from './training-data.ts';
 
@@ -17,6 +17,7 @@ export interface RunFiles {
   readonly metrics: string;
   readonly checkpoint: string;
   readonly curves: string;
+  readonly curvesSpec: string;
   readonly neighbours: string;
 }
 
@@ -24,6 +25,7 @@ export const runFiles = (out: string): RunFiles => ({
   metrics: path.join(out, METRICS_FILE),
   checkpoint: checkpointPath(out),
   curves: path.join(out, CURVES_FILE),
+  curvesSpec: path.join(out, CURVES_SPEC_FILE),
   neighbours: path.join(out, NEIGHBOURS_FILE),
 });
 

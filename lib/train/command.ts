@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import { isStoppedByCtrlC } from '../check/user-code.ts';
 import { flagName, helpText, parseCliOptions } from './cli-options.ts';
 import { resumedOptions, type TrainOptions } from './options.ts';
 import { checkpointPath, readRunCheckpoint } from './run-checkpoint.ts';
@@ -70,6 +71,7 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
       [files.neighbours, `test images and their nearest training images: ${files.neighbours}`],
     ];
     for (const [file, what] of listed) if (existsSync(file)) console.log(`  ${path.basename(file).padEnd(24)}${what}`);
+    if (result.stopReason !== undefined) console.log(result.stopReason);
     if (result.status === 'interrupted') {
       const { epoch, stepInEpoch } = result.position;
       const where = result.metrics.length === 0 ? 'before the evaluation of the random encoder'
@@ -79,6 +81,10 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
       process.exitCode = 130;
     }
   } catch (cause) {
+    // Ctrl-C while an objective file was imported or first tried: nothing was trained.
+    if (isStoppedByCtrlC(cause))
+      fail(`${(cause as Error).message}; nothing was trained` + (existsSync(checkpointPath(options.out))
+        ? `, and the checkpoint in ${options.out} is as it was; to continue: ${command} --out ${options.out} --resume` : ''), 130);
     fail(cause instanceof Error ? cause.message : String(cause));
   }
 };

@@ -9,6 +9,7 @@
 
 import * as path from 'node:path';
 import { removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { isStoppedByCtrlC } from '../check/user-code.ts';
 import { stepDecay } from '../optim/schedule.ts';
 import { flagName } from './cli-options.ts';
 import { epochEvaluator, type EpochEvaluation } from './epoch-evaluation.ts';
@@ -53,6 +54,8 @@ export interface RunHooks {
 
 export interface RunResult {
   readonly status: 'finished' | 'interrupted';
+  /** Why an interrupted run stopped where a plain Ctrl-C does not say it: the user code that Ctrl-C stopped. */
+  readonly stopReason?: string;
   readonly out: string;
   readonly position: RunPosition;
   readonly metrics: readonly EpochRecord[];
@@ -108,7 +111,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
   };
   const keys = runKeys(options.seed);
   const programs = await runPrograms(options, {
-    keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning,
+    keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning, signal: hooks.signal,
   });
   log(programs.description);
   log(`${options.epochs} epoch${options.epochs === 1 ? '' : 's'} of ${stepsPerEpoch} steps of ${batchSize} images (2 x ${batchSize} views)` +
@@ -141,11 +144,11 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     await persistRun(out, reportSetting, run);
     checkpointWritten();
   };
-  const result = (status: RunResult['status']): RunResult =>
-    ({ status, out, position: run.position, metrics: run.metrics, files, execution: announcer.execution() });
-  const interrupted = async () => {
+  const result = (status: RunResult['status'], stopReason?: string): RunResult =>
+    ({ status, out, position: run.position, metrics: run.metrics, files, execution: announcer.execution(), ...(stopReason === undefined ? {} : { stopReason }) });
+  const interrupted = async (stopReason?: string) => {
     await persist();
-    return result('interrupted');
+    return result('interrupted', stopReason);
   };
   // --linear-eval, once the last epoch is evaluated; a stop during it leaves the record without
   // linear_top1, and the resumed run does it.
@@ -220,6 +223,11 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
       if (stopped() && epoch < options.epochs) return result('interrupted');
     }
     return await finished();
+  } catch (cause) {
+    // Ctrl-C while the objective traced (its first call in this process): no step of it ran, and
+    // the run stops as after a step.
+    if (isStoppedByCtrlC(cause)) return await interrupted((cause as Error).message);
+    throw cause;
   } finally {
     progress.stop();
     evaluationProgress.stop();

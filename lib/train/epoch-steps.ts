@@ -42,6 +42,10 @@ export const runEpochSteps = async (
   let { epochLossSum: lossSum, epochSeconds: seconds, epochBuildSteps: buildSteps, epochBuildSeconds: buildSeconds } = position;
   progress.start(epoch, epochs, stepsPerEpoch, position.stepInEpoch);
   for (let s = position.stepInEpoch; s < stepsPerEpoch; s++) {
+    // A Ctrl-C that came while the last step ran, or before the first, is heard here: a step (and
+    // the first one's trace, which calls the user's objective) starts only when none came.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (setting.stopped()) break;
     const images = gatherImages(data.steps, order.subarray(s * batchSize, (s + 1) * batchSize), 3 * side * side);
     const builtBefore = step.stats();
     const began = performance.now();
@@ -82,7 +86,6 @@ export const runEpochSteps = async (
     const secondsPerStep = timer.secondsPerStep();
     progress.update(s + 1, lossSum / (s + 1), batchSize / secondsPerStep, secondsPerStep * ((stepsPerEpoch - s - 1) + (epochs - epoch) * stepsPerEpoch));
     setting.onStep?.({ epoch, step: s, loss });
-    if (setting.stopped()) break;
   }
   progress.stop();
   return { training, position };

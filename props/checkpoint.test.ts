@@ -138,7 +138,9 @@ test('a failed write leaves the old checkpoint intact and no temporary file behi
         close: () => handle.close(),
       });
     }) as typeof fsp.open;
-    await assert.rejects(writeFileAtomic(file, replacement, { ...fsp, open: failingOpen }), /ENOSPC/);
+    // The error names the file meant, not the temporary one, and says what went wrong in words.
+    await assert.rejects(writeFileAtomic(file, replacement, { ...fsp, open: failingOpen }), (error: Error) =>
+      error.message === `cannot write ${file}: no space left on the device (ENOSPC)`);
     // The process dies (or the rename fails) after the data was flushed.
     const failingRename = (async () => { throw new Error('EXDEV: rename failed'); }) as typeof fsp.rename;
     await assert.rejects(writeFileAtomic(file, replacement, { ...fsp, rename: failingRename }), /EXDEV/);

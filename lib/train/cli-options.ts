@@ -103,7 +103,7 @@ export const flags: readonly Flag[] = [
     help: 'gpu.js backend; the run says which ran and why better ones were passed over' },
   { name: 'seed', key: 'seed', value: 'S', parse: integer(Number.MIN_SAFE_INTEGER), shown: String(defaults.seed),
     help: 'seed of the initialisation, the data order and the augmentations' },
-  { name: 'out', key: 'out', value: 'DIR', parse: (t) => E.right(path.resolve(t)), shown: 'runs/<timestamp>',
+  { name: 'out', key: 'out', value: 'DIR', parse: (t) => (t.trim() === '' ? E.left('expected a folder, got ""') : E.right(path.resolve(t))), shown: 'runs/<timestamp>',
     help: 'folder for metrics.jsonl, checkpoint.safetensors, curves.png, neighbours.png' },
   { name: 'resume', key: 'resume', shown: 'off',
     help: 'continue the run in --out (without --out: the newest run under runs/) from its checkpoint, with its options' },

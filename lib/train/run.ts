@@ -8,7 +8,7 @@
 // training state in float32, as the compiled step sees it.
 
 import * as path from 'node:path';
-import { removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { type AtomicWriteIo, removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import { isStoppedByCtrlC } from '../check/user-code.ts';
 import { stepDecay } from '../optim/schedule.ts';
 import { flagName } from './cli-options.ts';
@@ -50,6 +50,8 @@ export interface RunHooks {
   /** Rows of the neighbours picture per class (default 2) and neighbours per row (default 8). */
   readonly queriesPerClass?: number;
   readonly neighboursPerQuery?: number;
+  /** The file-system calls the run writes its lock and files with (default node's), so that a test can fill the disk. */
+  readonly io?: AtomicWriteIo;
 }
 
 export interface RunResult {
@@ -72,7 +74,7 @@ export interface RunResult {
 export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}): Promise<RunResult> => {
   const log = hooks.log ?? ((line: string) => console.log(line));
   const out = path.resolve(options.out);
-  const claim = await claimRunFolder(out, log);
+  const claim = await claimRunFolder(out, log, { resume: options.resume, io: hooks.io });
   const files = runFiles(out);
   let wroteCheckpoint = false;
   try {

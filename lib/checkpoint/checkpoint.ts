@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { formatShape } from '../shape.ts';
 import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { type AtomicWriteIo, writeFileAtomic } from './atomic-write.ts';
 import { type CheckpointError, checkpointError } from './errors.ts';
 import { decodeSafetensors, encodeSafetensors, type Safetensors, type StoredTensor } from './safetensors.ts';
 
@@ -53,9 +53,9 @@ export const treeOfTensors = <T>(
 };
 
 /** Write a tree of stored tensors and metadata to `file`, atomically. */
-export const writeCheckpoint = async (file: string, tree: unknown, metadata: Readonly<Record<string, string>>): Promise<void> => {
+export const writeCheckpoint = async (file: string, tree: unknown, metadata: Readonly<Record<string, string>>, io?: AtomicWriteIo): Promise<void> => {
   const bytes = encodeSafetensors(tensorsOfTree(tree), metadata);
-  await writeFileAtomic(file, bytes);
+  await writeFileAtomic(file, bytes, io);
 };
 
 /** Read and validate a checkpoint; errors name the file and, for format errors, the byte offset. */

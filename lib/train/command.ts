@@ -10,7 +10,7 @@ import { flagName, helpText, parseCliOptions } from './cli-options.ts';
 import { resumedOptions, type TrainOptions } from './options.ts';
 import { checkpointPath, readRunCheckpoint } from './run-checkpoint.ts';
 import { latestRunFolder } from './run-folder.ts';
-import { trainCifar10 } from './run.ts';
+import { describePosition, RunWriteFailure, trainCifar10 } from './run.ts';
 
 const fail = (message: string, code = 1): never => {
   console.error(`cifar10: ${message}`);
@@ -73,10 +73,7 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
     for (const [file, what] of listed) if (existsSync(file)) console.log(`  ${path.basename(file).padEnd(24)}${what}`);
     if (result.stopReason !== undefined) console.log(result.stopReason);
     if (result.status === 'interrupted') {
-      const { epoch, stepInEpoch } = result.position;
-      const where = result.metrics.length === 0 ? 'before the evaluation of the random encoder'
-        : `after ${stepInEpoch > 0 ? `step ${stepInEpoch} of epoch ${epoch + 1}` : `epoch ${epoch}`}`;
-      console.log(`interrupted ${where}; ` +
+      console.log(`interrupted ${describePosition(result.position, result.metrics.length > 0)}; ` +
         `to continue: ${command} --out ${result.out} --resume`);
       process.exitCode = 130;
     }
@@ -85,6 +82,8 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
     if (isStoppedByCtrlC(cause))
       fail(`${(cause as Error).message}; nothing was trained` + (existsSync(checkpointPath(options.out))
         ? `, and the checkpoint in ${options.out} is as it was; to continue: ${command} --out ${options.out} --resume` : ''), 130);
+    if (cause instanceof RunWriteFailure && cause.resumable)
+      fail(`${cause.message}; ${cause.full ? 'free some space' : 'once the file can be written'}, then continue with: ${command} --out ${options.out} --resume`);
     fail(cause instanceof Error ? cause.message : String(cause));
   }
 };

@@ -3,7 +3,7 @@
 // nearest training images in the current embedding).
 
 import * as path from 'node:path';
-import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { type AtomicWriteIo, writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import { IMAGE_SIDE } from '../data/cifar10-types.ts';
 import { curvesChart } from '../report/curves-chart.ts';
 import { textWidth } from '../report/font.ts';
@@ -14,12 +14,12 @@ import { curvesOf, type EpochRecord } from './metrics.ts';
 export const CURVES_FILE = 'curves.png';
 export const NEIGHBOURS_FILE = 'neighbours.png';
 
-export const writeCurves = async (out: string, records: readonly EpochRecord[], title: string): Promise<string> => {
+export const writeCurves = async (out: string, records: readonly EpochRecord[], title: string, io?: AtomicWriteIo): Promise<string> => {
   const file = path.join(out, CURVES_FILE);
   // Wide enough for the title (2x glyphs) on one line, and for a third panel (the unseen classes') at the two panels' width each.
   const panels = records.some((record) => record.recall_at_1 !== undefined) ? 3 : 2;
   const width = Math.max(450 * panels, textWidth(title, 2) + 40);
-  await writeFileAtomic(file, curvesChart({ epochs: curvesOf(records), title, width }));
+  await writeFileAtomic(file, curvesChart({ epochs: curvesOf(records), title, width }), io);
   return file;
 };
 

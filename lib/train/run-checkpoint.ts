@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { type CheckpointError, checkpointError } from '../checkpoint/errors.ts';
+import type { AtomicWriteIo } from '../checkpoint/atomic-write.ts';
 import { readCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint.ts';
 import type { StoredTensor } from '../checkpoint/safetensors.ts';
 import { type EpochRecord, parseMetrics } from './metrics.ts';
@@ -55,6 +56,7 @@ export const writeRunCheckpoint = (
   out: string,
   training: TrainingState,
   { position, options, metrics, trainMd5, testMd5 }: Omit<SavedRun, 'tensors'>,
+  io?: AtomicWriteIo,
 ): Promise<void> =>
   writeCheckpoint(checkpointPath(out), training, {
     format: CHECKPOINT_FORMAT,
@@ -70,7 +72,7 @@ export const writeRunCheckpoint = (
     metrics: JSON.stringify(metrics),
     train_md5: trainMd5,
     ...(testMd5 === undefined ? {} : { test_md5: testMd5 }),
-  });
+  }, io);
 
 const naturalNumber = (metadata: Readonly<Record<string, string>>, key: string, file: string): E.Either<CheckpointError, number> => {
   const text = metadata[key];

@@ -9,6 +9,7 @@
 
 import * as path from 'node:path';
 import { type AtomicWriteIo, removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { FileWriteError } from '../checkpoint/file-errors.ts';
 import { isStoppedByCtrlC } from '../check/user-code.ts';
 import { stepDecay } from '../optim/schedule.ts';
 import { flagName } from './cli-options.ts';
@@ -66,34 +67,58 @@ export interface RunResult {
   readonly execution: string;
 }
 
+/** A write that failed (a full disk, say): which file, and where the run can continue from. */
+export class RunWriteFailure extends Error {
+  /** Whether the folder holds a checkpoint to resume from. */
+  readonly resumable: boolean;
+  /** Whether freeing space is what lets the file be written. */
+  readonly full: boolean;
+  constructor(cause: FileWriteError, checkpoint: { readonly out: string; readonly position: RunPosition; readonly evaluated: boolean } | undefined) {
+    super(`${cause.message}; ` + (checkpoint === undefined ? 'the run had written no checkpoint yet, and kept nothing'
+      : `the checkpoint in ${checkpoint.out} (${describePosition(checkpoint.position, checkpoint.evaluated)}) is intact, and the metrics match it`));
+    this.name = 'RunWriteFailure';
+    this.resumable = checkpoint !== undefined;
+    this.full = cause.code === 'ENOSPC' || cause.code === 'EDQUOT';
+  }
+}
+
+/** Where a checkpoint stands, in words: `evaluated` says whether epoch 0 was. */
+export const describePosition = ({ epoch, stepInEpoch }: RunPosition, evaluated: boolean): string =>
+  !evaluated ? 'before the evaluation of the random encoder' : `after ${stepInEpoch > 0 ? `step ${stepInEpoch} of epoch ${epoch + 1}` : `epoch ${epoch}`}`;
+
 /**
  * Trains and evaluates in `options.out`, which the run holds (a lock file) from its first moment
  * to its end. A new run that fails before its first checkpoint removes what it wrote, and the
- * folder if it made it; a later failure keeps the last checkpoint to resume from.
+ * folder if it made it; a later failure keeps the last checkpoint to resume from, and a write
+ * that fails says so (RunWriteFailure).
  */
 export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}): Promise<RunResult> => {
   const log = hooks.log ?? ((line: string) => console.log(line));
   const out = path.resolve(options.out);
   const claim = await claimRunFolder(out, log, { resume: options.resume, io: hooks.io });
   const files = runFiles(out);
-  let wroteCheckpoint = false;
+  // The checkpoint in the folder, once there is one (this run's, or the one it resumes).
+  let checkpoint: { out: string; position: RunPosition; evaluated: boolean } | undefined;
   try {
-    const result = await trainInClaimedFolder(options, hooks, out, files, () => (wroteCheckpoint = true));
+    const result = await trainInClaimedFolder(options, hooks, out, files, (position, evaluated) => (checkpoint = { out, position, evaluated }));
     await claim.release();
     return result;
   } catch (cause) {
-    await claim.release({ undo: !wroteCheckpoint, files: Object.values(files) });
-    throw cause;
+    await claim.release({ undo: checkpoint === undefined, files: Object.values(files) });
+    throw cause instanceof FileWriteError ? new RunWriteFailure(cause, checkpoint) : cause;
   }
 };
 
-const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out: string, files: RunFiles, checkpointWritten: () => void): Promise<RunResult> => {
+const trainInClaimedFolder = async (
+  options: TrainOptions, hooks: RunHooks, out: string, files: RunFiles, checkpointAt: (position: RunPosition, evaluated: boolean) => void,
+): Promise<RunResult> => {
   const log = hooks.log ?? ((line: string) => console.log(line));
   const warn = hooks.warn ?? ((line: string) => console.error(line));
   const stopped = () => hooks.signal?.aborted === true;
 
   // Load or resume.
   const saved = await savedRunToContinue(options, out);
+  if (saved !== undefined) checkpointAt(saved.position, saved.metrics.length > 0);
   const stale = await removeStaleTemporaryFiles(out);
   if (stale.length > 0) log(`removed ${stale.length} half-written file${stale.length === 1 ? '' : 's'} left by a stopped run: ${stale.join(', ')}`);
   const dataset = hooks.dataset ?? (await loadRunDataset(options, { progress: hooks.progress, onInfo: log }));
@@ -143,8 +168,8 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     metrics: saved?.metrics ?? [],
   };
   const persist = async () => {
-    await persistRun(out, reportSetting, run);
-    checkpointWritten();
+    await persistRun(out, reportSetting, run, hooks.io);
+    checkpointAt(run.position, run.metrics.length > 0);
   };
   const result = (status: RunResult['status'], stopReason?: string): RunResult =>
     ({ status, out, position: run.position, metrics: run.metrics, files, execution: announcer.execution(), ...(stopReason === undefined ? {} : { stopReason }) });
@@ -171,7 +196,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
   try {
     if (saved !== undefined) {
       // Lines written after the checkpoint (by a run killed between the two writes) are dropped.
-      await writeFileAtomic(files.metrics, metricsLines(run.metrics));
+      await writeFileAtomic(files.metrics, metricsLines(run.metrics), hooks.io);
       const { position } = run;
       log(`resuming ${out} ` + (run.metrics.length === 0 ? 'before the evaluation of the random encoder (epoch 0)'
         : `after epoch ${position.epoch}` + (position.stepInEpoch > 0 ? ` and ${position.stepInEpoch} of the ${stepsPerEpoch} steps of epoch ${position.epoch + 1}` : '') +

@@ -7,6 +7,9 @@ import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { type BackendName, backendNames } from '../compile/backend.ts';
 import { augmentationNames, parseAugmentations } from '../augment/train-augmentation.ts';
+import { IMAGE_SIDE } from '../data/cifar10-types.ts';
+import { STL10_SIDE } from '../data/stl10-types.ts';
+import { smallestImageSize } from './encoder-choice.ts';
 import { parseClassList } from './unseen-classes.ts';
 import { datasetNames, builtInObjectiveNames, defaultLearningRate, defaultTrainOptions, type EncoderName, encoderNames, paperMilestones, type TrainOptions } from './options.ts';
 
@@ -153,6 +156,58 @@ export const helpText = (command = 'tsx examples/cifar10.ts'): string => {
   ].join('\n');
 };
 
+/** The options' text as the command line would give it: the inverse of a flag's parse. */
+const asFlagText = (flag: Flag, value: unknown): string =>
+  Array.isArray(value) ? (value.length === 0 && (flag.key === 'learningRateMilestones' || flag.key === 'augmentations') ? 'none' : value.join(','))
+    : String(value);
+
+/** Which options may be absent: those whose default is (the data set's image size, every image, every class...). */
+const absentByDefault = new Set(flags.filter((flag) => (defaults as Record<string, unknown>)[flag.key] === undefined).map((flag) => flag.key));
+
+/** What is wrong across options, that no single flag can see; undefined when nothing is. */
+const crossOptionProblem = (options: TrainOptions): string | undefined => {
+  if (options.dataset === 'stl10' && options.trainClasses !== undefined)
+    return '--train-classes: STL-10\'s unlabeled training images have no class to choose by; use it with --dataset cifar10';
+  if (options.trainSize !== undefined && options.trainSize < options.batchSize)
+    return `--train-size ${options.trainSize} is smaller than --batch-size ${options.batchSize}: an epoch would have no step`;
+  const smallest = smallestImageSize(options);
+  const size = options.imageSize ?? (options.dataset === 'stl10' ? STL10_SIDE : IMAGE_SIDE);
+  if (size < smallest) {
+    const why = `the ${options.encoder} encoder's ${Math.log2(smallest)} stages each halve the size`;
+    return options.imageSize !== undefined
+      ? `--image-size ${size} is smaller than the smallest input of the encoder, ${smallest} (${why}): give --image-size ${smallest} or more`
+      : `--widths ${options.widths?.join(',')}: ${why}, so it needs images of at least ${smallest}x${smallest}, larger than the data set's ${size}x${size}; give fewer --widths or --image-size ${smallest}`;
+  }
+  return undefined;
+};
+
+/**
+ * What is wrong with a set of options, wherever they come from, in the words of the command line:
+ * each value must be one its flag's own parse gives back from the value's text (so a checkpoint's
+ * `learningRate: -5` is refused as `--lr -5` is, and `batchSize: "4"` as not a number), and the
+ * options must agree with one another. Undefined when nothing is.
+ */
+export const optionProblem = (options: Readonly<Record<string, unknown>>): string | undefined => {
+  for (const flag of flags) {
+    if (flag.key === 'out' || flag.key === 'resume') continue;
+    const value = options[flag.key];
+    if (value === undefined || value === null) {
+      if (absentByDefault.has(flag.key)) continue;
+      return `--${flag.name}: missing`;
+    }
+    if (flag.parse === undefined) {
+      if (typeof value !== 'boolean') return `--${flag.name}: expected true or false, got ${JSON.stringify(value)}`;
+      continue;
+    }
+    const text = asFlagText(flag, value);
+    const parsed = flag.parse(text);
+    if (E.isLeft(parsed)) return `--${flag.name}: ${parsed.left}`;
+    if (JSON.stringify(parsed.right) !== JSON.stringify(value))
+      return `--${flag.name}: got ${JSON.stringify(value)}, not a value the flag gives (${JSON.stringify(text)} reads as ${JSON.stringify(parsed.right)})`;
+  }
+  return crossOptionProblem(options as unknown as TrainOptions);
+};
+
 export type CliRequest =
   | { readonly kind: 'help' }
   | {
@@ -221,17 +276,15 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
       chosen[flag.key] = value.right;
     }
   }
+  if (explicit.has('negativeWeight') && chosen.objective !== undefined && chosen.objective !== 'invariant-spreading')
+    return E.left(`--negative-weight weighs the invariant-spreading loss's negatives; --objective ${chosen.objective} has no such weight`);
   const epochs = (chosen.epochs as number | undefined) ?? defaults.epochs;
   const options = {
     ...defaultTrainOptions(epochs, (chosen.encoder as EncoderName | undefined) ?? defaults.encoder),
     out: defaultOutFolder(now),
     ...chosen,
   } as TrainOptions;
-  if (options.dataset === 'stl10' && options.trainClasses !== undefined)
-    return E.left('--train-classes: STL-10\'s unlabeled training images have no class to choose by; use it with --dataset cifar10');
-  if (explicit.has('negativeWeight') && options.objective !== 'invariant-spreading')
-    return E.left(`--negative-weight weighs the invariant-spreading loss's negatives; --objective ${options.objective} has no such weight`);
-  if (options.trainSize !== undefined && options.trainSize < options.batchSize)
-    return E.left(`--train-size ${options.trainSize} is smaller than --batch-size ${options.batchSize}: an epoch would have no step`);
+  const problem = crossOptionProblem(options);
+  if (problem !== undefined) return E.left(problem);
   return E.right({ kind: 'train', options: { ...options, backend: options.backend as BackendName | undefined }, explicit });
 };

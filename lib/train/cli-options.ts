@@ -28,15 +28,19 @@ interface Flag {
 
 const integer = (min: number): Parse => (text) => {
   const n = Number(text);
-  return /^-?\d+$/.test(text.trim()) && Number.isSafeInteger(n) && n >= min ? E.right(n) : E.left(`expected an integer >= ${min}, got "${text}"`);
+  if (/^-?\d+$/.test(text.trim()) && Number.isSafeInteger(n) && n >= min) return E.right(n);
+  // 1e9 is a number, but a count is written in digits: say so rather than "not an integer".
+  return E.left(`expected an integer >= ${min}${/e/i.test(text) && Number.isInteger(n) ? ' written in digits' : ''}, got "${text}"`);
 };
+/** Decimal, as people write numbers: Number() would also read 0x10 as 16 and 0b11 as 3. */
+const decimal = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 const positiveNumber: Parse = (text) => {
   const n = Number(text);
-  return text.trim() !== '' && Number.isFinite(n) && n > 0 ? E.right(n) : E.left(`expected a positive number, got "${text}"`);
+  return decimal.test(text.trim()) && Number.isFinite(n) && n > 0 ? E.right(n) : E.left(`expected a positive number, got "${text}"`);
 };
 const nonNegativeNumber: Parse = (text) => {
   const n = Number(text);
-  return text.trim() !== '' && Number.isFinite(n) && n >= 0 ? E.right(n) : E.left(`expected a number >= 0, got "${text}"`);
+  return decimal.test(text.trim()) && Number.isFinite(n) && n >= 0 ? E.right(n) : E.left(`expected a number >= 0, got "${text}"`);
 };
 const oneOf = (choices: readonly string[]): Parse => (text) =>
   choices.includes(text) ? E.right(text) : E.left(`expected one of ${choices.join(', ')}, got "${text}"`);
@@ -245,6 +249,7 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
     parsed = parseArgs({
       args: joinNegativeNumbers(argv),
       strict: true,
+      tokens: true,
       allowPositionals: false,
       options: {
         help: { type: 'boolean', short: 'h' },
@@ -263,6 +268,10 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return E.right({ kind: 'help' });
+  // A flag given twice would silently take its last value: one of the two was a slip.
+  const given = (parsed.tokens ?? []).flatMap((token) => (token.kind === 'option' ? [token.name] : []));
+  const twice = given.find((name, i) => given.indexOf(name) !== i);
+  if (twice !== undefined) return E.left(`--${twice} is given twice; give each flag once`);
   const explicit = new Set<keyof TrainOptions>();
   const chosen: Record<string, unknown> = {};
   for (const flag of flags) {

@@ -47,15 +47,17 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
   }
 
   // Ctrl-C: finish the current step, write the checkpoint and the report, say how to resume.
+  // SIGTERM (kill, a service manager, a batch system's time limit) stops the same way.
   const stop = new AbortController();
-  process.on('SIGINT', () => {
-    if (stop.signal.aborted) {
-      console.error('\ncifar10: second Ctrl-C, quitting without a checkpoint of the steps since the last one');
-      process.exit(130);
-    }
-    stop.abort();
-    console.error('\ncifar10: Ctrl-C: stopping after the current step (Ctrl-C again quits at once)');
-  });
+  for (const [signal, name] of [['SIGINT', 'Ctrl-C'], ['SIGTERM', 'SIGTERM']] as const)
+    process.on(signal, () => {
+      if (stop.signal.aborted) {
+        console.error(`\ncifar10: second ${name}, quitting without a checkpoint of the steps since the last one`);
+        process.exit(130);
+      }
+      stop.abort();
+      console.error(`\ncifar10: ${name}: stopping after the current step (${name} again quits at once)`);
+    });
 
   const started = performance.now();
   try {

@@ -22,6 +22,8 @@ export interface StepSetting {
   readonly stepAnnounced: () => boolean;
   readonly announceStep: () => void;
   readonly onStep?: (step: { readonly epoch: number; readonly step: number; readonly loss: number }) => void;
+  /** What to try when the loss is not finite: the option most likely to blame. */
+  readonly divergenceHint: string;
 }
 
 type StepResult = TrainingState & { readonly loss: { readonly data: Float32Array } };
@@ -68,7 +70,7 @@ export const runEpochSteps = async (
     const loss = next.loss.data[0];
     if (!Number.isFinite(loss)) {
       progress.stop();
-      throw new Error(`the loss is ${loss} at epoch ${epoch}, step ${s + 1}; stopping with the last checkpoint intact. A lower --lr may help`);
+      throw new Error(`the loss is ${loss} at epoch ${epoch}, step ${s + 1}; stopping with the last checkpoint intact. ${setting.divergenceHint}`);
     }
     training = { params: next.params, state: next.state, optimizerState: next.optimizerState };
     lossSum += loss;

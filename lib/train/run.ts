@@ -228,6 +228,11 @@ const trainInClaimedFolder = async (
       stepAnnounced: () => announcer.said('training step'),
       announceStep: () => announcer.announce('training step', step.report()),
       onStep: hooks.onStep,
+      // Unit features' similarities lie in [-1, 1]: divided by a temperature below about 0.012
+      // their exponentials overflow float32, whatever the learning rate.
+      divergenceHint: options.objective !== 'align-uniform' && options.temperature < 0.012
+        ? `--temperature ${options.temperature} is so small that exp(similarity / temperature) overflows float32; a larger --temperature may help`
+        : 'A lower --lr may help',
     };
     for (let epoch = run.position.epoch + 1; epoch <= options.epochs; epoch++) {
       const learningRate = learningRateOf(epoch - 1);

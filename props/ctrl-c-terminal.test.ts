@@ -15,7 +15,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { writeCifar10Folder } from '../lib/data/synthetic.ts';
 import { readRunCheckpoint } from '../lib/train/run-checkpoint.ts';
 import { startedByTsxCommand, withoutTsxPreloads } from '../lib/train/tsx-relay.ts';
-import { temporaryFolder } from './tiny-runs.ts';
+import { inTemporaryFolder, temporaryFolder } from './tiny-runs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -95,8 +95,7 @@ test('Ctrl-C in a terminal stops a run whose objective never returns, within sec
   skip: hasScript ? false : 'util-linux `script` is not installed: no pseudo-terminal to type Ctrl-C into',
 }, async (t) => {
   // Before the objective ran where it could be stopped, each of these ran on through any number of Ctrl-C.
-  const folder = await temporaryFolder('terminal-objective');
-  try {
+  await inTemporaryFolder('terminal-objective', async (folder) => {
     const { folder: data } = await writeCifar10Folder(path.join(folder, 'data'), { trainPerBatch: [64], test: 20, seed: 3 });
     const cases = [
       { fixture: 'loops-at-import.ts', after: 'using 64 of 64 training images', delay: 1000, stopped: /^cifar10: Ctrl-C while \S+loops-at-import\.ts was being imported: stopped it there; nothing was trained$/m, trained: false },
@@ -120,9 +119,7 @@ test('Ctrl-C in a terminal stops a run whose objective never returns, within sec
       return `${fixture}: ended ${secondsAfterTyped.toFixed(1)} s after Ctrl-C`;
     }));
     t.diagnostic(outcomes.join('; '));
-  } finally {
-    await fsp.rm(folder, { recursive: true, force: true });
-  }
+  });
 });
 
 test('behind tsx, the run\'s own process drops only tsx\'s preloads, and starts no further one', () => {

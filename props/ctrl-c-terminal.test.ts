@@ -99,7 +99,7 @@ test('Ctrl-C in a terminal stops a run whose objective never returns, within sec
     const { folder: data } = await writeCifar10Folder(path.join(folder, 'data'), { trainPerBatch: [64], test: 20, seed: 3 });
     const cases = [
       { fixture: 'loops-at-import.ts', after: 'using 64 of 64 training images', delay: 1000, stopped: /^cifar10: Ctrl-C while \S+loops-at-import\.ts was being imported: stopped it there; nothing was trained$/m, trained: false },
-      { fixture: 'loops-when-called.ts', after: 'the objective loops from here', delay: 500, stopped: /^cifar10: Ctrl-C while the objective in \S+loops-when-called\.ts ran: stopped it there; nothing was trained$/m, trained: false },
+      { fixture: 'loops-when-called.ts', after: 'the objective loops from here', delay: 1000, stopped: /^cifar10: Ctrl-C while the objective in \S+loops-when-called\.ts ran: stopped it there; nothing was trained$/m, trained: false },
       { fixture: 'loops-in-training.ts', after: 'epoch 1/1 [', delay: 2000, stopped: /^Ctrl-C while the objective in \S+loops-in-training\.ts ran: stopped it there\ninterrupted after epoch 0; to continue: tsx examples\/cifar10\.ts --out \S+ --resume$/m, trained: true },
     ];
     const outcomes = await Promise.all(cases.map(async ({ fixture, after, delay, stopped, trained }) => {

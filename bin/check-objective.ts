@@ -1,9 +1,10 @@
-// npm run check-objective -- path/to/objective.ts [--runs N] [--seed S] [--backend NAME]
+// npm run check-objective -- path/to/objective.ts [--runs N] [--seed S] [--backend NAME] [--time-limit SECONDS]
 //
 // Runs the objective battery (lib/check/objective-battery.ts) on an objective someone wrote and
 // prints a line per property as it finishes, with the shrunk counterexample under a failure.
-// Exit status: 0 when every required property holds, 1 when one does not, 2 for a usage error
-// (bad arguments, a missing file, exports that are not an objective).
+// Exit status: 0 when every required property holds, 1 when one does not or the objective did
+// not return within the time limit, 2 for a usage error (bad arguments, a missing file, exports
+// that are not an objective, an import that does not finish), 130 for Ctrl-C.
 
 import { parseArgs } from 'node:util';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
@@ -11,8 +12,9 @@ import { backendNames, type BackendName, chooseBackend } from '../lib/compile/ba
 import { checkObjective, defaultBatteryRuns } from '../lib/check/objective-battery.ts';
 import { loadObjective } from '../lib/check/load-objective.ts';
 import { formatBatteryHeader, formatBatteryProperty, formatBatterySummary } from '../lib/check/objective-report.ts';
+import { DEFAULT_TIME_LIMIT_SECONDS, UserCodeStopped } from '../lib/check/user-code.ts';
 
-const usage = `Usage: npm run check-objective -- FILE [--runs N] [--seed S] [--backend NAME]
+const usage = `Usage: npm run check-objective -- FILE [--runs N] [--seed S] [--backend NAME] [--time-limit SECONDS]
        (or: npx tsx bin/check-objective.ts FILE ...)
 
 Checks an embedding objective written in the language: that its gradient is right and that it
@@ -50,15 +52,20 @@ Options:
   --runs N        runs of each property (default ${defaultBatteryRuns})
   --seed S        fast-check's seed (default: drawn, and printed); a failure's seed reruns it
   --backend NAME  the compiled check's backend: ${backendNames.join(', ')} (default: the best that runs here)
+  --time-limit SECONDS
+                  how long FILE's import, and each call of its objective, reference or
+                  properties, may take before the check stops it (default ${DEFAULT_TIME_LIMIT_SECONDS})
   -h, --help      this text
 
-Exit status: 0 every required property holds; 1 one does not; 2 usage error.`;
+Exit status: 0 every required property holds; 1 one does not, or the objective did not return
+within the time limit; 2 usage error, or an import that does not finish; 130 Ctrl-C.`;
 
 interface Arguments {
   readonly file: string;
   readonly runs?: number;
   readonly seed?: number;
   readonly backend?: BackendName;
+  readonly timeLimitSeconds: number;
 }
 
 const integerArgument = (name: string, text: string | undefined, least: number): Either<string, number | undefined> => {
@@ -76,7 +83,9 @@ const parseArguments = (args: readonly string[]): Either<string, Arguments | 'he
     parsed = parseArgs({
       args: [...args],
       allowPositionals: true,
-      options: { runs: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        runs: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, 'time-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
     return left(error instanceof Error ? error.message : String(error));
@@ -92,12 +101,21 @@ const parseArguments = (args: readonly string[]): Either<string, Arguments | 'he
   const backend = values.backend;
   if (backend !== undefined && !(backendNames as readonly string[]).includes(backend))
     return left(`--backend must be one of ${backendNames.join(', ')}; got "${backend}"`);
-  return right({ file: positionals[0], runs: runs.right, seed: seed.right, backend: backend as BackendName | undefined });
+  const limitText = values['time-limit'];
+  const limit = limitText === undefined ? DEFAULT_TIME_LIMIT_SECONDS : Number(limitText);
+  if (limitText !== undefined && !(limitText.trim() !== '' && Number.isFinite(limit) && limit > 0))
+    return left(`--time-limit must be a positive number of seconds; got "${limitText}"`);
+  return right({ file: positionals[0], runs: runs.right, seed: seed.right, backend: backend as BackendName | undefined, timeLimitSeconds: limit });
 };
 
 const usageError = (message: string): number => {
   console.error(`check-objective: ${message}\n(npm run check-objective -- --help for the usage)`);
   return 2;
+};
+
+const stoppedByCtrlC = (message = 'Ctrl-C: stopped'): never => {
+  console.error(`check-objective: ${message}; nothing further was checked`);
+  process.exit(130);
 };
 
 const main = async (args: readonly string[]): Promise<number> => {
@@ -107,26 +125,38 @@ const main = async (args: readonly string[]): Promise<number> => {
     console.log(usage);
     return 0;
   }
-  const { file, runs, seed, backend } = parsed.right;
+  const { file, runs, seed, backend, timeLimitSeconds } = parsed.right;
   if (backend !== undefined) {
     // A backend that cannot run here is the caller's mistake, not a finding about the objective.
     const choice = await chooseBackend(backend);
     if (isLeft(choice)) return usageError(`--backend ${backend}: ${choice.left}`);
     await choice.right.release();
   }
-  const loaded = await loadObjective(file);
-  if (isLeft(loaded)) return usageError(loaded.left);
+  const loaded = await loadObjective(file, { timeLimitSeconds });
+  if (isLeft(loaded)) return usageError(/within/.test(loaded.left) ? `${loaded.left}; --time-limit SECONDS gives it longer` : loaded.left);
   const rerunCommand = `npm run check-objective -- ${file}${runs === undefined ? '' : ` --runs ${runs}`}${backend === undefined ? '' : ` --backend ${backend}`}`;
-  const report = await checkObjective(loaded.right, {
+  let report;
+  try {
+    report = await checkObjective(loaded.right, {
     runs,
     seed,
     backend,
     onStart: (plan) => console.log(formatBatteryHeader(plan)),
-    onProperty: (result) => console.log(formatBatteryProperty(result, { rerunCommand })),
-  });
+      onProperty: (result) => console.log(formatBatteryProperty(result, { rerunCommand })),
+    });
+  } catch (cause) {
+    if (!(cause instanceof UserCodeStopped)) throw cause;
+    if (cause.reason === 'ctrl-c') return stoppedByCtrlC(cause.message);
+    console.error(`check-objective: ${cause.message}; nothing further was checked (--time-limit SECONDS gives it longer)`);
+    return 1;
+  }
   console.log(formatBatterySummary(report));
   return report.passed ? 0 : 1;
 };
+
+// Ctrl-C ends the check at once: there is nothing to write. While one of the objective file's
+// functions runs, the loader stops that code first and passes the Ctrl-C on (lib/check/user-code.ts).
+process.on('SIGINT', () => stoppedByCtrlC());
 
 main(process.argv.slice(2)).then(
   (status) => {

@@ -6,7 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isLeft, isRight } from 'fp-ts/lib/Either.js';
@@ -229,6 +230,46 @@ test('the CLI exits 2 with a clear message for a missing file, exports that are 
   const help = cli('--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /^Usage: npm run check-objective -- FILE \[--runs N\] \[--seed S\]/);
+});
+
+test('the CLI stops an objective that never returns, or whose import never finishes, within the time limit it states, and says so', () => {
+  // Each of these hung, or said nothing and exited 0, before the check had a time limit.
+  const started = performance.now();
+  const loops = cli(fixture('loops-when-called.ts'), '--time-limit', '2', '--runs', '3');
+  assert.equal(loops.status, 1, loops.stdout + loops.stderr);
+  assert.match(loops.stderr, /^(the objective loops from here\n)+check-objective: the objective in props\/fixtures\/loops-when-called\.ts did not return within 2 s \(a loop that never ends\?\); nothing further was checked \(--time-limit SECONDS gives it longer\)\n$/);
+  assert.doesNotMatch(loops.stdout, /PASS|FAIL|holds/);
+  const atImport = cli(fixture('loops-at-import.ts'), '--time-limit', '2');
+  assert.equal(atImport.status, 2, atImport.stdout + atImport.stderr);
+  assert.match(atImport.stderr, /^check-objective: props\/fixtures\/loops-at-import\.ts: its import did not finish within 2 s \(a loop, or a wait, at the top level of the module\?\); --time-limit SECONDS gives it longer\n/);
+  const awaits = cli(fixture('awaits-forever-at-import.ts'));
+  assert.equal(awaits.status, 2, awaits.stdout + awaits.stderr);
+  assert.match(awaits.stderr, /^check-objective: props\/fixtures\/awaits-forever-at-import\.ts: its import never finishes: it awaits, at the top level, a promise that nothing will settle\n/);
+  assert.ok(performance.now() - started < 40_000, `took ${Math.round(performance.now() - started)} ms`);
+  const bad = cli(fixture('nt-xent.ts'), '--time-limit', '0');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^check-objective: --time-limit must be a positive number of seconds; got "0"\n/);
+  assert.match(cli('--help').stdout, /--time-limit SECONDS\n +how long FILE's import, and each call of its objective, reference or\n +properties, may take before the check stops it \(default 60\)/);
+});
+
+test('Ctrl-C stops the CLI within seconds while the objective loops', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/check-objective.ts', fixture('loops-when-called.ts')], { cwd: root });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const loading = performance.now();
+  while (performance.now() - loading < 40_000 && child.exitCode === null && !stderr.includes('the objective loops from here')) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(stderr.includes('the objective loops from here'), stdout + stderr);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const sent = performance.now();
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(killer);
+  assert.equal(code, 130, stdout + stderr);
+  assert.ok(performance.now() - sent < 3000, `ended ${Math.round(performance.now() - sent)} ms after Ctrl-C`);
+  assert.match(stderr, /\ncheck-objective: Ctrl-C while the objective in props\/fixtures\/loops-when-called\.ts ran: stopped it there; nothing further was checked\n$/);
 });
 
 // ---- the example ----

@@ -14,6 +14,7 @@ import {
   type StoredTensor, decodeSafetensors, encodeSafetensors, isTemporaryName, readCheckpoint, removeStaleTemporaryFiles, temporaryPathFor, tensorsOfTree, treeOfTensors,
   writeCheckpoint, writeFileAtomic,
 } from '../lib/checkpoint/index.ts';
+import { CHECKSUMS_KEY } from '../lib/checkpoint/checkpoint.ts';
 import { runs } from './runs.ts';
 
 const shapeArbitrary = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 });
@@ -95,7 +96,10 @@ test('a tree written as a checkpoint reads back into the same tree, bit for bit,
           assert.deepEqual(after.get(name)!.shape, tensor.shape);
           assert.ok(sameBits(after.get(name)!.data, tensor.data), `${name} changed`);
         }
-        assert.deepEqual(read.right.metadata, metadata);
+        // Beside the metadata given, the tensors' checksums.
+        const { [CHECKSUMS_KEY]: checksums, ...given } = read.right.metadata;
+        assert.deepEqual(given, metadata);
+        assert.deepEqual(Object.keys(JSON.parse(checksums)), [...tensorsOfTree(tree).keys()]);
         assert.deepEqual(await fsp.readdir(folder), ['checkpoint.safetensors']);
       }),
       { numRuns: runs(40) },
@@ -138,7 +142,9 @@ test('a failed write leaves the old checkpoint intact and no temporary file behi
         close: () => handle.close(),
       });
     }) as typeof fsp.open;
-    await assert.rejects(writeFileAtomic(file, replacement, { ...fsp, open: failingOpen }), /ENOSPC/);
+    // The error names the file meant, not the temporary one, and says what went wrong in words.
+    await assert.rejects(writeFileAtomic(file, replacement, { ...fsp, open: failingOpen }), (error: Error) =>
+      error.message === `cannot write ${file}: no space left on the device (ENOSPC)`);
     // The process dies (or the rename fails) after the data was flushed.
     const failingRename = (async () => { throw new Error('EXDEV: rename failed'); }) as typeof fsp.rename;
     await assert.rejects(writeFileAtomic(file, replacement, { ...fsp, rename: failingRename }), /EXDEV/);

@@ -184,8 +184,31 @@ test('a run refuses a used folder, a checkpoint of other options, and a damaged 
     await assert.rejects(rewritten((_, metadata) => (metadata.optimizer_step = '16')), /metadata "optimizer_step" is 16, expected 0: the 0 steps of the epochs in "metrics" and "step_in_epoch" 0 \(edited or damaged\?\)$/);
     await assert.rejects(rewritten((_, metadata) => (metadata.seed = '6')), /metadata "seed" is "6" but "options" has seed 5/);
     const [firstName] = [...original.tensors.keys()].sort();
-    await assert.rejects(rewritten((tensors) => (tensors.get(firstName)!.data[3] = NaN)),
-      new RegExp(`${file}: tensor "${firstName.replace(/[.[\]]/g, '\\$&')}" holds NaN at index 3; expected finite values`));
+    const escapedName = firstName.replace(/[.[\]]/g, '\\$&');
+    // A run that diverged writes NaN under a checksum that matches; one written before checksums has none.
+    await assert.rejects(rewritten((tensors, metadata) => {
+      tensors.get(firstName)!.data[3] = NaN;
+      delete metadata.tensor_sha256;
+    }), new RegExp(`${file}: tensor "${escapedName}" holds NaN at index 3; expected finite values`));
+    // A flipped bit inside a tensor keeps it finite and the format whole: only the checksum sees it.
+    await assert.rejects(rewritten((tensors) => {
+      const bits = new Uint32Array(tensors.get(firstName)!.data.buffer);
+      bits[2] ^= 1 << 4;
+    }), new RegExp(`^CheckpointErrorException: ${file}: tensor "${escapedName}" does not match its checksum: its bytes were changed after it was written \\(damaged\\?\\)$`));
+    // Options edited in the metadata pass the command line's own checks, in its words.
+    const withOptions = (changes: Record<string, unknown>) => rewritten((_, metadata) => (metadata.options = JSON.stringify({ ...JSON.parse(original.metadata.options), ...changes })));
+    for (const [changes, problem] of [
+      [{ learningRate: -5 }, '--lr: expected a positive number, got "-5"'],
+      [{ batchSize: 'abc' }, '--batch-size: expected an integer >= 2, got "abc"'],
+      [{ batchSize: '16' }, '--batch-size: got "16", not a value the flag gives ("16" reads as 16)'],
+      [{ temperature: 0 }, '--temperature: expected a positive number, got "0"'],
+      [{ knnK: -3 }, '--knn-k: expected an integer >= 1, got "-3"'],
+      [{ imageSize: 7 }, '--image-size 7 is smaller than the smallest input of the encoder, 8 (the small encoder\'s 3 stages each halve the size): give --image-size 8 or more'],
+    ] as const)
+      await assert.rejects(withOptions(changes), (error: Error) => {
+        assert.equal(error.message, `${file}: metadata "options": ${problem} (edited or damaged?)`);
+        return true;
+      });
     await rewritten(() => undefined);
     const bytes = await fsp.readFile(file);
     await fsp.writeFile(file, bytes.subarray(0, bytes.length - 10));

@@ -15,7 +15,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { writeCifar10Folder } from '../lib/data/synthetic.ts';
 import { readRunCheckpoint } from '../lib/train/run-checkpoint.ts';
 import { startedByTsxCommand, withoutTsxPreloads } from '../lib/train/tsx-relay.ts';
-import { temporaryFolder } from './tiny-runs.ts';
+import { inTemporaryFolder, temporaryFolder } from './tiny-runs.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -28,8 +28,8 @@ const points = [
   { name: 'the evaluation of epoch 1', after: 'evaluating epoch 1' },
 ];
 
-/** Runs `command` under a pseudo-terminal; types ^C once the output shows `after`. */
-const runInTerminal = (command: string, after: string): Promise<{ code: number | null; output: string; typed: boolean }> =>
+/** Runs `command` under a pseudo-terminal; types ^C once the output shows `after`, and `delay` ms more have passed. */
+const runInTerminal = (command: string, after: string, delay = 0): Promise<{ code: number | null; output: string; typed: boolean; secondsAfterTyped: number }> =>
   new Promise((resolve, reject) => {
     // -e: script's status is the command's; the shell is told to exec it, so that the terminal's
     // session leader and foreground process group are npm's, as when a shell starts a job.
@@ -38,12 +38,16 @@ const runInTerminal = (command: string, after: string): Promise<{ code: number |
     });
     let output = '';
     let typed = false;
+    let typedAt = 0;
     const timeout = setTimeout(() => terminal.kill('SIGTERM'), 180_000);
     terminal.stdout.on('data', (chunk) => {
       output += chunk;
       if (!typed && output.includes(after)) {
         typed = true;
-        terminal.stdin.write('\x03');
+        setTimeout(() => {
+          typedAt = performance.now();
+          terminal.stdin.write('\x03');
+        }, delay);
       }
     });
     terminal.stderr.on('data', (chunk) => (output += chunk));
@@ -51,7 +55,7 @@ const runInTerminal = (command: string, after: string): Promise<{ code: number |
     terminal.on('close', (code) => {
       clearTimeout(timeout);
       terminal.stdin.destroy();
-      resolve({ code, output: output.replace(/\r/g, ''), typed });
+      resolve({ code, output: output.replace(/\r/g, ''), typed, secondsAfterTyped: (performance.now() - typedAt) / 1000 });
     });
   });
 
@@ -85,6 +89,37 @@ test('Ctrl-C in a terminal under npx tsx stops after the current step with a che
   } finally {
     await fsp.rm(folder, { recursive: true, force: true });
   }
+});
+
+test('Ctrl-C in a terminal stops a run whose objective never returns, within seconds, at import, at its trial and in training', {
+  skip: hasScript ? false : 'util-linux `script` is not installed: no pseudo-terminal to type Ctrl-C into',
+}, async (t) => {
+  // Before the objective ran where it could be stopped, each of these ran on through any number of Ctrl-C.
+  await inTemporaryFolder('terminal-objective', async (folder) => {
+    const { folder: data } = await writeCifar10Folder(path.join(folder, 'data'), { trainPerBatch: [64], test: 20, seed: 3 });
+    const cases = [
+      { fixture: 'loops-at-import.ts', after: 'using 64 of 64 training images', delay: 1000, stopped: /^cifar10: Ctrl-C while \S+loops-at-import\.ts was being imported: stopped it there; nothing was trained$/m, trained: false },
+      { fixture: 'loops-when-called.ts', after: 'the objective loops from here', delay: 1000, stopped: /^cifar10: Ctrl-C while the objective in \S+loops-when-called\.ts ran: stopped it there; nothing was trained$/m, trained: false },
+      { fixture: 'loops-in-training.ts', after: 'epoch 1/1 [', delay: 2000, stopped: /^Ctrl-C while the objective in \S+loops-in-training\.ts ran: stopped it there\ninterrupted after epoch 0; to continue: tsx examples\/cifar10\.ts --out \S+ --resume$/m, trained: true },
+    ];
+    const outcomes = await Promise.all(cases.map(async ({ fixture, after, delay, stopped, trained }) => {
+      const out = path.join(folder, fixture);
+      const { code, output, typed, secondsAfterTyped } = await runInTerminal(`npx tsx examples/cifar10.ts --data ${data} --epochs 1 --train-size 64 --test-size 20 ` +
+        `--batch-size 16 --widths 4,8,8 --feature-dimension 16 --eval-batch-size 4 --backend webasm --objective props/fixtures/${fixture} --out ${out}`, after, delay);
+      const where = `${fixture}:\n${output}`;
+      assert.ok(typed, `never saw "${after}": ${where}`);
+      assert.equal(code, 130, where);
+      assert.match(output, stopped, where);
+      assert.doesNotMatch(output, /second Ctrl-C|quitting/, where);
+      assert.ok(secondsAfterTyped < 5, `ended ${secondsAfterTyped.toFixed(1)} s after Ctrl-C: ${where}`);
+      assert.ok(!existsSync(path.join(out, 'run.lock')), `the lock stayed: ${where}`);
+      // A stop in training keeps the checkpoint of epoch 0; one before any training leaves nothing.
+      if (trained) assert.ok(E.isRight(await readRunCheckpoint(path.join(out, 'checkpoint.safetensors'))()), where);
+      else assert.ok(!existsSync(out), `left ${out}: ${where}`);
+      return `${fixture}: ended ${secondsAfterTyped.toFixed(1)} s after Ctrl-C`;
+    }));
+    t.diagnostic(outcomes.join('; '));
+  });
 });
 
 test('behind tsx, the run\'s own process drops only tsx\'s preloads, and starts no further one', () => {

@@ -63,6 +63,22 @@ test('the new flags parse, and their mistakes are refused in one line naming the
   assert.deepEqual(parseLinearEvalArguments(['--run', 'x', '--backend', 'tpu']), E.left(`--backend: expected one of ${backendNames.join(', ')}, got "tpu"`));
 });
 
+test('a slip on the command line is refused in one line: an image too small for the encoder, a class or a flag given twice, a number not written in decimal digits', () => {
+  assert.equal(refusal(['--image-size', '7']),
+    '--image-size 7 is smaller than the smallest input of the encoder, 8 (the small encoder\'s 3 stages each halve the size): give --image-size 8 or more');
+  assert.equal(optionsOf(['--image-size', '8']).imageSize, 8);
+  assert.equal(optionsOf(['--image-size', '7', '--encoder', 'resnet18', '--widths', '4,4,4,4']).imageSize, 7);
+  assert.equal(refusal(['--widths', '4,4,4,4,4,4']),
+    '--widths 4,4,4,4,4,4: the small encoder\'s 6 stages each halve the size, so it needs images of at least 64x64, larger than the data set\'s 32x32; give fewer --widths or --image-size 64');
+  assert.equal(refusal(['--train-classes', '1,1,2']), '--train-classes: classes "1,1,2": class 1 is named twice');
+  assert.equal(refusal(['--train-classes', '0-4,3']), '--train-classes: classes "0-4,3": class 3 is named twice');
+  assert.equal(refusal(['--lr', '0.1', '--lr', '0.2']), '--lr is given twice; give each flag once');
+  assert.equal(refusal(['--negative-weight', '0x10']), '--negative-weight: expected a number >= 0, got "0x10"');
+  assert.equal(refusal(['--temperature', '0b11']), '--temperature: expected a positive number, got "0b11"');
+  assert.equal(optionsOf(['--temperature', '5e-2']).temperature, 0.05);
+  assert.equal(refusal(['--epochs', '1e9']), '--epochs: expected an integer >= 0 written in digits, got "1e9"');
+});
+
 test('--augment and --negative-weight change the training, are recorded, and a resumed run keeps them', async () => {
   await inTemporaryFolder('ablation', async (folder) => {
     const runOf = async (name: string, changes: Partial<TrainOptions>) => {

@@ -8,9 +8,10 @@ import { key } from '../lib/random/index.ts';
 import { mulberry32 } from '../lib/data/index.ts';
 import { parseClassList, rowsOfClasses, unseenClasses, unseenClassFields, unseenClassMetrics } from '../lib/train/unseen-classes.ts';
 
-test('class lists: numbers and ranges in any mix, sorted and each once; mistakes named', () => {
+test('class lists: numbers and ranges in any mix, sorted; mistakes named, a class named twice among them', () => {
   assert.deepEqual(parseClassList('0-4'), E.right([0, 1, 2, 3, 4]));
-  assert.deepEqual(parseClassList('7, 0,2-3,3'), E.right([0, 2, 3, 7]));
+  assert.deepEqual(parseClassList('7, 0,2-3'), E.right([0, 2, 3, 7]));
+  assert.deepEqual(parseClassList('7, 0,2-3,3'), E.left('classes "7, 0,2-3,3": class 3 is named twice'));
   assert.deepEqual(parseClassList('9'), E.right([9]));
   assert.deepEqual(parseClassList('0-10'), E.left('classes "0-10": 10 is not a class in 0..9'));
   assert.deepEqual(parseClassList('4-2'), E.left('classes "4-2": the range 4-2 runs backwards'));

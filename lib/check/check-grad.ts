@@ -17,6 +17,7 @@ import { sum } from '../primitives/sum.ts';
 import { stopGradientPrimitive } from '../primitives/stop-gradient.ts';
 import { uniformNumbers } from './sample.ts';
 import { postOrder } from '../graph.ts';
+import { UserCodeStopped } from './user-code.ts';
 
 export interface CheckGradOptions {
   /** Finite-difference step, relative to max(1, |x|). */
@@ -156,6 +157,8 @@ export const checkGrad = <T,>(
     }
     return right({ checked, maxError, worstRatio });
   } catch (error) {
+    // User code stopped by Ctrl-C or its time limit says nothing about the gradient.
+    if (error instanceof UserCodeStopped) throw error;
     return left({ kind: 'error', message: error instanceof Error ? error.message : String(error) });
   }
 };

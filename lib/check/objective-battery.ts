@@ -27,6 +27,7 @@ import type { BackendName } from '../compile/backend.ts';
 import type { CompiledFunction } from '../compile/compile.ts';
 import { checkGrad, formatGradCheckFailure, type GradCheckFailure } from './check-grad.ts';
 import { influentialStopGradients } from './stop-gradients.ts';
+import { UserCodeStopped } from './user-code.ts';
 import {
   type ObjectiveDefinition, type ObjectiveFeatures, type ObjectiveFunction, type ObjectiveOptions, type ObjectiveProperty, probeFeatures,
   validateObjectiveDefinition,
@@ -375,6 +376,8 @@ const runProperty = async (property: BatteryProperty, runs: number, seed: number
   } finally {
     finishNote = await property.finish?.();
   }
+  // A stopped objective is no finding about it: the battery ends there.
+  if (details.errorInstance instanceof UserCodeStopped) throw details.errorInstance;
   const seconds = (performance.now() - started) / 1000;
   const notes = [note, finishNote].filter((n) => n !== undefined).join('; ') || undefined;
   if (!details.failed) return { name, outcome: required ? 'passed' : 'info', required, holds: true, runs: details.numRuns, seconds, note: notes };
@@ -394,7 +397,8 @@ const runProperty = async (property: BatteryProperty, runs: number, seed: number
 /**
  * `checkObjective(definition, options)`: runs the battery on an objective and reports every
  * property. Throws a TypeError when the definition is not an objective (not a function, or it
- * returns something other than a scalar tensor); `loadObjective` reads one from a file.
+ * returns something other than a scalar tensor); `loadObjective` reads one from a file, whose
+ * functions then throw UserCodeStopped at Ctrl-C or their time limit, which ends the battery.
  */
 export const checkObjective = async (definition: ObjectiveDefinition, batteryOptions: ObjectiveBatteryOptions = {}): Promise<ObjectiveReport> => {
   const valid = validateObjectiveDefinition(definition, definition.name ?? 'checkObjective');

@@ -111,12 +111,29 @@ const returnsScalar = (objective: ObjectiveFunction, options: object, where: str
   return right(undefined);
 };
 
+/** Wraps a function the user wrote (`what` names it), so that each call runs where it can be stopped. */
+export type UserFunctionGuard = <F extends (...args: never[]) => unknown>(f: F, what: string) => F;
+
+/** The definition with each of its functions that is one passed through `guard` (the others are left for validation to name). */
+const guardFunctions = (definition: ObjectiveDefinition, guard: UserFunctionGuard, file: string): ObjectiveDefinition => {
+  const { objective, reference, properties } = definition;
+  return {
+    ...definition,
+    objective: guard(objective, `the objective in ${file}`),
+    reference: typeof reference === 'function' ? guard(reference, `the reference in ${file}`) : reference,
+    properties: Array.isArray(properties)
+      ? properties.map((p) => (isPlainObject(p) && typeof p.property === 'function' ? { ...p, property: guard(p.property as ObjectiveProperty['property'], `the property "${String(p.name)}" in ${file}`) } : p))
+      : properties,
+  };
+};
+
 /**
  * The definition a module exports: the objective as `objective` or as the default export, and
  * optionally `options`, `temperatures`, `symmetric`, `properties` and `reference`. A module compiled as
- * CommonJS arrives with its exports under `default`; those are read too.
+ * CommonJS arrives with its exports under `default`; those are read too. Every function of it is
+ * called through `guard`, from the first call that validates it on.
  */
-export const objectiveFromModule = (exports: Record<string, unknown>, file: string): Either<string, ObjectiveDefinition> => {
+export const objectiveFromModule = (exports: Record<string, unknown>, file: string, guard: UserFunctionGuard = (f) => f): Either<string, ObjectiveDefinition> => {
   const nested = isPlainObject(exports.default) ? exports.default : {};
   const field = (name: string): unknown => (exports[name] !== undefined ? exports[name] : nested[name]);
   const objective = [exports.objective, exports.default, nested.objective, nested.default].find((x) => typeof x === 'function');
@@ -129,7 +146,7 @@ export const objectiveFromModule = (exports: Record<string, unknown>, file: stri
     return left(`${file}: expected the objective, a function (features: Tensor [2m, d], options) => scalar Tensor, exported as \`default\` or as \`objective\`; ${found}`);
   }
   return validateObjectiveDefinition(
-    {
+    guardFunctions({
       name: file,
       objective: objective as ObjectiveFunction,
       options: field('options') as ObjectiveOptions | undefined,
@@ -137,7 +154,7 @@ export const objectiveFromModule = (exports: Record<string, unknown>, file: stri
       symmetric: field('symmetric') as boolean | undefined,
       properties: field('properties') as ObjectiveProperty[] | undefined,
       reference: field('reference') as ObjectiveFunction | undefined,
-    },
+    }, guard, file),
     file,
   );
 };

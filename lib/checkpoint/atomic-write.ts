@@ -1,10 +1,12 @@
 // Writing a file so that readers see the old content or the new, never a part: the bytes go
 // to a temporary file in the same folder, are flushed to disk (fsync), and the temporary file
 // is renamed over the destination; the folder is flushed too so the rename survives a crash.
-// On any failure the temporary file is removed and the destination is left as it was.
+// On any failure the temporary file is removed, the destination is left as it was, and the
+// error (a FileWriteError) names the destination.
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { FileWriteError } from './file-errors.ts';
 
 /** The file-system calls used, so a test can make one of them fail. */
 export interface AtomicWriteIo {
@@ -63,7 +65,7 @@ export const writeFileAtomic = async (file: string, bytes: Uint8Array | string, 
   } catch (cause) {
     await handle?.close().catch(() => undefined);
     await io.rm(temporary, { force: true }).catch(() => undefined);
-    throw cause;
+    throw new FileWriteError(file, cause);
   }
   // Best effort: some file systems cannot open or fsync a folder.
   const folder = await fsp.open(path.dirname(file), 'r').catch(() => undefined);

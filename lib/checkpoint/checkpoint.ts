@@ -8,7 +8,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { formatShape } from '../shape.ts';
 import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { createHash } from 'node:crypto';
+import { type AtomicWriteIo, writeFileAtomic } from './atomic-write.ts';
 import { type CheckpointError, checkpointError } from './errors.ts';
 import { decodeSafetensors, encodeSafetensors, type Safetensors, type StoredTensor } from './safetensors.ts';
 
@@ -52,10 +53,17 @@ export const treeOfTensors = <T>(
   return E.right(unflattenTree(template, values, hasShape));
 };
 
-/** Write a tree of stored tensors and metadata to `file`, atomically. */
-export const writeCheckpoint = async (file: string, tree: unknown, metadata: Readonly<Record<string, string>>): Promise<void> => {
-  const bytes = encodeSafetensors(tensorsOfTree(tree), metadata);
-  await writeFileAtomic(file, bytes);
+/** The metadata key of the tensors' checksums: { name: sha256 of its little-endian bytes }, as JSON. */
+export const CHECKSUMS_KEY = 'tensor_sha256';
+
+const sha256Of = ({ data }: StoredTensor): string => createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+
+/** Write a tree of stored tensors and metadata to `file`, atomically, with each tensor's checksum. */
+export const writeCheckpoint = async (file: string, tree: unknown, metadata: Readonly<Record<string, string>>, io?: AtomicWriteIo): Promise<void> => {
+  const tensors = tensorsOfTree(tree);
+  const checksums = Object.fromEntries([...tensors].map(([name, tensor]) => [name, sha256Of(tensor)]));
+  const bytes = encodeSafetensors(tensors, { ...metadata, [CHECKSUMS_KEY]: JSON.stringify(checksums) });
+  await writeFileAtomic(file, bytes, io);
 };
 
 /** Read and validate a checkpoint; errors name the file and, for format errors, the byte offset. */
@@ -67,5 +75,31 @@ export const readCheckpoint = (file: string): TE.TaskEither<CheckpointError, Saf
     const code = (cause as NodeJS.ErrnoException).code;
     return E.left(checkpointError(file, undefined, code === 'ENOENT' ? 'no such checkpoint file' : `cannot read: ${(cause as Error).message}`));
   }
-  return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+  const decoded = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+  if (E.isLeft(decoded)) return decoded;
+  const damaged = checksumMismatch(decoded.right);
+  return damaged === undefined ? decoded : E.left(checkpointError(file, undefined, damaged));
+};
+
+/**
+ * The first tensor whose bytes differ from its recorded checksum, in words: a flipped bit that
+ * the format cannot see. A checkpoint written before checksums has none to compare.
+ */
+const checksumMismatch = ({ tensors, metadata }: Safetensors): string | undefined => {
+  const text = metadata[CHECKSUMS_KEY];
+  if (text === undefined) return undefined;
+  let checksums: unknown;
+  try {
+    checksums = JSON.parse(text);
+  } catch {
+    checksums = undefined;
+  }
+  if (typeof checksums !== 'object' || checksums === null || Array.isArray(checksums))
+    return `metadata "${CHECKSUMS_KEY}" is not a JSON object of checksums (damaged?)`;
+  const recorded = checksums as Record<string, unknown>;
+  for (const [name, tensor] of tensors) {
+    if (typeof recorded[name] !== 'string') return `metadata "${CHECKSUMS_KEY}" has no checksum of tensor "${name}" (edited or damaged?)`;
+    if (recorded[name] !== sha256Of(tensor)) return `tensor "${name}" does not match its checksum: its bytes were changed after it was written (damaged?)`;
+  }
+  return undefined;
 };

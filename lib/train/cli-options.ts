@@ -7,6 +7,9 @@ import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { type BackendName, backendNames } from '../compile/backend.ts';
 import { augmentationNames, parseAugmentations } from '../augment/train-augmentation.ts';
+import { IMAGE_SIDE } from '../data/cifar10-types.ts';
+import { STL10_SIDE } from '../data/stl10-types.ts';
+import { smallestImageSize } from './encoder-choice.ts';
 import { parseClassList } from './unseen-classes.ts';
 import { datasetNames, builtInObjectiveNames, defaultLearningRate, defaultTrainOptions, type EncoderName, encoderNames, paperMilestones, type TrainOptions } from './options.ts';
 
@@ -25,15 +28,19 @@ interface Flag {
 
 const integer = (min: number): Parse => (text) => {
   const n = Number(text);
-  return /^-?\d+$/.test(text.trim()) && Number.isSafeInteger(n) && n >= min ? E.right(n) : E.left(`expected an integer >= ${min}, got "${text}"`);
+  if (/^-?\d+$/.test(text.trim()) && Number.isSafeInteger(n) && n >= min) return E.right(n);
+  // 1e9 is a number, but a count is written in digits: say so rather than "not an integer".
+  return E.left(`expected an integer >= ${min}${/e/i.test(text) && Number.isInteger(n) ? ' written in digits' : ''}, got "${text}"`);
 };
+/** Decimal, as people write numbers: Number() would also read 0x10 as 16 and 0b11 as 3. */
+const decimal = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 const positiveNumber: Parse = (text) => {
   const n = Number(text);
-  return text.trim() !== '' && Number.isFinite(n) && n > 0 ? E.right(n) : E.left(`expected a positive number, got "${text}"`);
+  return decimal.test(text.trim()) && Number.isFinite(n) && n > 0 ? E.right(n) : E.left(`expected a positive number, got "${text}"`);
 };
 const nonNegativeNumber: Parse = (text) => {
   const n = Number(text);
-  return text.trim() !== '' && Number.isFinite(n) && n >= 0 ? E.right(n) : E.left(`expected a number >= 0, got "${text}"`);
+  return decimal.test(text.trim()) && Number.isFinite(n) && n >= 0 ? E.right(n) : E.left(`expected a number >= 0, got "${text}"`);
 };
 const oneOf = (choices: readonly string[]): Parse => (text) =>
   choices.includes(text) ? E.right(text) : E.left(`expected one of ${choices.join(', ')}, got "${text}"`);
@@ -103,8 +110,8 @@ export const flags: readonly Flag[] = [
     help: 'gpu.js backend; the run says which ran and why better ones were passed over' },
   { name: 'seed', key: 'seed', value: 'S', parse: integer(Number.MIN_SAFE_INTEGER), shown: String(defaults.seed),
     help: 'seed of the initialisation, the data order and the augmentations' },
-  { name: 'out', key: 'out', value: 'DIR', parse: (t) => E.right(path.resolve(t)), shown: 'runs/<timestamp>',
-    help: 'folder for metrics.jsonl, checkpoint.safetensors, curves.png, neighbours.png' },
+  { name: 'out', key: 'out', value: 'DIR', parse: (t) => (t.trim() === '' ? E.left('expected a folder, got ""') : E.right(path.resolve(t))), shown: 'runs/<timestamp>',
+    help: 'folder for metrics.jsonl, checkpoint.safetensors, curves.png (and curves.vl.json), neighbours.png' },
   { name: 'resume', key: 'resume', shown: 'off',
     help: 'continue the run in --out (without --out: the newest run under runs/) from its checkpoint, with its options' },
 ];
@@ -153,6 +160,58 @@ export const helpText = (command = 'tsx examples/cifar10.ts'): string => {
   ].join('\n');
 };
 
+/** The options' text as the command line would give it: the inverse of a flag's parse. */
+const asFlagText = (flag: Flag, value: unknown): string =>
+  Array.isArray(value) ? (value.length === 0 && (flag.key === 'learningRateMilestones' || flag.key === 'augmentations') ? 'none' : value.join(','))
+    : String(value);
+
+/** Which options may be absent: those whose default is (the data set's image size, every image, every class...). */
+const absentByDefault = new Set(flags.filter((flag) => (defaults as Record<string, unknown>)[flag.key] === undefined).map((flag) => flag.key));
+
+/** What is wrong across options, that no single flag can see; undefined when nothing is. */
+const crossOptionProblem = (options: TrainOptions): string | undefined => {
+  if (options.dataset === 'stl10' && options.trainClasses !== undefined)
+    return '--train-classes: STL-10\'s unlabeled training images have no class to choose by; use it with --dataset cifar10';
+  if (options.trainSize !== undefined && options.trainSize < options.batchSize)
+    return `--train-size ${options.trainSize} is smaller than --batch-size ${options.batchSize}: an epoch would have no step`;
+  const smallest = smallestImageSize(options);
+  const size = options.imageSize ?? (options.dataset === 'stl10' ? STL10_SIDE : IMAGE_SIDE);
+  if (size < smallest) {
+    const why = `the ${options.encoder} encoder's ${Math.log2(smallest)} stages each halve the size`;
+    return options.imageSize !== undefined
+      ? `--image-size ${size} is smaller than the smallest input of the encoder, ${smallest} (${why}): give --image-size ${smallest} or more`
+      : `--widths ${options.widths?.join(',')}: ${why}, so it needs images of at least ${smallest}x${smallest}, larger than the data set's ${size}x${size}; give fewer --widths or --image-size ${smallest}`;
+  }
+  return undefined;
+};
+
+/**
+ * What is wrong with a set of options, wherever they come from, in the words of the command line:
+ * each value must be one its flag's own parse gives back from the value's text (so a checkpoint's
+ * `learningRate: -5` is refused as `--lr -5` is, and `batchSize: "4"` as not a number), and the
+ * options must agree with one another. Undefined when nothing is.
+ */
+export const optionProblem = (options: Readonly<Record<string, unknown>>): string | undefined => {
+  for (const flag of flags) {
+    if (flag.key === 'out' || flag.key === 'resume') continue;
+    const value = options[flag.key];
+    if (value === undefined || value === null) {
+      if (absentByDefault.has(flag.key)) continue;
+      return `--${flag.name}: missing`;
+    }
+    if (flag.parse === undefined) {
+      if (typeof value !== 'boolean') return `--${flag.name}: expected true or false, got ${JSON.stringify(value)}`;
+      continue;
+    }
+    const text = asFlagText(flag, value);
+    const parsed = flag.parse(text);
+    if (E.isLeft(parsed)) return `--${flag.name}: ${parsed.left}`;
+    if (JSON.stringify(parsed.right) !== JSON.stringify(value))
+      return `--${flag.name}: got ${JSON.stringify(value)}, not a value the flag gives (${JSON.stringify(text)} reads as ${JSON.stringify(parsed.right)})`;
+  }
+  return crossOptionProblem(options as unknown as TrainOptions);
+};
+
 export type CliRequest =
   | { readonly kind: 'help' }
   | {
@@ -190,6 +249,7 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
     parsed = parseArgs({
       args: joinNegativeNumbers(argv),
       strict: true,
+      tokens: true,
       allowPositionals: false,
       options: {
         help: { type: 'boolean', short: 'h' },
@@ -208,6 +268,10 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return E.right({ kind: 'help' });
+  // A flag given twice would silently take its last value: one of the two was a slip.
+  const given = (parsed.tokens ?? []).flatMap((token) => (token.kind === 'option' ? [token.name] : []));
+  const twice = given.find((name, i) => given.indexOf(name) !== i);
+  if (twice !== undefined) return E.left(`--${twice} is given twice; give each flag once`);
   const explicit = new Set<keyof TrainOptions>();
   const chosen: Record<string, unknown> = {};
   for (const flag of flags) {
@@ -221,17 +285,15 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
       chosen[flag.key] = value.right;
     }
   }
+  if (explicit.has('negativeWeight') && chosen.objective !== undefined && chosen.objective !== 'invariant-spreading')
+    return E.left(`--negative-weight weighs the invariant-spreading loss's negatives; --objective ${chosen.objective} has no such weight`);
   const epochs = (chosen.epochs as number | undefined) ?? defaults.epochs;
   const options = {
     ...defaultTrainOptions(epochs, (chosen.encoder as EncoderName | undefined) ?? defaults.encoder),
     out: defaultOutFolder(now),
     ...chosen,
   } as TrainOptions;
-  if (options.dataset === 'stl10' && options.trainClasses !== undefined)
-    return E.left('--train-classes: STL-10\'s unlabeled training images have no class to choose by; use it with --dataset cifar10');
-  if (explicit.has('negativeWeight') && options.objective !== 'invariant-spreading')
-    return E.left(`--negative-weight weighs the invariant-spreading loss's negatives; --objective ${options.objective} has no such weight`);
-  if (options.trainSize !== undefined && options.trainSize < options.batchSize)
-    return E.left(`--train-size ${options.trainSize} is smaller than --batch-size ${options.batchSize}: an epoch would have no step`);
+  const problem = crossOptionProblem(options);
+  if (problem !== undefined) return E.left(problem);
   return E.right({ kind: 'train', options: { ...options, backend: options.backend as BackendName | undefined }, explicit });
 };

@@ -5,11 +5,12 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import { isStoppedByCtrlC } from '../check/user-code.ts';
 import { flagName, helpText, parseCliOptions } from './cli-options.ts';
 import { resumedOptions, type TrainOptions } from './options.ts';
 import { checkpointPath, readRunCheckpoint } from './run-checkpoint.ts';
 import { latestRunFolder } from './run-folder.ts';
-import { trainCifar10 } from './run.ts';
+import { describePosition, RunWriteFailure, trainCifar10 } from './run.ts';
 
 const fail = (message: string, code = 1): never => {
   console.error(`cifar10: ${message}`);
@@ -46,15 +47,17 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
   }
 
   // Ctrl-C: finish the current step, write the checkpoint and the report, say how to resume.
+  // SIGTERM (kill, a service manager, a batch system's time limit) stops the same way.
   const stop = new AbortController();
-  process.on('SIGINT', () => {
-    if (stop.signal.aborted) {
-      console.error('\ncifar10: second Ctrl-C, quitting without a checkpoint of the steps since the last one');
-      process.exit(130);
-    }
-    stop.abort();
-    console.error('\ncifar10: Ctrl-C: stopping after the current step (Ctrl-C again quits at once)');
-  });
+  for (const [signal, name] of [['SIGINT', 'Ctrl-C'], ['SIGTERM', 'SIGTERM']] as const)
+    process.on(signal, () => {
+      if (stop.signal.aborted) {
+        console.error(`\ncifar10: second ${name}, quitting without a checkpoint of the steps since the last one`);
+        process.exit(130);
+      }
+      stop.abort();
+      console.error(`\ncifar10: ${name}: stopping after the current step (${name} again quits at once)`);
+    });
 
   const started = performance.now();
   try {
@@ -71,15 +74,19 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
       [files.neighbours, `test images and their nearest training images: ${files.neighbours}`],
     ];
     for (const [file, what] of listed) if (existsSync(file)) console.log(`  ${path.basename(file).padEnd(24)}${what}`);
+    if (result.stopReason !== undefined) console.log(result.stopReason);
     if (result.status === 'interrupted') {
-      const { epoch, stepInEpoch } = result.position;
-      const where = result.metrics.length === 0 ? 'before the evaluation of the random encoder'
-        : `after ${stepInEpoch > 0 ? `step ${stepInEpoch} of epoch ${epoch + 1}` : `epoch ${epoch}`}`;
-      console.log(`interrupted ${where}; ` +
+      console.log(`interrupted ${describePosition(result.position, result.metrics.length > 0)}; ` +
         `to continue: ${command} --out ${result.out} --resume`);
       process.exitCode = 130;
     }
   } catch (cause) {
+    // Ctrl-C while an objective file was imported or first tried: nothing was trained.
+    if (isStoppedByCtrlC(cause))
+      fail(`${(cause as Error).message}; nothing was trained` + (existsSync(checkpointPath(options.out))
+        ? `, and the checkpoint in ${options.out} is as it was; to continue: ${command} --out ${options.out} --resume` : ''), 130);
+    if (cause instanceof RunWriteFailure && cause.resumable)
+      fail(`${cause.message}; ${cause.full ? 'free some space' : 'once the file can be written'}, then continue with: ${command} --out ${options.out} --resume`);
     fail(cause instanceof Error ? cause.message : String(cause));
   }
 };

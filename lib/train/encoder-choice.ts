@@ -20,3 +20,11 @@ export const encoderFor = ({ encoder, widths, featureDimension }: Pick<TrainOpti
 export const describeEncoder = ({ encoder, widths, featureDimension }: Pick<TrainOptions, 'encoder' | 'widths' | 'featureDimension'>): string =>
   `${encoder === 'small' ? 'small CIFAR encoder' : 'CIFAR ResNet18 encoder'}` +
   `${widths === undefined ? '' : ` widths ${widths.join(',')}`}, ${featureDimension}-d features`;
+
+/**
+ * The smallest height and width the encoder takes. The small encoder's stages each end in a 2x2
+ * max pool without padding, which needs at least 2x2: k stages need 2^k. ResNet18's strided 3x3
+ * convolutions are padded, so any size reaches its global pool.
+ */
+export const smallestImageSize = ({ encoder, widths }: Pick<TrainOptions, 'encoder' | 'widths'>): number =>
+  encoder === 'small' ? 2 ** (widths ?? [32, 64, 128]).length : 1;

@@ -22,6 +22,8 @@ export interface StepSetting {
   readonly stepAnnounced: () => boolean;
   readonly announceStep: () => void;
   readonly onStep?: (step: { readonly epoch: number; readonly step: number; readonly loss: number }) => void;
+  /** What to try when the loss is not finite: the option most likely to blame. */
+  readonly divergenceHint: string;
 }
 
 type StepResult = TrainingState & { readonly loss: { readonly data: Float32Array } };
@@ -42,6 +44,10 @@ export const runEpochSteps = async (
   let { epochLossSum: lossSum, epochSeconds: seconds, epochBuildSteps: buildSteps, epochBuildSeconds: buildSeconds } = position;
   progress.start(epoch, epochs, stepsPerEpoch, position.stepInEpoch);
   for (let s = position.stepInEpoch; s < stepsPerEpoch; s++) {
+    // A Ctrl-C that came while the last step ran, or before the first, is heard here: a step (and
+    // the first one's trace, which calls the user's objective) starts only when none came.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (setting.stopped()) break;
     const images = gatherImages(data.steps, order.subarray(s * batchSize, (s + 1) * batchSize), 3 * side * side);
     const builtBefore = step.stats();
     const began = performance.now();
@@ -64,7 +70,7 @@ export const runEpochSteps = async (
     const loss = next.loss.data[0];
     if (!Number.isFinite(loss)) {
       progress.stop();
-      throw new Error(`the loss is ${loss} at epoch ${epoch}, step ${s + 1}; stopping with the last checkpoint intact. A lower --lr may help`);
+      throw new Error(`the loss is ${loss} at epoch ${epoch}, step ${s + 1}; stopping with the last checkpoint intact. ${setting.divergenceHint}`);
     }
     training = { params: next.params, state: next.state, optimizerState: next.optimizerState };
     lossSum += loss;
@@ -82,7 +88,6 @@ export const runEpochSteps = async (
     const secondsPerStep = timer.secondsPerStep();
     progress.update(s + 1, lossSum / (s + 1), batchSize / secondsPerStep, secondsPerStep * ((stepsPerEpoch - s - 1) + (epochs - epoch) * stepsPerEpoch));
     setting.onStep?.({ epoch, step: s, loss });
-    if (setting.stopped()) break;
   }
   progress.stop();
   return { training, position };

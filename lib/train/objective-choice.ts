@@ -6,7 +6,8 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
-import { loadObjective as loadObjectiveDefinition } from '../check/load-objective.ts';
+import { loadObjective as loadObjectiveDefinition, type UserCodeLimits } from '../check/load-objective.ts';
+import { UserCodeStopped } from '../check/user-code.ts';
 import { isTensor, type Tensor } from '../tensor.ts';
 import { tensor } from '../constants.ts';
 import { interpret } from '../interpret.ts';
@@ -53,6 +54,10 @@ const tryObjective = (objective: Objective, where: string): E.Either<string, Obj
     }
     value = interpret(loss);
   } catch (cause) {
+    if (cause instanceof UserCodeStopped) {
+      if (cause.reason === 'ctrl-c') throw cause;
+      return E.left(cause.message);
+    }
     return E.left(`${where} failed on [8, 8] features: ${(cause as Error).message}`);
   }
   if (value.shape.length !== 0) return E.left(`${where} returned shape ${formatShape(value.shape)} for [8, 8] features; expected a scalar (shape [])`);
@@ -71,6 +76,7 @@ const inTraining = (objective: ObjectiveFunction, options: { readonly temperatur
   try {
     loss = objective(features, options);
   } catch (cause) {
+    if (cause instanceof UserCodeStopped) throw cause;
     throw new Error(`${where} failed on ${shape} features in training: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
   if (!isTensor(loss) || loss.size !== 1)
@@ -82,11 +88,12 @@ const inTraining = (objective: ObjectiveFunction, options: { readonly temperatur
  * `spec` is a built-in name or the path of a .ts/.js file, read by the same loader as the
  * objective checker's (so a file is checked and trained on the same export), with its
  * `options` under the run's temperature. `negativeWeight` reaches the invariant-spreading loss alone.
+ * A file's import and every call of its objective run under `limits` (a time limit, and Ctrl-C).
  */
-export const loadObjective = async (spec: string, temperature: number, negativeWeight = 1): Promise<E.Either<string, Objective>> => {
+export const loadObjective = async (spec: string, temperature: number, negativeWeight = 1, limits: UserCodeLimits = {}): Promise<E.Either<string, Objective>> => {
   const named = (builtIn as Record<string, (features: Features, settings: BuiltInSettings) => Tensor>)[spec];
   if (named !== undefined) return E.right((features) => named(features, { temperature, negativeWeight }));
-  const definition = await loadObjectiveDefinition(spec);
+  const definition = await loadObjectiveDefinition(spec, limits);
   if (E.isLeft(definition)) return definition;
   const options = { ...(definition.right.options ?? {}), temperature };
   const where = `the objective in ${spec}`;

@@ -4,7 +4,7 @@
 // embedding).
 
 import * as path from 'node:path';
-import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { type AtomicWriteIo, writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import { IMAGE_SIDE } from '../data/cifar10-types.ts';
 import { curvesChart, curvesSpec } from '../report/curves-chart.ts';
 import { neighboursGrid } from '../report/neighbours-grid.ts';
@@ -16,14 +16,14 @@ export const CURVES_FILE = 'curves.png';
 export const CURVES_SPEC_FILE = 'curves.vl.json';
 export const NEIGHBOURS_FILE = 'neighbours.png';
 
-export const writeCurves = async (out: string, records: readonly EpochRecord[], title: string): Promise<string> => {
+export const writeCurves = async (out: string, records: readonly EpochRecord[], title: string, io?: AtomicWriteIo): Promise<string> => {
   const file = path.join(out, CURVES_FILE);
   // Wide enough for the title (about 8 pixels a character) on one line, and for a third panel
   // (the unseen classes') at the two panels' width each.
   const panels = records.some((record) => record.recall_at_1 !== undefined) ? 3 : 2;
   const chart = { epochs: curvesOf(records), title, width: Math.max(450 * panels, 8 * title.length + 40) };
-  await writeFileAtomic(path.join(out, CURVES_SPEC_FILE), `${JSON.stringify(curvesSpec(chart), null, 2)}\n`);
-  await writeFileAtomic(file, await curvesChart(chart));
+  await writeFileAtomic(path.join(out, CURVES_SPEC_FILE), `${JSON.stringify(curvesSpec(chart), null, 2)}\n`, io);
+  await writeFileAtomic(file, await curvesChart(chart), io);
   return file;
 };
 

@@ -2,16 +2,19 @@
 // as tensors, and in the metadata everything else a resumed run needs to continue exactly:
 // where it stopped (epoch, step, optimiser step, the epoch's loss so far), the seed, the
 // options, the metrics so far and md5s of the training and test images. Reading one checks the
-// header against itself and every tensor for non-finite values, so a damaged or edited file is
-// refused at load, by name, rather than trained on.
+// header against itself, its options by the command line's checks, and every tensor against its
+// checksum and for non-finite values, so a damaged or edited file is refused at load, by name,
+// rather than trained on.
 
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as TE from 'fp-ts/lib/TaskEither.js';
 import { type CheckpointError, checkpointError } from '../checkpoint/errors.ts';
+import type { AtomicWriteIo } from '../checkpoint/atomic-write.ts';
 import { readCheckpoint, writeCheckpoint } from '../checkpoint/checkpoint.ts';
 import type { StoredTensor } from '../checkpoint/safetensors.ts';
 import { type EpochRecord, parseMetrics } from './metrics.ts';
+import { optionProblem } from './cli-options.ts';
 import { completeRecordedOptions, type RecordedOptions } from './options.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -55,6 +58,7 @@ export const writeRunCheckpoint = (
   out: string,
   training: TrainingState,
   { position, options, metrics, trainMd5, testMd5 }: Omit<SavedRun, 'tensors'>,
+  io?: AtomicWriteIo,
 ): Promise<void> =>
   writeCheckpoint(checkpointPath(out), training, {
     format: CHECKPOINT_FORMAT,
@@ -70,7 +74,7 @@ export const writeRunCheckpoint = (
     metrics: JSON.stringify(metrics),
     train_md5: trainMd5,
     ...(testMd5 === undefined ? {} : { test_md5: testMd5 }),
-  });
+  }, io);
 
 const naturalNumber = (metadata: Readonly<Record<string, string>>, key: string, file: string): E.Either<CheckpointError, number> => {
   const text = metadata[key];
@@ -119,9 +123,13 @@ export const readRunCheckpoint = (file: string): TE.TaskEither<CheckpointError, 
   const metrics = parseMetrics(metadata.metrics ?? '', `${file}: metadata "metrics"`);
   if (E.isLeft(metrics)) return E.left(checkpointError(file, undefined, metrics.left.slice(file.length + 2)));
   if (typeof metadata.train_md5 !== 'string') return E.left(checkpointError(file, undefined, 'metadata "train_md5" is missing, expected the md5 of the training images'));
+  // The options pass the command line's own checks: an edited -5 is refused as `--lr -5` is.
+  const completed = completeRecordedOptions(options);
+  const problem = optionProblem(completed as unknown as Record<string, unknown>);
+  if (problem !== undefined) return E.left(checkpointError(file, undefined, `metadata "options": ${problem} (edited or damaged?)`));
   const saved: SavedRun = {
     position: { epoch, stepInEpoch, optimizerStep, epochLossSum, epochSeconds, epochBuildSteps, epochBuildSeconds },
-    options: completeRecordedOptions(options),
+    options: completed,
     metrics: metrics.right,
     trainMd5: metadata.train_md5,
     testMd5: metadata.test_md5,

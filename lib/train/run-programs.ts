@@ -36,18 +36,20 @@ const milestonesText = (options: TrainOptions): string =>
 
 export const runPrograms = async (
   options: TrainOptions,
-  { keys, largestSplit, side, normalization, onWarning }: {
+  { keys, largestSplit, side, normalization, onWarning, signal }: {
     readonly keys: RunKeys;
     readonly largestSplit: number;
     /** The stored images' height and width, and the statistics they are normalised by. */
     readonly side: number;
     readonly normalization: NormalizeOptions;
     readonly onWarning: (message: string) => void;
+    /** Ctrl-C: stops an objective file's import. */
+    readonly signal?: AbortSignal;
   },
 ): Promise<RunPrograms> => {
   const size = options.imageSize ?? side;
   const encoder = encoderFor(options);
-  const objective = await loadObjective(options.objective, options.temperature, options.negativeWeight);
+  const objective = await loadObjective(options.objective, options.temperature, options.negativeWeight, { signal });
   if (E.isLeft(objective)) throw new Error(objective.left);
   const optimizer = (learningRate: LearningRate) => sgd({ learningRate, momentum: options.momentum, weightDecay: options.weightDecay });
   const initial = encoder.init(keys.initialisation);

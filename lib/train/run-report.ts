@@ -1,10 +1,12 @@
 // What a run says and writes: one line per compiled program on what really ran, and after every
-// epoch (or a stop) its folder's files rewritten: metrics.jsonl, curves.png (and its spec) and the checkpoint,
-// each atomically, the checkpoint last, so that it never runs ahead of the metrics it records.
+// epoch (or a stop) its folder's files rewritten: the checkpoint, metrics.jsonl and curves.png
+// (with its spec), each atomically, the checkpoint first, so that metrics.jsonl never runs ahead of
+// it: a write that fails (a full disk) leaves the metrics of the last checkpoint, which a resumed
+// run rewrites.
 
 import * as path from 'node:path';
 import type { ExecutionReport } from '../compile/index.ts';
-import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { type AtomicWriteIo, writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import { type EpochRecord, metricsLines } from './metrics.ts';
 import { augmentationText, recordedOptions, type TrainOptions } from './options.ts';
 import { CURVES_FILE, CURVES_SPEC_FILE, NEIGHBOURS_FILE, writeCurves } from './report-files.ts';
@@ -75,8 +77,9 @@ export const persistRun = async (
   out: string,
   { options, data, title }: { readonly options: TrainOptions; readonly data: TrainingData; readonly title: string },
   { training, position, metrics }: RunSnapshot,
+  io?: AtomicWriteIo,
 ): Promise<void> => {
-  await writeFileAtomic(path.join(out, METRICS_FILE), metricsLines(metrics));
-  if (metrics.length > 0) await writeCurves(out, metrics, title);
-  await writeRunCheckpoint(out, training, { position, options: recordedOptions(options), metrics: [...metrics], trainMd5: data.trainMd5, testMd5: data.testMd5 });
+  await writeRunCheckpoint(out, training, { position, options: recordedOptions(options), metrics: [...metrics], trainMd5: data.trainMd5, testMd5: data.testMd5 }, io);
+  await writeFileAtomic(path.join(out, METRICS_FILE), metricsLines(metrics), io);
+  if (metrics.length > 0) await writeCurves(out, metrics, title, io);
 };

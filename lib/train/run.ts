@@ -8,7 +8,9 @@
 // training state in float32, as the compiled step sees it.
 
 import * as path from 'node:path';
-import { removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { type AtomicWriteIo, removeStaleTemporaryFiles, writeFileAtomic } from '../checkpoint/atomic-write.ts';
+import { FileWriteError } from '../checkpoint/file-errors.ts';
+import { isStoppedByCtrlC } from '../check/user-code.ts';
 import { stepDecay } from '../optim/schedule.ts';
 import { flagName } from './cli-options.ts';
 import { epochEvaluator, type EpochEvaluation } from './epoch-evaluation.ts';
@@ -49,10 +51,14 @@ export interface RunHooks {
   /** Rows of the neighbours picture per class (default 2) and neighbours per row (default 8). */
   readonly queriesPerClass?: number;
   readonly neighboursPerQuery?: number;
+  /** The file-system calls the run writes its lock and files with (default node's), so that a test can fill the disk. */
+  readonly io?: AtomicWriteIo;
 }
 
 export interface RunResult {
   readonly status: 'finished' | 'interrupted';
+  /** Why an interrupted run stopped where a plain Ctrl-C does not say it: the user code that Ctrl-C stopped. */
+  readonly stopReason?: string;
   readonly out: string;
   readonly position: RunPosition;
   readonly metrics: readonly EpochRecord[];
@@ -61,34 +67,58 @@ export interface RunResult {
   readonly execution: string;
 }
 
+/** A write that failed (a full disk, say): which file, and where the run can continue from. */
+export class RunWriteFailure extends Error {
+  /** Whether the folder holds a checkpoint to resume from. */
+  readonly resumable: boolean;
+  /** Whether freeing space is what lets the file be written. */
+  readonly full: boolean;
+  constructor(cause: FileWriteError, checkpoint: { readonly out: string; readonly position: RunPosition; readonly evaluated: boolean } | undefined) {
+    super(`${cause.message}; ` + (checkpoint === undefined ? 'the run had written no checkpoint yet, and kept nothing'
+      : `the checkpoint in ${checkpoint.out} (${describePosition(checkpoint.position, checkpoint.evaluated)}) is intact, and the metrics match it`));
+    this.name = 'RunWriteFailure';
+    this.resumable = checkpoint !== undefined;
+    this.full = cause.code === 'ENOSPC' || cause.code === 'EDQUOT';
+  }
+}
+
+/** Where a checkpoint stands, in words: `evaluated` says whether epoch 0 was. */
+export const describePosition = ({ epoch, stepInEpoch }: RunPosition, evaluated: boolean): string =>
+  !evaluated ? 'before the evaluation of the random encoder' : `after ${stepInEpoch > 0 ? `step ${stepInEpoch} of epoch ${epoch + 1}` : `epoch ${epoch}`}`;
+
 /**
  * Trains and evaluates in `options.out`, which the run holds (a lock file) from its first moment
  * to its end. A new run that fails before its first checkpoint removes what it wrote, and the
- * folder if it made it; a later failure keeps the last checkpoint to resume from.
+ * folder if it made it; a later failure keeps the last checkpoint to resume from, and a write
+ * that fails says so (RunWriteFailure).
  */
 export const trainCifar10 = async (options: TrainOptions, hooks: RunHooks = {}): Promise<RunResult> => {
   const log = hooks.log ?? ((line: string) => console.log(line));
   const out = path.resolve(options.out);
-  const claim = await claimRunFolder(out, log);
+  const claim = await claimRunFolder(out, log, { resume: options.resume, io: hooks.io });
   const files = runFiles(out);
-  let wroteCheckpoint = false;
+  // The checkpoint in the folder, once there is one (this run's, or the one it resumes).
+  let checkpoint: { out: string; position: RunPosition; evaluated: boolean } | undefined;
   try {
-    const result = await trainInClaimedFolder(options, hooks, out, files, () => (wroteCheckpoint = true));
+    const result = await trainInClaimedFolder(options, hooks, out, files, (position, evaluated) => (checkpoint = { out, position, evaluated }));
     await claim.release();
     return result;
   } catch (cause) {
-    await claim.release({ undo: !wroteCheckpoint, files: Object.values(files) });
-    throw cause;
+    await claim.release({ undo: checkpoint === undefined, files: Object.values(files) });
+    throw cause instanceof FileWriteError ? new RunWriteFailure(cause, checkpoint) : cause;
   }
 };
 
-const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out: string, files: RunFiles, checkpointWritten: () => void): Promise<RunResult> => {
+const trainInClaimedFolder = async (
+  options: TrainOptions, hooks: RunHooks, out: string, files: RunFiles, checkpointAt: (position: RunPosition, evaluated: boolean) => void,
+): Promise<RunResult> => {
   const log = hooks.log ?? ((line: string) => console.log(line));
   const warn = hooks.warn ?? ((line: string) => console.error(line));
   const stopped = () => hooks.signal?.aborted === true;
 
   // Load or resume.
   const saved = await savedRunToContinue(options, out);
+  if (saved !== undefined) checkpointAt(saved.position, saved.metrics.length > 0);
   const stale = await removeStaleTemporaryFiles(out);
   if (stale.length > 0) log(`removed ${stale.length} half-written file${stale.length === 1 ? '' : 's'} left by a stopped run: ${stale.join(', ')}`);
   const dataset = hooks.dataset ?? (await loadRunDataset(options, { progress: hooks.progress, onInfo: log }));
@@ -108,7 +138,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
   };
   const keys = runKeys(options.seed);
   const programs = await runPrograms(options, {
-    keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning,
+    keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning, signal: hooks.signal,
   });
   log(programs.description);
   log(`${options.epochs} epoch${options.epochs === 1 ? '' : 's'} of ${stepsPerEpoch} steps of ${batchSize} images (2 x ${batchSize} views)` +
@@ -138,14 +168,14 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     metrics: saved?.metrics ?? [],
   };
   const persist = async () => {
-    await persistRun(out, reportSetting, run);
-    checkpointWritten();
+    await persistRun(out, reportSetting, run, hooks.io);
+    checkpointAt(run.position, run.metrics.length > 0);
   };
-  const result = (status: RunResult['status']): RunResult =>
-    ({ status, out, position: run.position, metrics: run.metrics, files, execution: announcer.execution() });
-  const interrupted = async () => {
+  const result = (status: RunResult['status'], stopReason?: string): RunResult =>
+    ({ status, out, position: run.position, metrics: run.metrics, files, execution: announcer.execution(), ...(stopReason === undefined ? {} : { stopReason }) });
+  const interrupted = async (stopReason?: string) => {
     await persist();
-    return result('interrupted');
+    return result('interrupted', stopReason);
   };
   // --linear-eval, once the last epoch is evaluated; a stop during it leaves the record without
   // linear_top1, and the resumed run does it.
@@ -166,7 +196,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
   try {
     if (saved !== undefined) {
       // Lines written after the checkpoint (by a run killed between the two writes) are dropped.
-      await writeFileAtomic(files.metrics, metricsLines(run.metrics));
+      await writeFileAtomic(files.metrics, metricsLines(run.metrics), hooks.io);
       const { position } = run;
       log(`resuming ${out} ` + (run.metrics.length === 0 ? 'before the evaluation of the random encoder (epoch 0)'
         : `after epoch ${position.epoch}` + (position.stepInEpoch > 0 ? ` and ${position.stepInEpoch} of the ${stepsPerEpoch} steps of epoch ${position.epoch + 1}` : '') +
@@ -198,6 +228,11 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
       stepAnnounced: () => announcer.said('training step'),
       announceStep: () => announcer.announce('training step', step.report()),
       onStep: hooks.onStep,
+      // Unit features' similarities lie in [-1, 1]: divided by a temperature below about 0.012
+      // their exponentials overflow float32, whatever the learning rate.
+      divergenceHint: options.objective !== 'align-uniform' && options.temperature < 0.012
+        ? `--temperature ${options.temperature} is so small that exp(similarity / temperature) overflows float32; a larger --temperature may help`
+        : 'A lower --lr may help',
     };
     for (let epoch = run.position.epoch + 1; epoch <= options.epochs; epoch++) {
       const learningRate = learningRateOf(epoch - 1);
@@ -220,6 +255,11 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
       if (stopped() && epoch < options.epochs) return result('interrupted');
     }
     return await finished();
+  } catch (cause) {
+    // Ctrl-C while the objective traced (its first call in this process): no step of it ran, and
+    // the run stops as after a step.
+    if (isStoppedByCtrlC(cause)) return await interrupted((cause as Error).message);
+    throw cause;
   } finally {
     progress.stop();
     evaluationProgress.stop();

@@ -24,7 +24,11 @@ export const parseClassList = (text: string, classes = 10): E.Either<string, num
     const [first, last] = [Number(match[1]), Number(match[2] ?? match[1])];
     if (last < first) return E.left(`classes "${text}": the range ${part} runs backwards`);
     if (last >= classes) return E.left(`classes "${text}": ${last} is not a class in 0..${classes - 1}`);
-    for (let c = first; c <= last; c++) chosen.add(c);
+    // Named twice is a slip (as an augmentation named twice is refused): said, not merged.
+    for (let c = first; c <= last; c++) {
+      if (chosen.has(c)) return E.left(`classes "${text}": class ${c} is named twice`);
+      chosen.add(c);
+    }
   }
   if (chosen.size === classes) return E.left(`classes "${text}": every class is named, so none is left unseen to evaluate on`);
   return E.right([...chosen].sort((a, b) => a - b));

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { backendNames, type BackendName, chooseBackend } from '../lib/compile/backend.ts';
 import { checkObjective, defaultBatteryRuns } from '../lib/check/objective-battery.ts';
-import { loadObjective } from '../lib/check/load-objective.ts';
+import { loadAnyObjective } from '../lib/check/load-objective.ts';
 import { formatBatteryHeader, formatBatteryProperty, formatBatterySummary } from '../lib/check/objective-report.ts';
 
 const usage = `Usage: npm run check-objective -- FILE [--runs N] [--seed S] [--backend NAME]
@@ -114,7 +114,7 @@ const main = async (args: readonly string[]): Promise<number> => {
     if (isLeft(choice)) return usageError(`--backend ${backend}: ${choice.left}`);
     await choice.right.release();
   }
-  const loaded = await loadObjective(file);
+  const loaded = await loadAnyObjective(file);
   if (isLeft(loaded)) return usageError(loaded.left);
   const rerunCommand = `npm run check-objective -- ${file}${runs === undefined ? '' : ` --runs ${runs}`}${backend === undefined ? '' : ` --backend ${backend}`}`;
   const report = await checkObjective(loaded.right, {

@@ -108,7 +108,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
   };
   const keys = runKeys(options.seed);
   const programs = await runPrograms(options, {
-    keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning,
+    keys, trainCount: data.steps.count, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning,
   });
   log(programs.description);
   log(`${options.epochs} epoch${options.epochs === 1 ? '' : 's'} of ${stepsPerEpoch} steps of ${batchSize} images (2 x ${batchSize} views)` +
@@ -194,7 +194,7 @@ const trainInClaimedFolder = async (options: TrainOptions, hooks: RunHooks, out:
     }
 
     const stepSetting = {
-      data, batchSize, stepsPerEpoch, epochs: options.epochs, keys, step, progress, timer: new StepTimer(), stopped,
+      data, batchSize, stepsPerEpoch, epochs: options.epochs, keys, step, takesIndices: programs.takesIndices, progress, timer: new StepTimer(), stopped,
       stepAnnounced: () => announcer.said('training step'),
       announceStep: () => announcer.announce('training step', step.report()),
       onStep: hooks.onStep,

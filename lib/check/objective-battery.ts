@@ -366,7 +366,7 @@ const countStopGradients = (objective: ObjectiveFunction, sets: readonly Objecti
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-export const runProperty = async <T extends ObjectiveCounterexample>(property: BatteryProperty<T>, runs: number, seed: number): Promise<ObjectivePropertyResult> => {
+const runProperty = async <T extends ObjectiveCounterexample>(property: BatteryProperty<T>, runs: number, seed: number): Promise<ObjectivePropertyResult> => {
   const started = performance.now();
   const { name, required, note } = property;
   let details: fc.RunDetails<[T]>;
@@ -445,9 +445,18 @@ export const checkObjective = async (definition: AnyObjectiveDefinition, battery
     ...properties.map((extra) => () => extraProperty(objective, sets[0], sizes, extra)),
     ...(reference === undefined ? [] : [() => referenceProperty(objective, reference, sets, sizes)]),
   ];
+  return runBattery(plan, battery, { onProperty, warnings, started });
+};
+
+/** Runs the properties one after another (each built just before it runs) and reports them under the plan. */
+export const runBattery = async <T extends ObjectiveCounterexample>(
+  plan: ObjectiveBatteryPlan,
+  battery: readonly (() => BatteryProperty<T>)[],
+  { onProperty, warnings, started }: { readonly onProperty?: (result: ObjectivePropertyResult) => void; readonly warnings: Set<string>; readonly started: number },
+): Promise<ObjectiveReport> => {
   const results: ObjectivePropertyResult[] = [];
   for (const property of battery) {
-    const result = await runProperty(property(), runs, seed);
+    const result = await runProperty(property(), plan.runs, plan.seed);
     results.push(result);
     onProperty?.(result);
   }

@@ -37,8 +37,8 @@ import { antipodalBatchArbitrary, type BatchSizes, batchFeatures, defaultBatchSi
 import { indicesTensor, type StatefulBatch, statefulBatchArbitrary } from './stateful-batches.ts';
 import { uniformNumbers } from './sample.ts';
 import {
-  at, type BatteryProperty, defaultBatteryRuns, elementOf, firstDisagreement, type ObjectiveBatteryOptions, type ObjectivePropertyResult,
-  type ObjectiveReport, runProperty, same, Violation,
+  at, type BatteryProperty, defaultBatteryRuns, elementOf, firstDisagreement, type ObjectiveBatteryOptions, type ObjectiveReport, runBattery, same,
+  Violation,
 } from './objective-battery.ts';
 
 type Loss = StatefulObjective['loss'];
@@ -290,11 +290,5 @@ export const checkStatefulObjective = async (definition: StatefulObjectiveDefini
     () => stateGradientProperty(objective, sets, sizes),
     ...(reference === undefined ? [] : [() => referenceProperty(objective, reference, sets, sizes)]),
   ];
-  const results: ObjectivePropertyResult[] = [];
-  for (const property of battery) {
-    const result = await runProperty(property(), runs, seed);
-    results.push(result);
-    onProperty?.(result);
-  }
-  return { ...plan, passed: results.every((r) => !r.required || r.holds), warnings: [...warnings], properties: results, seconds: (performance.now() - started) / 1000 };
+  return runBattery(plan, battery, { onProperty, warnings, started });
 };

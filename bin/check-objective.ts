@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { backendNames, type BackendName, chooseBackend } from '../lib/compile/backend.ts';
 import { checkObjective, defaultBatteryRuns } from '../lib/check/objective-battery.ts';
-import { loadObjective } from '../lib/check/load-objective.ts';
+import { loadAnyObjective } from '../lib/check/load-objective.ts';
 import { formatBatteryHeader, formatBatteryProperty, formatBatterySummary } from '../lib/check/objective-report.ts';
 import { DEFAULT_TIME_LIMIT_SECONDS, UserCodeStopped } from '../lib/check/user-code.ts';
 
@@ -132,7 +132,7 @@ const main = async (args: readonly string[]): Promise<number> => {
     if (isLeft(choice)) return usageError(`--backend ${backend}: ${choice.left}`);
     await choice.right.release();
   }
-  const loaded = await loadObjective(file, { timeLimitSeconds });
+  const loaded = await loadAnyObjective(file, { timeLimitSeconds });
   if (isLeft(loaded)) return usageError(/within/.test(loaded.left) ? `${loaded.left}; --time-limit SECONDS gives it longer` : loaded.left);
   const rerunCommand = `npm run check-objective -- ${file}${runs === undefined ? '' : ` --runs ${runs}`}${backend === undefined ? '' : ` --backend ${backend}`}`;
   let report;

@@ -246,7 +246,7 @@ test('the command line: defaults, explicit flags, errors, and the options a resu
   };
   refuse(['--batch-size', '1'], /--batch-size: expected an integer >= 2, got "1"/);
   refuse(['--encoder', 'vgg'], /--encoder: expected one of small, resnet18, got "vgg"/);
-  refuse(['--objective', 'no-such-objective.ts'], /--objective: expected one of invariant-spreading, nt-xent, align-uniform or an existing/);
+  refuse(['--objective', 'no-such-objective.ts'], /--objective: expected one of invariant-spreading, nt-xent, align-uniform, memory-bank, exemplar or an existing/);
   refuse(['--lr-milestones', '5,3'], /expected increasing values/);
   refuse(['--train-size', '8', '--batch-size', '16'], /--train-size 8 is smaller than --batch-size 16/);
   refuse(['--epoch', '3'], /Unknown option '--epoch'; see --help/);

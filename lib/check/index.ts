@@ -22,7 +22,10 @@ export { objectiveFromModule, validateObjectiveDefinition } from './objective-de
 export type {
   ObjectiveDefinition, ObjectiveFeatures, ObjectiveFunction, ObjectiveOptions, ObjectiveProperty, ObjectivePropertyContext,
 } from './objective-definition.ts';
-export { loadObjective } from './load-objective.ts';
+export { loadAnyObjective, loadObjective } from './load-objective.ts';
+export { checkStatefulObjective } from './stateful-objective-battery.ts';
+export { isStatefulDefinition, statefulObjectiveFromModule, validateStatefulDefinition } from './stateful-objective-definition.ts';
+export type { AnyObjectiveDefinition, StatefulObjectiveDefinition } from './stateful-objective-definition.ts';
 export { formatObjectiveOptions, optionSetsOf } from './objective-option-sets.ts';
 export { formatBatteryHeader, formatBatteryProperty, formatBatterySummary, formatObjectiveReport } from './objective-report.ts';
 export type { ObjectiveReportFormatOptions } from './objective-report.ts';

@@ -33,6 +33,7 @@ import {
   validateObjectiveDefinition,
 } from './objective-definition.ts';
 import { formatObjectiveOptions, optionSetsOf } from './objective-option-sets.ts';
+import { type AnyObjectiveDefinition, isStatefulDefinition } from './stateful-objective-definition.ts';
 import {
   antipodalBatchArbitrary, type BatchSizes, batchFeatures, defaultBatchSizes, type FeatureBatch, nearlyCoincidentBatchArbitrary,
   permutedBatchArbitrary, type Rows, unitBatchArbitrary,
@@ -120,18 +121,18 @@ export interface ObjectiveReport extends ObjectiveBatteryPlan {
 }
 
 /** Thrown by a property's check: the message, and the gradient check's failure when there is one. */
-class Violation extends Error {
+export class Violation extends Error {
   constructor(message: string, readonly gradCheckFailure?: GradCheckFailure) {
     super(message);
   }
 }
 
-interface BatteryProperty {
+export interface BatteryProperty<T extends ObjectiveCounterexample = ObjectiveCounterexample> {
   readonly name: string;
   readonly required: boolean;
   readonly note?: string;
-  readonly arbitrary: fc.Arbitrary<ObjectiveCounterexample>;
-  readonly check: (batch: ObjectiveCounterexample) => void | Promise<void>;
+  readonly arbitrary: fc.Arbitrary<T>;
+  readonly check: (batch: T) => void | Promise<void>;
   /** Runs after the property, whatever happened (releases compiled kernels). */
   readonly finish?: () => Promise<string | undefined>;
 }
@@ -149,13 +150,13 @@ const evaluateLossAndGradient = (objective: ObjectiveFunction, options: Objectiv
 };
 
 /** `element 5 [2, 1]`: the flat index and the row and column of a [2m, d] gradient. */
-const elementOf = (index: number, d: number): string => `element ${index} [${Math.floor(index / d)}, ${index % d}]`;
+export const elementOf = (index: number, d: number): string => `element ${index} [${Math.floor(index / d)}, ${index % d}]`;
 
 /** Which option set a message is about, when there is more than one. */
-const at = (options: ObjectiveOptions, sets: number): string => (sets > 1 ? `with options ${formatObjectiveOptions(options)}: ` : '');
+export const at = (options: ObjectiveOptions, sets: number): string => (sets > 1 ? `with options ${formatObjectiveOptions(options)}: ` : '');
 
 /** Equal to within `tolerance`, or the same NaN or infinity (that they are not finite is property 3's finding). */
-const same = (a: number, b: number, tolerance: number): boolean => Object.is(a, b) || Math.abs(a - b) <= tolerance;
+export const same = (a: number, b: number, tolerance: number): boolean => Object.is(a, b) || Math.abs(a - b) <= tolerance;
 
 // ---- 1. gradients against finite differences ----
 
@@ -176,7 +177,7 @@ const finiteDifferenceProperty = (objective: ObjectiveFunction, options: Objecti
  * entry (as props/compile.test.ts compares): the first element where compiled and interpreted
  * disagree, with its tolerance, or undefined. NaN must meet NaN and an infinity the same infinity.
  */
-const firstDisagreement = (compiled: ArrayLike<number>, reference: ArrayLike<number>): { index: number; tolerance: number } | undefined => {
+export const firstDisagreement = (compiled: ArrayLike<number>, reference: ArrayLike<number>): { index: number; tolerance: number } | undefined => {
   let scale = 1;
   for (let i = 0; i < reference.length; i++) if (Number.isFinite(reference[i])) scale = Math.max(scale, Math.abs(reference[i]));
   for (let i = 0; i < reference.length; i++) {
@@ -366,10 +367,10 @@ const countStopGradients = (objective: ObjectiveFunction, sets: readonly Objecti
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-const runProperty = async (property: BatteryProperty, runs: number, seed: number): Promise<ObjectivePropertyResult> => {
+const runProperty = async <T extends ObjectiveCounterexample>(property: BatteryProperty<T>, runs: number, seed: number): Promise<ObjectivePropertyResult> => {
   const started = performance.now();
   const { name, required, note } = property;
-  let details: fc.RunDetails<[ObjectiveCounterexample]>;
+  let details: fc.RunDetails<[T]>;
   let finishNote: string | undefined;
   try {
     details = await fc.check(fc.asyncProperty(property.arbitrary, async (batch) => property.check(batch)), { numRuns: runs, seed });
@@ -398,9 +399,15 @@ const runProperty = async (property: BatteryProperty, runs: number, seed: number
  * `checkObjective(definition, options)`: runs the battery on an objective and reports every
  * property. Throws a TypeError when the definition is not an objective (not a function, or it
  * returns something other than a scalar tensor); `loadObjective` reads one from a file, whose
- * functions then throw UserCodeStopped at Ctrl-C or their time limit, which ends the battery.
+ * functions then throw UserCodeStopped at Ctrl-C or their time limit, which ends the battery. A
+ * stateful objective's definition goes to the stateful battery (stateful-objective-battery.ts).
  */
-export const checkObjective = async (definition: ObjectiveDefinition, batteryOptions: ObjectiveBatteryOptions = {}): Promise<ObjectiveReport> => {
+export const checkObjective = async (definition: AnyObjectiveDefinition, batteryOptions: ObjectiveBatteryOptions = {}): Promise<ObjectiveReport> => {
+  if (isStatefulDefinition(definition)) {
+    // Loaded here: the stateful battery builds on this module's properties.
+    const { checkStatefulObjective } = await import('./stateful-objective-battery.ts');
+    return checkStatefulObjective(definition, batteryOptions);
+  }
   const valid = validateObjectiveDefinition(definition, definition.name ?? 'checkObjective');
   if (isLeft(valid)) throw new TypeError(valid.left);
   const started = performance.now();
@@ -442,9 +449,18 @@ export const checkObjective = async (definition: ObjectiveDefinition, batteryOpt
     ...properties.map((extra) => () => extraProperty(objective, sets[0], sizes, extra)),
     ...(reference === undefined ? [] : [() => referenceProperty(objective, reference, sets, sizes)]),
   ];
+  return runBattery(plan, battery, { onProperty, warnings, started });
+};
+
+/** Runs the properties one after another (each built just before it runs) and reports them under the plan. */
+export const runBattery = async <T extends ObjectiveCounterexample>(
+  plan: ObjectiveBatteryPlan,
+  battery: readonly (() => BatteryProperty<T>)[],
+  { onProperty, warnings, started }: { readonly onProperty?: (result: ObjectivePropertyResult) => void; readonly warnings: Set<string>; readonly started: number },
+): Promise<ObjectiveReport> => {
   const results: ObjectivePropertyResult[] = [];
   for (const property of battery) {
-    const result = await runProperty(property(), runs, seed);
+    const result = await runProperty(property(), plan.runs, plan.seed);
     results.push(result);
     onProperty?.(result);
   }

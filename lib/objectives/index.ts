@@ -13,3 +13,9 @@ export {
   selfMask, splitViews,
 } from './pairs.ts';
 export type { Features } from './pairs.ts';
+export type { ObjectiveSize, ObjectiveVariables, StatefulObjective, StatefulObjectiveContext, StatefulObjectiveResult } from './stateful-objective.ts';
+export { memoryBankObjective } from './memory-bank.ts';
+export type { MemoryBankOptions, MemoryBankState } from './memory-bank.ts';
+export { exemplarObjective } from './exemplar.ts';
+export type { ExemplarOptions, ExemplarParams } from './exemplar.ts';
+export { randomUnitRows, rowsAt, withRowsAt } from './instance-rows.ts';

@@ -2,6 +2,7 @@
 // top-5 accuracy per epoch (epoch 0 = the random encoder before training), and the backbone's
 // top-1 where it was measured. It is a Vega-Lite spec (written beside the PNG, so that it can be
 // opened and restyled in any Vega-Lite editor), drawn by `render-chart.ts`.
+import { epochAxis } from './epoch-axis.ts';
 import { CHART_FONT, type ChartSpec, chartPng } from './render-chart.ts';
 import type { RGB } from './raster.ts';
 
@@ -88,14 +89,6 @@ const panelsOf = (epochs: readonly EpochMetrics[]): PanelSpec[] => [
     : []),
 ];
 
-/** Whole epochs only: each of a short run's, and whole steps of a longer one's. */
-const epochTicks = (domain: number[] | undefined) => {
-  if (domain === undefined) return {};
-  const [first, last] = domain;
-  if (last - first <= 12) return { values: Array.from({ length: Math.floor(last - first) + 1 }, (_, i) => first + i) };
-  return { tickMinStep: 1 };
-};
-
 /** Where a chart's panels sit: the room their titles, axes and legends take around them. */
 const MARGIN = { width: 110, height: 110 };
 
@@ -108,8 +101,6 @@ export const curvesSpec = (options: CurvesChartOptions): ChartSpec => {
   const { epochs } = options;
   const panels = panelsOf(epochs);
   const [width, height] = [options.width ?? 900, options.height ?? 400];
-  const finiteEpochs = epochs.map((m) => m.epoch).filter(Number.isFinite);
-  const domain = finiteEpochs.length > 0 ? [Math.min(...finiteEpochs), Math.max(...finiteEpochs)] : undefined;
   const values = panels.flatMap((panel) =>
     panel.series.flatMap((series) =>
       epochs.map((m) => {
@@ -133,7 +124,7 @@ export const curvesSpec = (options: CurvesChartOptions): ChartSpec => {
       // Points mark each epoch (and keep a lone finite value visible) while there is room for them.
       mark: { type: 'line', strokeWidth: 2, invalid: 'break-paths-filter-domains', point: epochs.length <= 60 ? { size: 30, filled: true } : false },
       encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { format: 'd', ...epochTicks(domain) }, ...(domain === undefined ? {} : { scale: { domain, nice: false } }) },
+        x: epochAxis(epochs.map((m) => m.epoch)),
         y: { field: 'value', type: 'quantitative', title: panel.yLabel, scale: { zero: false } },
         color: {
           field: 'series',

@@ -12,6 +12,7 @@ import { STL10_SIDE } from '../data/stl10-types.ts';
 import { smallestImageSize } from './encoder-choice.ts';
 import { parseClassList } from './unseen-classes.ts';
 import { datasetNames, builtInObjectiveNames, defaultLearningRate, defaultTrainOptions, type EncoderName, encoderNames, paperMilestones, type TrainOptions } from './options.ts';
+import { isStatefulObjectiveName, statefulObjectiveNames, statefulTemperature } from './stateful-objective-choice.ts';
 
 type Parse = (text: string) => E.Either<string, unknown>;
 
@@ -54,10 +55,10 @@ const integerList = (min: number, { increasing = false, allowNone = false } = {}
   return E.right(values);
 };
 const objective: Parse = (text) => {
-  if ((builtInObjectiveNames as readonly string[]).includes(text)) return E.right(text);
+  if ((builtInObjectiveNames as readonly string[]).includes(text) || isStatefulObjectiveName(text)) return E.right(text);
   const file = path.resolve(text);
   if (existsSync(file)) return E.right(file);
-  return E.left(`expected one of ${builtInObjectiveNames.join(', ')} or an existing .ts/.js file, got "${text}" (no such file: ${file})`);
+  return E.left(`expected one of ${[...builtInObjectiveNames, ...statefulObjectiveNames].join(', ')} or an existing .ts/.js file, got "${text}" (no such file: ${file})`);
 };
 
 const defaults = defaultTrainOptions();
@@ -80,10 +81,10 @@ export const flags: readonly Flag[] = [
     help: 'channels of the encoder\'s stages (narrow ones make quick tests)' },
   { name: 'feature-dimension', key: 'featureDimension', value: 'D', parse: integer(1), shown: String(defaults.featureDimension),
     help: 'length of the embedding' },
-  { name: 'objective', key: 'objective', value: `${builtInObjectiveNames.join('|')}|FILE.ts`, parse: objective, shown: defaults.objective,
+  { name: 'objective', key: 'objective', value: `${[...builtInObjectiveNames, ...statefulObjectiveNames].join('|')}|FILE.ts`, parse: objective, shown: defaults.objective,
     help: 'the loss of the [2N, d] features (first views, then second views); FILE.ts exports it as `objective` or as default (`objective` when both): (features, { temperature }) => scalar tensor; outside this project name the file .mts' },
   { name: 'temperature', key: 'temperature', value: 'T', parse: positiveNumber, shown: String(defaults.temperature),
-    help: 'softmax temperature of the objective (align-uniform has none)' },
+    help: `softmax temperature of the objective (align-uniform has none; ${statefulObjectiveNames.join(' and ')} default to ${statefulTemperature})` },
   { name: 'negative-weight', key: 'negativeWeight', value: 'W', parse: nonNegativeNumber, shown: String(defaults.negativeWeight),
     help: 'the invariant-spreading loss\'s weight on its negatives (the authors\' negM; 0 leaves the positive term alone)' },
   { name: 'augment', key: 'augmentations', value: 'LIST', parse: parseAugmentations, shown: augmentationNames.join(','),
@@ -291,6 +292,7 @@ export const parseCliOptions = (argv: readonly string[], now = new Date()): E.Ei
   const options = {
     ...defaultTrainOptions(epochs, (chosen.encoder as EncoderName | undefined) ?? defaults.encoder),
     out: defaultOutFolder(now),
+    ...(isStatefulObjectiveName(String(chosen.objective)) ? { temperature: statefulTemperature } : {}),
     ...chosen,
   } as TrainOptions;
   const problem = crossOptionProblem(options);

@@ -15,6 +15,8 @@ export interface StepSetting {
   readonly epochs: number;
   readonly keys: RunKeys;
   readonly step: CompiledFunction<unknown, unknown>;
+  /** Whether the step takes the batch's training-set indices (a stateful objective's step does). */
+  readonly takesIndices: boolean;
   readonly progress: StepProgress;
   readonly timer: StepTimer;
   readonly stopped: () => boolean;
@@ -48,7 +50,8 @@ export const runEpochSteps = async (
     // the first one's trace, which calls the user's objective) starts only when none came.
     await new Promise((resolve) => setImmediate(resolve));
     if (setting.stopped()) break;
-    const images = gatherImages(data.steps, order.subarray(s * batchSize, (s + 1) * batchSize), 3 * side * side);
+    const batch = order.subarray(s * batchSize, (s + 1) * batchSize);
+    const images = gatherImages(data.steps, batch, 3 * side * side);
     const builtBefore = step.stats();
     const began = performance.now();
     const next = (await step({
@@ -56,6 +59,7 @@ export const runEpochSteps = async (
       images: { shape: [batchSize, 3, side, side], data: images },
       key: keys.stepKey(epoch, s),
       learningRate: learningRateValue,
+      ...(setting.takesIndices ? { indices: { shape: [batchSize], data: Float32Array.from(batch) } } : {}),
     })) as StepResult;
     const elapsed = (performance.now() - began) / 1000;
     // A step that traced or built kernels is timed apart: its seconds say how long building
@@ -72,7 +76,7 @@ export const runEpochSteps = async (
       progress.stop();
       throw new Error(`the loss is ${loss} at epoch ${epoch}, step ${s + 1}; stopping with the last checkpoint intact. ${setting.divergenceHint}`);
     }
-    training = { params: next.params, state: next.state, optimizerState: next.optimizerState };
+    training = { params: next.params, state: next.state, optimizerState: next.optimizerState, ...(next.objective === undefined ? {} : { objective: next.objective }) };
     lossSum += loss;
     if (built) {
       buildSteps += 1;

@@ -7,6 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { loadObjective as loadObjectiveDefinition, type UserCodeLimits } from '../check/load-objective.ts';
+import type { ObjectiveDefinition } from '../check/objective-definition.ts';
 import { UserCodeStopped } from '../check/user-code.ts';
 import { isTensor, type Tensor } from '../tensor.ts';
 import { tensor } from '../constants.ts';
@@ -94,10 +95,14 @@ export const loadObjective = async (spec: string, temperature: number, negativeW
   const named = (builtIn as Record<string, (features: Features, settings: BuiltInSettings) => Tensor>)[spec];
   if (named !== undefined) return E.right((features) => named(features, { temperature, negativeWeight }));
   const definition = await loadObjectiveDefinition(spec, limits);
-  if (E.isLeft(definition)) return definition;
-  const options = { ...(definition.right.options ?? {}), temperature };
+  return E.isLeft(definition) ? definition : boundObjective(definition.right, spec, temperature);
+};
+
+/** A file's objective with its options under the run's temperature, tried once on small features. */
+export const boundObjective = (definition: ObjectiveDefinition, spec: string, temperature: number): E.Either<string, Objective> => {
+  const options = { ...(definition.options ?? {}), temperature };
   const where = `the objective in ${spec}`;
-  const objective = definition.right.objective as ObjectiveFunction;
+  const objective = definition.objective as ObjectiveFunction;
   return pipe(
     tryObjective((features) => objective(features, options), where),
     E.map(() => inTraining(objective, options, where)),

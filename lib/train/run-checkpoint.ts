@@ -52,6 +52,8 @@ export interface TrainingState {
   readonly params: unknown;
   readonly state: unknown;
   readonly optimizerState: unknown;
+  /** A stateful objective's state, parameters and their optimiser slots (tensors named `objective.*`); absent otherwise. */
+  readonly objective?: unknown;
 }
 
 export const writeRunCheckpoint = (

@@ -5,8 +5,9 @@
 //   step augmentations foldIn(foldIn(split(key(seed), 3)[2], epoch), step)
 //   unseen-class k-means foldIn(split(key(seed), 5)[3], epoch)
 //   linear probe       split(key(seed), 5)[4]
+//   a stateful objective's initial state and parameters  split(key(seed), 6)[5]
 // split's i-th key does not depend on how many are asked for, so the keys added later (the
-// last two) left the first three, and older runs' numbers, as they were.
+// last three) left the first three, and older runs' numbers, as they were.
 
 import { interpret } from '../interpret.ts';
 import { type Key, foldIn, key, split } from '../random/key.ts';
@@ -23,11 +24,14 @@ export interface RunKeys {
   readonly clusteringKey: (epoch: number) => Key;
   /** The data order of the linear probe. */
   readonly linearProbe: Key;
+  /** The key of a stateful objective's initialiser (a memory bank's rows, exemplar weights). */
+  readonly objectiveInitialisation: Key;
 }
 
 export const runKeys = (seed: number): RunKeys => {
-  const [initialisation, order, augmentation, clustering, linearProbe] = split(key(seed), 5);
+  const [initialisation, order, augmentation, clustering, linearProbe, objectiveInitialisation] = split(key(seed), 6);
   return {
+    objectiveInitialisation,
     clusteringKey: (epoch) => foldIn(clustering, epoch),
     linearProbe,
     initialisation,

@@ -12,7 +12,9 @@ import { sgd } from '../optim/sgd.ts';
 import type { LearningRate } from '../optim/optimizer.ts';
 import { describeEncoder, encoderFor } from './encoder-choice.ts';
 import { type FeatureExtractor, featureExtractor } from './features.ts';
-import { isBuiltInObjective, loadObjective } from './objective-choice.ts';
+import { isBuiltInObjective } from './objective-choice.ts';
+import { isStatefulObjectiveName, loadRunObjective } from './stateful-objective-choice.ts';
+import { statefulTrainingStep } from './stateful-training-step.ts';
 import { augmentationText, type TrainOptions } from './options.ts';
 import type { TrainingState } from './run-checkpoint.ts';
 import type { RunKeys } from './run-keys.ts';
@@ -22,6 +24,10 @@ export interface RunPrograms {
   /** The training state's structure, with the initial parameters as graphs. */
   readonly template: TrainingState;
   readonly step: CompiledFunction<unknown, unknown>;
+  /** Whether the step takes the batch's instance indices (a stateful objective's). */
+  readonly takesIndices: boolean;
+  /** Augmented views the step draws of each image: 2, or 1 for a one-view stateful objective. */
+  readonly views: 1 | 2;
   readonly features: FeatureExtractor;
   /** The objective as the run names it: built-in by name, a file by its base name. */
   readonly objectiveName: string;
@@ -36,8 +42,10 @@ const milestonesText = (options: TrainOptions): string =>
 
 export const runPrograms = async (
   options: TrainOptions,
-  { keys, largestSplit, side, normalization, onWarning, signal }: {
+  { keys, trainCount, largestSplit, side, normalization, onWarning, signal }: {
     readonly keys: RunKeys;
+    /** N, the images the steps draw from: what a stateful objective's state is sized for. */
+    readonly trainCount: number;
     readonly largestSplit: number;
     /** The stored images' height and width, and the statistics they are normalised by. */
     readonly side: number;
@@ -49,15 +57,23 @@ export const runPrograms = async (
 ): Promise<RunPrograms> => {
   const size = options.imageSize ?? side;
   const encoder = encoderFor(options);
-  const objective = await loadObjective(options.objective, options.temperature, options.negativeWeight, { signal });
+  const objective = await loadRunObjective(options.objective, options.temperature, options.negativeWeight, { signal });
   if (E.isLeft(objective)) throw new Error(objective.left);
+  const chosen = objective.right;
   const optimizer = (learningRate: LearningRate) => sgd({ learningRate, momentum: options.momentum, weightDecay: options.weightDecay });
   const initial = encoder.init(keys.initialisation);
-  const template: TrainingState = { params: initial.params, state: initial.state, optimizerState: optimizer(0).init(initial.params) };
-  const objectiveName = isBuiltInObjective(options.objective) ? options.objective : path.basename(options.objective);
+  const objectiveVariables = chosen.kind === 'stateful'
+    ? chosen.objective.init(keys.objectiveInitialisation, { count: trainCount, dimension: options.featureDimension }, chosen.options) : undefined;
+  const template: TrainingState = {
+    params: initial.params, state: initial.state, optimizerState: optimizer(0).init(initial.params),
+    ...(objectiveVariables === undefined ? {} : { objective: { ...objectiveVariables, optimizerState: optimizer(0).init(objectiveVariables.params) } }),
+  };
+  const objectiveName = isBuiltInObjective(options.objective) || isStatefulObjectiveName(options.objective) ? options.objective : path.basename(options.objective);
   // Typed loosely: the trees' structure depends on the encoder chosen at run time.
   const augmentation = trainAugmentation({ augmentations: options.augmentations, size, normalize: normalization });
-  const stepFunction = trainingStep<TensorTree, TensorTree>({ encoder, objective: objective.right, optimizer, augmentation }) as (args: unknown) => unknown;
+  const stepFunction = (chosen.kind === 'stateful'
+    ? statefulTrainingStep<TensorTree, TensorTree>({ encoder, objective: chosen.objective, objectiveOptions: chosen.options, optimizer, augmentation })
+    : trainingStep<TensorTree, TensorTree>({ encoder, objective: chosen.loss, optimizer, augmentation })) as (args: unknown) => unknown;
   const step = compile(stepFunction, { backend: options.backend, onWarning });
   let features: FeatureExtractor;
   try {
@@ -71,6 +87,8 @@ export const runPrograms = async (
   return {
     template,
     step,
+    takesIndices: chosen.kind === 'stateful',
+    views: chosen.kind === 'stateful' ? chosen.objective.views : 2,
     features,
     objectiveName,
     description: `training the ${describeEncoder(options)} with ${objectiveName}` +

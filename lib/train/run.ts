@@ -138,10 +138,10 @@ const trainInClaimedFolder = async (
   };
   const keys = runKeys(options.seed);
   const programs = await runPrograms(options, {
-    keys, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning, signal: hooks.signal,
+    keys, trainCount: data.steps.count, largestSplit: Math.max(data.train.count, data.test.count, data.unseen?.count ?? 0), side: data.side, normalization: data.normalization, onWarning, signal: hooks.signal,
   });
   log(programs.description);
-  log(`${options.epochs} epoch${options.epochs === 1 ? '' : 's'} of ${stepsPerEpoch} steps of ${batchSize} images (2 x ${batchSize} views)` +
+  log(`${options.epochs} epoch${options.epochs === 1 ? '' : 's'} of ${stepsPerEpoch} steps of ${batchSize} images (${programs.views === 1 ? `1 view each` : `2 x ${batchSize} views`})` +
     (dropped > 0 ? `; each epoch drops the last ${dropped} of its ${data.steps.count} shuffled images so that every step has the same shapes` : ''));
 
   const { step, features } = programs;
@@ -224,7 +224,7 @@ const trainInClaimedFolder = async (
     }
 
     const stepSetting = {
-      data, batchSize, stepsPerEpoch, epochs: options.epochs, keys, step, progress, timer: new StepTimer(), stopped,
+      data, batchSize, stepsPerEpoch, epochs: options.epochs, keys, step, takesIndices: programs.takesIndices, progress, timer: new StepTimer(), stopped,
       stepAnnounced: () => announcer.said('training step'),
       announceStep: () => announcer.announce('training step', step.report()),
       onStep: hooks.onStep,

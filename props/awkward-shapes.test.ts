@@ -89,3 +89,70 @@ for (const backend of testBackends)
     // Where the native pool's kernels run, both of the layouts their buffers take were met.
     if (javascriptKernels) assert.deepEqual([...layouts].sort(), ['long axis in x', 'row-major']);
   });
+
+/** Odd sizes with no factor below 17: a product of them is divided by no thread count up to 16. */
+const primeSize = fc.constantFrom(17, 19, 23, 29, 31, 97, 101, 103);
+
+/** Kernels of tens of thousands of passes, enough to be shared among the pool's threads. */
+const shared = ({ x, bias }: { x: Tensor; bias: Tensor }) => ({
+  scaled: exp(mul(x, 0.5)),
+  biased: add(x, bias),
+  rowSums: sum(tanh(x), 2),
+});
+
+for (const backend of testBackends.filter((backend) => lowered(capabilitiesOf(backend), testLimits).javascriptKernels))
+  test(`${backend}: kernels shared among threads over cell counts no thread count divides equal the interpreter, into arrays that held NaN`, async () => {
+    const threads = sharedNativePool().threads;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(primeSize, primeSize, primeSize).filter((shape) => sizeOf(shape) >= 40_000 && sizeOf(shape) <= 120_000),
+        fc.nat(),
+        async (shape, seed) => {
+          const args = { x: argument(shape, seed), bias: argument([shape[1], 1], seed + 1) };
+          const compiled = compile(shared, { backend, limits: testLimits });
+          try {
+            // A first call on NaN leaves NaN in the arrays the program recycles: a cell the next
+            // call does not write stays NaN.
+            await compiled({ x: { shape: args.x.shape, data: new Float32Array(args.x.data.length).fill(NaN) }, bias: { shape: args.bias.shape, data: new Float32Array(args.bias.data.length).fill(NaN) } });
+            assertTreesClose(JSON.stringify(shape), await compiled(args), interpret(shared({ x: asTensor(args.x), bias: asTensor(args.bias) })));
+            if (threads > 1) assert.ok((compiled.report()!.pipelineThreads ?? 1) > 1, 'no kernel was shared among threads');
+          } finally {
+            await compiled.destroy();
+          }
+        },
+      ),
+      { numRuns: runs(4) },
+    );
+  });
+
+/** Functions of every kind of job the pool runs, each large enough that its work goes to the workers. */
+const jobKinds: { name: string; f: (p: { a: Tensor; b: Tensor }) => Tensor; shapes: [number[], number[]] }[] = [
+  { name: 'a JavaScript kernel', f: ({ a, b }) => add(exp(mul(a, 0.5)), b), shapes: [[101, 997], [997]] },
+  { name: 'a GEMM, then a kernel of its result', f: ({ a, b }) => tanh(matmul(a, b)), shapes: [[193, 67], [67, 181]] },
+  { name: 'a batch of GEMMs', f: ({ a, b }) => matmul(a, b), shapes: [[3, 37, 29], [3, 29, 41]] },
+  { name: 'a convolution by image', f: ({ a, b }) => conv2d(a, b, { padding: 1 }), shapes: [[3, 3, 17, 19], [5, 3, 3, 3]] },
+  { name: 'a convolution by shifts', f: ({ a, b }) => conv2d(a, b, { padding: 1 }), shapes: [[3, 6, 17, 19], [2, 6, 3, 3]] },
+  { name: 'a convolution by channel', f: ({ a, b }) => conv2d(a, b), shapes: [[3, 4, 13, 11], [5, 4, 11, 9]] },
+];
+
+for (const backend of testBackends.filter((backend) => capabilitiesOf(backend).nativeKernels && testLimits.nativeKernels !== false))
+  test(`${backend}: compiled functions of every job kind called at once, again and again, each equal the interpreter`, async () => {
+    const compiled = jobKinds.map(({ f }) => compile(f, { backend, limits: testLimits }));
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.shuffledSubarray(jobKinds.map((_, i) => i), { minLength: 2 }), fc.nat(), async (chosen, seed) => {
+          // Each chosen function twice, all started before any ends.
+          const calls = [...chosen, ...chosen].map((i, k) => {
+            const [aShape, bShape] = jobKinds[i].shapes;
+            const args = { a: argument(aShape, seed + 2 * k), b: argument(bShape, seed + 2 * k + 1) };
+            return { i, args, result: compiled[i](args) };
+          });
+          for (const { i, args, result } of calls)
+            assertClose(jobKinds[i].name, (await result).data, interpret(jobKinds[i].f({ a: asTensor(args.a), b: asTensor(args.b) })).data);
+        }),
+        { numRuns: runs(6) },
+      );
+    } finally {
+      await Promise.all(compiled.map((c) => c.destroy()));
+    }
+  });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GPU } from 'gpu.js';
 import {
-  add, conv2d, exp, grad, matmul, interpret, max, maximum, maxPool2d, mul, neg, pad, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
+  add, awkwardShapes, conv2d, exp, grad, matmul, interpret, max, maximum, maxPool2d, mul, neg, pad, programArbitrary, relu, reshape, runProgram, sum, tanh, tensor, type Tensor, transpose, type Value,
 } from '../lib/index.ts';
 import { compile, webgpuDevice } from '../lib/compile/index.ts';
 import { capabilitiesOf, lowered } from '../lib/compile/capabilities.ts';
@@ -81,9 +81,11 @@ for (const backend of testBackends) {
       );
     });
 
-  test(`${backend}: random programs compiled equal interpreted, forward and gradient`, async () => {
+  // Inputs of awkward shapes (primes, odd sizes, tens of thousands of elements): what index
+  // division, layouts and thread shares branch on. Shrinking moves towards the small sizes.
+  test(`${backend}: random programs of awkward shapes compiled equal interpreted, forward and gradient`, async () => {
     await fc.assert(
-      fc.asyncProperty(programArbitrary(), async ({ description, inputs }) => {
+      fc.asyncProperty(programArbitrary(8, awkwardShapes), async ({ description, inputs }) => {
         const program = valueAndGradient((p) => runProgram(description, p));
         const compiled = compile(program, { backend, limits });
         try {

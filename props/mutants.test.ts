@@ -5,8 +5,10 @@
 //     term), a dropped broadcast reduction, a transposed matmul factor, and a gradient leaking
 //     through a primitive that must block it.
 //  2. Realistic wrong edits of the source (source-mutants.ts): a wrong tie rule, a moved
-//     stopGradient, a dropped epsilon, a form that overflows. Each is made, as text, in a copy of
-//     the project, and the suite's tests named for it must fail there and pass on a copy without it.
+//     stopGradient, a dropped epsilon, a form that overflows; in the native path, a gap between
+//     threads' shares, a job that does not wait for the others, a division one short, memory read
+//     before it is written. Each is made, as text, in a copy of the project, and the suite's tests
+//     named for it must fail there and pass on a copy without it.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +19,7 @@ import {
 import { broadcastAxes } from '../lib/primitives/broadcast-to.ts';
 import { gradientCases } from './gradient-cases.ts';
 import { runs } from './runs.ts';
-import { copyProject, plant, runTests, sourceMutants, type TestOutcome } from './source-mutants.ts';
+import { copyProject, nativeMutants, plant, runTests, sourceMutants, type TestOutcome } from './source-mutants.ts';
 
 type Mutation = (rule: VjpRule<any>) => VjpRule<any>;
 
@@ -85,31 +87,38 @@ before(() => {
 });
 after(() => project?.remove());
 
-/** Each named test's outcome in the copy as it stands, by test file. */
-const outcomesOf = (caughtBy: Readonly<Record<string, readonly string[]>>): { file: string; name: string; outcome: TestOutcome | 'absent' }[] =>
+/** Each named test's outcome in the copy as it stands, by test file, on `backends` where given. */
+const outcomesOf = (caughtBy: Readonly<Record<string, readonly string[]>>, backends?: string): { file: string; name: string; outcome: TestOutcome | 'absent' }[] =>
   Object.entries(caughtBy).flatMap(([file, names]) => {
-    const outcomes = runTests(project.folder, file, names);
+    const outcomes = runTests(project.folder, file, names, backends);
     return names.map((name) => ({ file, name, outcome: outcomes.get(name) ?? ('absent' as const) }));
   });
 
-test('the five edits that survived the suite, the three that one example caught, and the tiled pooling VJP\'s tie split are all planted', () => {
+const planted = [...sourceMutants, ...nativeMutants];
+
+test('the five edits that survived the suite, the three that one example caught, the tiled pooling VJP\'s tie split, and seven in the native path are all planted', () => {
   assert.equal(sourceMutants.length, 9);
-  assert.equal(new Set(sourceMutants.map((m) => m.name)).size, 9);
+  assert.equal(nativeMutants.length, 7);
+  assert.equal(new Set(planted.map((m) => m.name)).size, 16);
 });
 
 test('the tests named to catch the planted edits pass on a copy without them', () => {
-  const named: Record<string, string[]> = {};
-  for (const { caughtBy } of sourceMutants)
+  // Grouped by the backends they run on, then by file, so that each file runs once a group.
+  const groups = new Map<string | undefined, Record<string, string[]>>();
+  for (const { caughtBy, backends } of planted) {
+    const named = groups.get(backends) ?? {};
+    groups.set(backends, named);
     for (const [file, names] of Object.entries(caughtBy)) named[file] = [...new Set([...(named[file] ?? []), ...names])];
-  const wrong = outcomesOf(named).filter(({ outcome }) => outcome !== 'passed');
+  }
+  const wrong = [...groups].flatMap(([backends, named]) => outcomesOf(named, backends)).filter(({ outcome }) => outcome !== 'passed');
   assert.deepEqual(wrong, [], wrong.map(({ file, name, outcome }) => `${file}: "${name}" ${outcome} on the unedited copy`).join('; '));
 });
 
-for (const mutant of sourceMutants)
+for (const mutant of planted)
   test(`planted in ${mutant.file}: ${mutant.name}; caught`, () => {
     const restore = plant(project.folder, mutant);
     try {
-      const missed = outcomesOf(mutant.caughtBy).filter(({ outcome }) => outcome !== 'failed');
+      const missed = outcomesOf(mutant.caughtBy, mutant.backends).filter(({ outcome }) => outcome !== 'failed');
       assert.deepEqual(missed, [], missed.map(({ file, name, outcome }) => `${file}: "${name}" ${outcome} with the edit`).join('; '));
     } finally {
       restore();

@@ -3,7 +3,7 @@
 // than their output, which take the by-channel form), operands read through transposes and
 // flips, and pools of 1 to 3 threads (more threads than work included).
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assembleModule } from '../lib/native/wasm-assembler.ts';
@@ -60,13 +60,19 @@ const operandArbitrary = (shape: readonly number[], seed: number) =>
     return { data: values(sizeOf(shape), seed), view };
   });
 
+/**
+ * One pool per thread count for the whole file, as a run keeps its pool: each check finds the
+ * memory the last one left, and first fills it with NaN, so that a kernel that reads memory it
+ * did not write (a sum begun on what was there) fails instead of finding the zeros of a fresh pool.
+ */
+const pools = new Map<number, NativePool>();
+after(() => Promise.all([...pools.values()].map((pool) => pool.destroy())));
 const withPool = async (threads: number, body: (pool: NativePool) => Promise<void>) => {
-  const pool = new NativePool(threads);
-  try {
-    await body(pool);
-  } finally {
-    await pool.destroy();
-  }
+  let pool = pools.get(threads);
+  if (pool === undefined) pools.set(threads, (pool = new NativePool(threads)));
+  // reserve(0) answers the whole memory as it stands; what a job grows it by starts as zeros.
+  await pool.exclusive(async () => pool.reserve(0).fill(NaN));
+  await body(pool);
 };
 
 test('the GEMM kernel computes C = A . B and C += A . B on every block shape', async () => {

@@ -19,6 +19,8 @@ export interface SourceMutant {
   readonly after: string;
   /** Test file -> names of its tests that must each fail with the edit and pass without it. */
   readonly caughtBy: Readonly<Record<string, readonly string[]>>;
+  /** Backends the named tests run on (TEST_BACKENDS), where they name one. */
+  readonly backends?: string;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,10 +51,11 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
  * Runs the named tests of one test file in the copy and reads each one's outcome from the TAP
  * report (top-level lines). A name missing from the answer means no such test ran.
  */
-export const runTests = (folder: string, testFile: string, names: readonly string[]): Map<string, TestOutcome> => {
+export const runTests = (folder: string, testFile: string, names: readonly string[], backends?: string): Map<string, TestOutcome> => {
   const pattern = `^(?:${names.map(escapeRegExp).join('|')})$`;
   // Without NODE_TEST_CONTEXT: inherited from a runner, it would make the child report in the runner's binary protocol.
-  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
+  const env = backends === undefined ? inherited : { ...inherited, TEST_BACKENDS: backends };
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', `--test-name-pattern=${pattern}`, testFile], {
     cwd: folder,
     env,
@@ -162,5 +165,77 @@ export const sourceMutants: readonly SourceMutant[] = [
     before: 'add(maximum(x as Tensor, 0), log1p(exp(neg(abs(x as Tensor)))))',
     after: 'log1p(exp(x as Tensor))',
     caughtBy: { 'props/composites.test.ts': ['softplus, sigmoid and logSigmoid and their gradients are finite and exact for arguments up to 1000 in size'] },
+  },
+];
+
+const nativeTests = {
+  divided: 'webasm: kernels that divide flat positions by 7, 49, 97 and 103, and buffers of every layout the planner chooses, equal the interpreter',
+  shared: 'webasm: kernels shared among threads over cell counts no thread count divides equal the interpreter, into arrays that held NaN',
+  atOnce: 'webasm: compiled functions of every job kind called at once, again and again, each equal the interpreter',
+  trainingStep: 'webasm: the compiled training step equals the interpreted one',
+  conv2d: 'native conv2d equals the interpreter: any geometry, operands as views, all three GEMM forms',
+  jobsTogether: 'jobs started together on one pool (two compiled functions called at once) each get their own result',
+};
+
+/**
+ * Edits in the native path (the pool, its workers, the kernels' index arithmetic and layouts)
+ * that the whole suite once let through, run on webasm: the shares, job order and division ones
+ * were found by planting, the rest are of their kinds. Sizes that no thread count divides, jobs
+ * at once, divisors such as 49 and 103, and memory that holds NaN now catch them.
+ */
+export const nativeMutants: readonly SourceMutant[] = [
+  {
+    name: "a JavaScript kernel's shares begin at the ceiling of their start: a one-cell gap where a share ends inside a cell",
+    file: 'lib/native/native-pool.ts',
+    before: 'start: Math.floor((cells * i) / shares),',
+    after: 'start: Math.ceil((cells * i) / shares),',
+    caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.shared] },
+    backends: 'webasm',
+  },
+  {
+    name: "a JavaScript kernel's job does not wait for the pool's other jobs",
+    file: 'lib/native/native-pool.ts',
+    before: 'await this.exclusive(() =>',
+    after: 'await ((job: () => Promise<void>) => job())(() =>',
+    caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.atOnce] },
+    backends: 'webasm',
+  },
+  {
+    name: "a matmul does not wait for the pool's other jobs",
+    file: 'lib/native/matmul-native.ts',
+    before: 'pool.exclusive(() => multiply(pool, a, b, outShape, allocate));',
+    after: 'multiply(pool, a, b, outShape, allocate);',
+    caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.atOnce], 'props/native.test.ts': [nativeTests.jobsTogether] },
+    backends: 'webasm',
+  },
+  {
+    name: 'flat positions divided by a multiply with the reciprocal, one short for 49, 103 and a few more divisors',
+    file: 'lib/compile/emitter.ts',
+    before: 'const quotient = this.temp(`((${a} / ${d}) | 0)`);',
+    after: 'const quotient = this.temp(`((${a} * ${1 / d}) | 0)`);',
+    caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.divided] },
+    backends: 'webasm',
+  },
+  {
+    name: "a flat read takes the row length of a buffer's row-major layout, not of the layout it has",
+    file: 'lib/compile/emitter.ts',
+    before: 'const [width, height] = layoutOf(node.shape, layout);',
+    after: 'const [width, height] = layoutOf(node.shape);',
+    caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.divided], 'props/training-step.test.ts': [nativeTests.trainingStep] },
+    backends: 'webasm',
+  },
+  {
+    name: "a by-channel convolution's first GEMM adds to what its partial sum held",
+    file: 'lib/native/worker.js',
+    before: 'partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);',
+    after: 'partial * 4, n * 4, m, n, depth, 1);',
+    caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },
+  },
+  {
+    name: "a convolution by shifts adds its taps' rows to an output it did not clear",
+    file: 'lib/native/worker.js',
+    before: 'f32.fill(0, target, target + outChannels * oh * ow);',
+    after: '',
+    caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },
   },
 ];

@@ -41,7 +41,9 @@ const initialInputs = (count: number) => {
 
 for (const backend of fastBackends)
 test(`${backend}: the compiled training step equals the interpreted one`, async () => {
-  const inputs = initialInputs(4);
+  // 16 images, two views each: 32 rows of features and a [32, 32] similarity, axes long enough
+  // for the layouts that put a long axis in x, beside the short ones of the weights.
+  const inputs = initialInputs(16);
   const compiled = compile(step, { backend, limits: testLimits });
   const out = await compiled(inputs as never);
   const reference = interpret(step(inputs as never));

@@ -11,8 +11,8 @@ export {
   valuesArbitrary,
 } from './arbitraries.ts';
 export type { ShapeOptions, ValueOptions } from './arbitraries.ts';
-export { planProgram, programArbitrary, programDescriptionArbitrary, programOperations, runProgram } from './random-programs.ts';
-export type { ProgramDescription, ProgramInputs, ProgramStep } from './random-programs.ts';
+export { awkwardShapes, planProgram, programArbitrary, programDescriptionArbitrary, programOperations, runProgram, smallShapes } from './random-programs.ts';
+export type { ProgramDescription, ProgramInputs, ProgramShapes, ProgramStep } from './random-programs.ts';
 export { checkObjective, defaultBatteryRuns } from './objective-battery.ts';
 export type {
   ObjectiveBatteryOptions, ObjectiveBatteryPlan, ObjectiveCounterexample, ObjectivePropertyFailure, ObjectivePropertyOutcome, ObjectivePropertyResult,

@@ -24,6 +24,7 @@ import { sigmoid, softplus, square, tanh } from '../composites/activations.ts';
 import { l2Normalize } from '../composites/normalize.ts';
 import { logsumexp, softmax } from '../composites/softmax.ts';
 import { tensorArbitrary } from './arbitraries.ts';
+import { uniformNumbers } from './sample.ts';
 
 export const programOperations = [
   'unary', 'scale', 'shift', 'divide', 'matmul', 'sum', 'transpose', 'reshape', 'slice', 'concat', 'pad', 'flip',
@@ -149,23 +150,55 @@ export const runProgram = (description: ProgramDescription, inputs: ProgramInput
   return build(description, inputs.x, () => inputs.parameters[next++]);
 };
 
-export const programDescriptionArbitrary = (maxSteps = 8): fc.Arbitrary<ProgramDescription> =>
+/** What a program's input shape is drawn from. */
+export interface ProgramShapes {
+  /** The sizes an input axis takes, smallest first: shrinking moves towards the first. */
+  readonly axisSizes: readonly number[];
+  /** The most axes the input has. */
+  readonly maxRank: number;
+  /** The most elements the input has. */
+  readonly maxElements: number;
+}
+
+/** Small shapes, for checks that cost per element (finite differences). */
+export const smallShapes: ProgramShapes = { axisSizes: [1, 2, 3, 4], maxRank: 3, maxElements: 64 };
+
+/**
+ * Shapes that reach what compiled code branches on: primes and odd sizes that flat-index
+ * division meets as divisors (7, 49, 97, 103), 16 and 17 either side of where a layout puts a
+ * long axis in x, and element counts into the tens of thousands, where a kernel is shared among
+ * threads and no thread count divides its cells.
+ */
+export const awkwardShapes: ProgramShapes = { axisSizes: [1, 2, 3, 4, 7, 16, 17, 49, 97, 103], maxRank: 4, maxElements: 60_000 };
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+export const programDescriptionArbitrary = (maxSteps = 8, shapes: ProgramShapes = smallShapes): fc.Arbitrary<ProgramDescription> =>
   fc.record({
-    inputShape: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+    inputShape: fc.array(fc.constantFrom(...shapes.axisSizes), { minLength: 1, maxLength: shapes.maxRank }).filter((shape) => sizeOf(shape) <= shapes.maxElements),
     steps: fc.array(
       fc.record({ operation: fc.constantFrom(...programOperations), a: fc.nat(60), b: fc.nat(60), c: fc.boolean() }),
       { minLength: 1, maxLength: maxSteps },
     ),
   });
 
+/**
+ * Values for a tensor: drawn one by one when it is small; from one seed when it is large, where
+ * shrinking thousands of values one at a time would cost more than it could show.
+ */
+const valuesFor = (shape: readonly number[]): fc.Arbitrary<Tensor> =>
+  sizeOf(shape) <= 256
+    ? tensorArbitrary(shape, { min: -1.5, max: 1.5 })
+    : fc.nat().map((seed) => tensor(uniformNumbers(seed, sizeOf(shape), -1.5, 1.5), shape));
+
 /** A random program with inputs drawn for it: `{ description, inputs }`. */
-export const programArbitrary = (maxSteps = 8): fc.Arbitrary<{ description: ProgramDescription; inputs: ProgramInputs }> =>
-  programDescriptionArbitrary(maxSteps).chain((description) =>
+export const programArbitrary = (maxSteps = 8, shapes: ProgramShapes = smallShapes): fc.Arbitrary<{ description: ProgramDescription; inputs: ProgramInputs }> =>
+  programDescriptionArbitrary(maxSteps, shapes).chain((description) =>
     fc.record({
       description: fc.constant(description),
       inputs: fc.record({
-        x: tensorArbitrary(description.inputShape, { min: -1.5, max: 1.5 }),
-        parameters: fc.tuple(...planProgram(description).map((shape) => tensorArbitrary(shape, { min: -1.5, max: 1.5 }))),
+        x: valuesFor(description.inputShape),
+        parameters: fc.tuple(...planProgram(description).map(valuesFor)),
       }),
     }),
   );

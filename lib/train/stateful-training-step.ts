@@ -14,6 +14,7 @@ import type { Encoder } from '../nn/encoder.ts';
 import type { LearningRate, Optimizer, OptimizerState } from '../optim/optimizer.ts';
 import { type Augmentation, twoViews } from '../augment/compose.ts';
 import type { StatefulObjective } from '../objectives/stateful-objective.ts';
+import type { TrainingStepInputs, TrainingStepOptions, TrainingStepOutputs } from './training-step.ts';
 
 /** What a stateful objective carries from step to step, as saved under `objective.` in the checkpoint. */
 export interface ObjectiveTraining {
@@ -22,32 +23,19 @@ export interface ObjectiveTraining {
   readonly optimizerState: OptimizerState<TensorTree>;
 }
 
-export interface StatefulStepInputs<P extends TensorTree, S extends TensorTree> {
-  readonly params: P;
-  readonly state: S;
-  readonly optimizerState: OptimizerState<P>;
+export interface StatefulStepInputs<P extends TensorTree, S extends TensorTree> extends TrainingStepInputs<P, S> {
   readonly objective: ObjectiveTraining;
-  /** A batch of B images in [0, 1] and their B distinct training-set indices. */
-  readonly images: Images;
+  /** The batch's B images' B distinct training-set indices. */
   readonly indices: Tensor<readonly [number]>;
-  readonly key: Key;
-  readonly learningRate: Tensor<readonly []>;
 }
 
-export interface StatefulStepOutputs<P extends TensorTree, S extends TensorTree> {
-  readonly params: P;
-  readonly state: S;
-  readonly optimizerState: OptimizerState<P>;
+export interface StatefulStepOutputs<P extends TensorTree, S extends TensorTree> extends TrainingStepOutputs<P, S> {
   readonly objective: ObjectiveTraining;
-  readonly loss: Tensor;
 }
 
-export interface StatefulStepOptions<P extends TensorTree, S extends TensorTree> {
-  readonly encoder: Encoder<P, S>;
+export interface StatefulStepOptions<P extends TensorTree, S extends TensorTree> extends Omit<TrainingStepOptions<P, S>, 'objective'> {
   readonly objective: StatefulObjective;
   readonly objectiveOptions: object;
-  readonly optimizer: (learningRate: LearningRate) => Optimizer;
-  readonly augmentation: Augmentation;
 }
 
 export const statefulTrainingStep =

@@ -122,6 +122,41 @@ test('Ctrl-C in a terminal stops a run whose objective never returns, within sec
   });
 });
 
+test('behind tsx, a run whose starting process is killed outright stops with a checkpoint instead of training on', async () => {
+  await inTemporaryFolder('orphan', async (folder) => {
+    const { folder: data } = await writeCifar10Folder(path.join(folder, 'data'), { trainPerBatch: [64], test: 20, seed: 3 });
+    const out = path.join(folder, 'run');
+    const started = spawn('npx', ['tsx', 'examples/cifar10.ts', '--data', data, '--epochs', '200', '--train-size', '64', '--test-size', '20',
+      '--batch-size', '16', '--widths', '4,8,8', '--feature-dimension', '16', '--eval-batch-size', '4', '--backend', 'webasm', '--out', out], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    started.stdout.on('data', (chunk) => (output += chunk));
+    started.stderr.on('data', (chunk) => (output += chunk));
+    const ended = new Promise((resolve) => started.on('close', resolve));
+    let run: number | undefined;
+    try {
+      // The run's process names itself in its lock; its parent is the process tsx started.
+      const deadline = performance.now() + 120_000;
+      while (!output.includes('epoch 1/200') && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(output.includes('epoch 1/200'), `the run never finished an epoch:\n${output}`);
+      run = Number(JSON.parse(await fsp.readFile(path.join(out, 'run.lock'), 'utf8')).pid);
+      const starter = Number((await fsp.readFile(`/proc/${run}/stat`, 'utf8')).split(') ')[1].split(' ')[1]);
+      process.kill(starter, 'SIGKILL');
+      const gone = performance.now() + 60_000;
+      while (existsSync(`/proc/${run}`) && performance.now() < gone) await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(!existsSync(`/proc/${run}`), `the run's process ${run} still trains a minute after ${starter} was killed`);
+      await ended;
+      assert.match(output, /the process that started this run ended: stopping after the current step/);
+      assert.match(output, new RegExp(`^interrupted after [\\w ]+; to continue: tsx examples/cifar10\\.ts --out ${out} --resume$`, 'm'));
+      assert.ok(E.isRight(await readRunCheckpoint(path.join(out, 'checkpoint.safetensors'))()));
+      assert.ok(!existsSync(path.join(out, 'run.lock')), 'the lock stayed');
+    } finally {
+      started.kill('SIGKILL');
+      // A run left training on (the failure this test is for) is not left behind by the test.
+      if (run !== undefined && existsSync(`/proc/${run}`)) process.kill(run, 'SIGKILL');
+    }
+  });
+});
+
 test('behind tsx, the run\'s own process drops only tsx\'s preloads, and starts no further one', () => {
   const execArgv = ['--require', '/p/node_modules/tsx/dist/preflight.cjs', '--import', 'file:///p/node_modules/tsx/dist/loader.mjs', '--max-old-space-size=4096'];
   assert.ok(startedByTsxCommand(execArgv, {}));

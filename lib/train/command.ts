@@ -11,6 +11,7 @@ import { resumedOptions, type TrainOptions } from './options.ts';
 import { checkpointPath, readRunCheckpoint } from './run-checkpoint.ts';
 import { latestRunFolder } from './run-folder.ts';
 import { describePosition, RunWriteFailure, trainCifar10 } from './run.ts';
+import { whenStarterEnds } from './tsx-relay.ts';
 
 const fail = (message: string, code = 1): never => {
   console.error(`cifar10: ${message}`);
@@ -58,6 +59,14 @@ export const runCifar10Command = async (argv: readonly string[], command = 'tsx 
       stop.abort();
       console.error(`\ncifar10: ${name}: stopping after the current step (${name} again quits at once)`);
     });
+
+  // Under tsx's command line the run is a child of the process tsx started (tsx-relay.ts); if
+  // that one is killed outright, the run stops as at SIGTERM instead of training on unseen.
+  whenStarterEnds(() => {
+    if (stop.signal.aborted) return;
+    stop.abort();
+    console.error('\ncifar10: the process that started this run ended: stopping after the current step');
+  });
 
   const started = performance.now();
   try {

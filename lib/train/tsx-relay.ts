@@ -36,8 +36,10 @@ export const withoutTsxPreloads = (execArgv: readonly string[]): string[] => {
  */
 export const runScriptInChild = (): Promise<never> =>
   new Promise(() => {
+    // The IPC channel is the child's way of knowing this process is gone (killed -9, say): it
+    // closes then, and the run stops rather than training on as an orphan (whenStarterEnds).
     const child = spawn(process.execPath, [...withoutTsxPreloads(process.execArgv), ...process.argv.slice(1)], {
-      stdio: 'inherit',
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, [RELAYED]: '1' },
     });
     // SIGINT is not passed on: the child, in the same process group, has the terminal's own,
@@ -54,3 +56,13 @@ export const runScriptInChild = (): Promise<never> =>
       process.exit(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
     });
   });
+
+/**
+ * In the run's child: calls `handler` once if the process that started it ends first (its IPC
+ * channel closes). The channel does not keep the child alive.
+ */
+export const whenStarterEnds = (handler: () => void, env = process.env): void => {
+  if (env[RELAYED] === undefined || process.channel === undefined) return;
+  process.channel.unref();
+  process.once('disconnect', handler);
+};

@@ -24,6 +24,8 @@ const outputSize = (size: number, kernel: number, stride: number, [before, after
 
 export const conv2dPrimitive: Primitive<Conv2dParams> = {
   name: 'conv2d',
+  // A multiply-add per output element, input channel and tap.
+  flops: ([, [, channels, kernelHeight, kernelWidth]], _params, shape) => 2 * sizeOf(shape) * channels * kernelHeight * kernelWidth,
   shape: (inputs, { stride, padding, dilation }) => {
     const [x, w] = inputs;
     if (x.length !== 4 || w.length !== 4) throw shapeError('conv2d', 'input must be NCHW and weight OIHW (rank 4)', inputs);

@@ -19,6 +19,8 @@ const lengthOf = (start: number, stop: number, step: number): number => Math.max
 
 export const slicePrimitive: Primitive<SliceParams> = {
   name: 'slice',
+  movesDataOnly: true,
+  remapsIndexOnly: true,
   shape: ([x], { starts, stops, steps }) => {
     const bad = x.findIndex(
       (d, i) => !(steps[i] >= 1 && starts[i] >= 0 && stops[i] <= d && Number.isInteger(starts[i] + stops[i] + steps[i])),

@@ -7,9 +7,8 @@
 
 import { formatShape, type RankCheck, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';
-import { dilate } from '../composites/dilate.ts';
 import { flip } from './flip.ts';
-import { slicePrimitive } from './slice.ts';
+import { dilate, slicePrimitive } from './slice.ts';
 import { transpose } from './transpose.ts';
 
 export interface Conv2dParams {

@@ -36,3 +36,6 @@ export const postOrder = (roots: readonly Tensor[], { inputsOf = (node) => node.
   }
   return order;
 };
+
+/** The inputs a node's value is computed from: all of them, unless its primitive says fewer. */
+export const valueInputsOf = (node: Tensor): readonly Tensor[] => node.primitive.valueInputs?.(node.inputs) ?? node.inputs;

@@ -58,7 +58,7 @@ export { logsumexp, logSoftmax, softmax } from './composites/softmax.ts';
 export { mean, variance } from './composites/statistics.ts';
 export { l2Normalize } from './composites/normalize.ts';
 export { lessEqual, greaterEqual, notEqual, clip } from './composites/comparisons.ts';
-export { dilate } from './composites/dilate.ts';
+export { dilate } from './primitives/slice.ts';
 
 // The gradient-check harness.
 export * from './check/index.ts';

@@ -142,6 +142,16 @@ export class ShapeError extends Error {
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * A tensor's elements as a view of another tensor's row-major buffer: an offset and a stride per
+ * axis (negative where the axis runs backwards).
+ */
+export interface StridedView {
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
 /** Row-major strides: the step in the flat array for a unit step along each axis. */
 export const stridesOf = (shape: Shape): number[] => {
   const strides = new Array<number>(shape.length);

@@ -1,7 +1,7 @@
 // The IR: a tensor is an immutable node of a traced graph. Building expressions evaluates nothing;
 // `interpret` and `compile` give the graph a meaning.
 
-import { formatShape, type Shape, ShapeError } from './shape.ts';
+import { formatShape, type Shape, ShapeError, type StridedView } from './shape.ts';
 
 /** A concrete tensor value: the shape and the row-major data in float64. */
 export interface Value {
@@ -29,6 +29,33 @@ export interface Primitive<P = unknown> {
   readonly elementwise?: (args: readonly string[], params: P) => string;
   /** A leaf (a constant) has no inputs and nothing to differentiate. */
   readonly leaf?: true;
+
+  // Facts the backends and the counters read, so that none of them keeps its own list of names.
+
+  /** It moves or picks elements without arithmetic (a reshape, a pad, a gather): it costs no FLOPs. */
+  readonly movesDataOnly?: true;
+  /**
+   * Each output element is one element of its one input at a remapped index, with no bounds
+   * checks or choices: recomputing it costs no more than reading a buffer.
+   */
+  readonly remapsIndexOnly?: true;
+  /** Its value as a strided view of its input's view: the native kernels read it in place. */
+  readonly view?: (input: StridedView, params: P) => StridedView;
+  /**
+   * The floating-point operations of one node, a multiply-add counted as two. Without it a
+   * primitive costs one per output element, or none when it moves data only.
+   */
+  readonly flops?: (inputs: readonly Shape[], params: P, shape: Shape) => number;
+  /**
+   * The inputs its value is computed from, where that is not all of them: a custom VJP's value
+   * is its last input, and its primals are there for the gradient only.
+   */
+  readonly valueInputs?: (inputs: readonly Tensor[]) => readonly Tensor[];
+  /**
+   * The value an operand can take that leaves the other operand exactly (NaN, infinities and -0
+   * included): one for a product. A sum has none, as -0 + 0 is +0.
+   */
+  readonly identity?: number;
 }
 
 // Ids give nodes a stable creation order for printing and deterministic traversal; they carry

@@ -14,7 +14,7 @@ import { flattenTree } from '../tree.ts';
 import { tensor } from '../constants.ts';
 import { mul } from '../primitives/mul.ts';
 import { sum } from '../primitives/sum.ts';
-import { stopGradientPrimitive } from '../primitives/stop-gradient.ts';
+import { isStopGradient } from '../primitives/stop-gradient.ts';
 import { uniformNumbers } from './sample.ts';
 import { postOrder } from '../graph.ts';
 import { UserCodeStopped } from './user-code.ts';
@@ -88,7 +88,7 @@ const elementsToCheck = (size: number, limit: number): number[] =>
   size <= limit ? Array.from({ length: size }, (_, i) => i) : Array.from({ length: limit }, (_, i) => Math.floor((i * size) / limit));
 
 /** The stopGradient nodes `root` depends on: what finite differences hold fixed. */
-export const stopGradientNodes = (root: Tensor): Tensor[] => postOrder([root]).filter((node) => node.primitive === stopGradientPrimitive);
+export const stopGradientNodes = (root: Tensor): Tensor[] => postOrder([root]).filter(isStopGradient);
 
 export const formatGradCheckFailure = (failure: GradCheckFailure): string => {
   switch (failure.kind) {

@@ -7,11 +7,10 @@
 
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { GPU } from 'gpu.js';
-import { type Capabilities, capabilitiesOf } from './capabilities.ts';
+import { type BackendName, backendNames, type Capabilities, capabilitiesOf } from './capabilities.ts';
 import { acquireWebGPU, type WebGPUDevice } from './webgpu.ts';
 
-export const backendNames = ['webgpu', 'headlessgl', 'webasm', 'cpu'] as const;
-export type BackendName = (typeof backendNames)[number];
+export { type BackendName, backendNames };
 
 export interface BackendChoice {
   readonly backend: BackendName;

@@ -2,8 +2,11 @@
 // the backend's name: how a kernel writes a number, how large an integer its index arithmetic
 // holds exactly, how many buffers one kernel may read, and how long a buffer's side may be.
 
-import type { BackendName } from './backend.ts';
 import type { WebGPUDevice } from './webgpu.ts';
+
+/** The backends, best first: the order the default choice tries them in (backend.ts). */
+export const backendNames = ['webgpu', 'headlessgl', 'webasm', 'cpu'] as const;
+export type BackendName = (typeof backendNames)[number];
 
 /** How a literal number is written in a kernel's source. */
 export type LiteralDialect =

@@ -2,14 +2,14 @@
 // float32 data that runs as gpu.js kernels. Each argument-shape signature is traced once; its
 // kernels are built once and reused on every later call. The kernels of a program run as one
 // gpu.js pipeline, so intermediates stay in the backend's memory and results are read back
-// once; a primitive with no kernel rule splits the pipeline and runs on the host, and says so.
+// once; a primitive whose kernel rule says host splits the pipeline and runs on the host, and says so.
 
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { Input } from 'gpu.js';
 import { formatShape, type Shape, sizeOf } from '../shape.ts';
 import { isTensor, type Tensor, type Value } from '../tensor.ts';
 import { flattenTree, type MapLeaves, unflattenTree } from '../tree.ts';
-import type { ConstantParams } from '../primitives/constant.ts';
+import { constantDataOf } from '../primitives/constant.ts';
 import { type BackendChoice, type BackendName, backendNames, chooseBackend } from './backend.ts';
 import { type Capabilities, type CompileLimits, lowered } from './capabilities.ts';
 import { type Layout, layoutOf } from './emitter.ts';
@@ -18,7 +18,8 @@ import { raisingDeviceErrors } from './webgpu.ts';
 import { type ArgumentValue, checkArgumentShapes, dataOf, float32Data, isArgumentLeaf } from './arguments.ts';
 import { buildProgram, KernelCache, type Program } from './build.ts';
 import { sharedNativePool } from '../native/native-pool.ts';
-import { runNativeStep } from '../native/run-native-step.ts';
+import { runNativeStep } from '../native/native-step.ts';
+import { kernelRule } from './rules.ts';
 import { withFlatResults } from './webasm-flat-results.ts';
 import { uncopied } from './uncopied-arguments.ts';
 
@@ -158,7 +159,7 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
     traces++;
     const plan = planKernels(f as (args: unknown) => unknown, args, lowered(choice.capabilities, options.limits));
     for (const segment of plan.segments)
-      if (segment.kind === 'host' && segment.node.size > 0) warnOnce(`compile: ${segment.node.primitive.name} has no kernel rule; it runs on the host between pipelines`);
+      if (segment.kind === 'host' && segment.node.size > 0) warnOnce(`compile: ${segment.node.primitive.name} runs on the host between pipelines: ${hostReason(segment.node)}`);
     if (options.debug) {
       if (typeof options.debug === 'function') options.debug(plan.listing);
       else console.log(plan.listing);
@@ -398,8 +399,15 @@ const flatten = (result: unknown, size: number): Float32Array => {
   return out;
 };
 
+/** Why a node runs on the host, as its kernel rule says. */
+const hostReason = (node: Tensor): string => {
+  const rule = kernelRule(node);
+  return rule.kind === 'host' ? rule.why : 'it is empty';
+};
+
 /** The value of a scalar constant that no kernel materialised. */
 const scalarData = (node: Tensor): Float32Array => {
-  if (node.primitive.name === 'constant') return toFloat32((node.params as ConstantParams).data);
+  const data = constantDataOf(node);
+  if (data !== undefined) return toFloat32(data);
   throw new Error(`compile: no value was computed for ${node}`);
 };

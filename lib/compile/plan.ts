@@ -8,62 +8,25 @@ import type { Shape } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { flattenTree, unflattenTree } from '../tree.ts';
 import { placeholder } from '../primitives/placeholder.ts';
-import type { ConstantParams } from '../primitives/constant.ts';
+import { constantDataOf } from '../primitives/constant.ts';
+import { valueInputsOf } from '../graph.ts';
 import type { Capabilities } from './capabilities.ts';
 import { Emitter, type Layout, layoutOf, rowMajor } from './emitter.ts';
 import { kernelRule } from './rules.ts';
 import { isScalarConstant, schedule } from './schedule.ts';
-import { lowerPaddedConvolutions, withoutProductsWithOnes } from './lower.ts';
+import { lowerToKernelRules, withoutIdentityOperands } from './lower.ts';
 import { recomputeAcrossPipelines } from './recompute.ts';
 import { isNativeStep, nativeOperands } from '../native/native-step.ts';
-import type { StridedView } from '../native/strided-view.ts';
+import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment } from './segments.ts';
 import { javascriptKernelSource, passesPerElement } from '../native/javascript-kernel.ts';
 
-export interface KernelPlan {
-  readonly kind: 'kernel';
-  readonly node: Tensor;
-  /** The graph nodes fused into the kernel. */
-  readonly fused: readonly Tensor[];
-  /** The buffers it reads, in parameter order. */
-  readonly buffers: readonly Tensor[];
-  /**
-   * gpu.js's kernel function, or with `javascriptKernels` the native pool's kernel over flat
-   * arrays (javascript-kernel.ts).
-   */
-  readonly source: string;
-  /** Inner-loop passes per output element, for the native pool's choice of threads. */
-  readonly passes: number;
-  /** [width, height, depth] of its output and of each buffer it reads. */
-  readonly layout: [number, number, number];
-  readonly inputLayouts: readonly [number, number, number][];
-}
-
-export interface HostPlan {
-  readonly kind: 'host';
-  readonly node: Tensor;
-}
-
-/** A convolution or matmul on the native kernels, reading its operands as views of buffers. */
-export interface NativePlan {
-  readonly kind: 'native';
-  readonly node: Tensor;
-  readonly operands: readonly { readonly base: Tensor; readonly view: StridedView }[];
-}
-
-/** Consecutive kernels that run as one gpu.js pipeline. */
-export interface PipelinePlan {
-  readonly kind: 'pipeline';
-  readonly steps: readonly KernelPlan[];
-  /** What the pipeline takes in, and what later steps or the caller need from it. */
-  readonly inputs: readonly Tensor[];
-  readonly exports: readonly Tensor[];
-}
+export type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment };
 
 export interface Plan {
   readonly placeholders: readonly Tensor[];
   readonly outputTree: unknown;
   readonly outputs: readonly Tensor[];
-  readonly segments: readonly (PipelinePlan | HostPlan | NativePlan)[];
+  readonly segments: readonly Segment[];
   readonly constants: ReadonlyMap<Tensor, Float32Array>;
   /** Buffers laid out other than row-major. */
   readonly layouts: ReadonlyMap<Tensor, Layout>;
@@ -91,8 +54,8 @@ export const planProgram = <A>(
   const traced = f(unflattenTree(args, placeholders, isLeaf) as A);
   // The native kernels pad as they gather patches: a padded copy would only cost a pass.
   const native = (node: Tensor) => capabilities.nativeKernels && isNativeStep(node);
-  const simplified = withoutProductsWithOnes(flattenTree(traced).leaves);
-  const lowered = capabilities.nativeKernels ? { outputs: simplified, materialise: new Set<Tensor>() } : lowerPaddedConvolutions(simplified);
+  const simplified = withoutIdentityOperands(flattenTree(traced).leaves);
+  const lowered = capabilities.nativeKernels ? { outputs: simplified, materialise: new Set<Tensor>() } : lowerToKernelRules(simplified);
   const outputs = lowered.outputs;
   const outputTree = unflattenTree(traced, outputs);
   const scheduled = schedule(outputs, lowered.materialise, native);
@@ -101,7 +64,7 @@ export const planProgram = <A>(
   const layouts = bufferLayouts(order, outputs, capabilities, native);
   const layoutFor = (node: Tensor): Layout => layouts.get(node) ?? rowMajor(node.shape);
 
-  const isBuffer = (n: Tensor) => materialised.has(n) || (n.primitive.name === 'constant' && !isScalarConstant(n));
+  const isBuffer = (n: Tensor) => materialised.has(n) || (constantDataOf(n) !== undefined && !isScalarConstant(n));
 
   const emit = (node: Tensor): KernelPlan => {
     const fused: Tensor[] = [];
@@ -111,7 +74,7 @@ export const planProgram = <A>(
         if (n.size === 0) return '0.0';
         // Leaves are buffers, including tables a kernel rule made for itself (a scatter's inverse map).
         if (n !== node && isBuffer(n)) return w.read(n, index);
-        if (isScalarConstant(n)) return w.literal((n.params as ConstantParams).data[0]);
+        if (isScalarConstant(n)) return w.literal(constantDataOf(n)![0]);
         const rule = kernelRule(n);
         if (rule.kind !== 'fused' && rule.kind !== 'boundary') throw new Error(`compile: ${n} cannot be inlined`);
         fused.push(n);
@@ -138,7 +101,7 @@ export const planProgram = <A>(
   };
 
   // A custom VJP's kernel computes only its last input, the value.
-  const inlinedInputs = (n: Tensor) => (n.primitive.name === 'customVjp' ? n.inputs.slice(-1) : n.inputs);
+  const inlinedInputs = valueInputsOf;
 
   /** The buffers a kernel for `root` reads, from the graph alone, as if `cut` were a buffer too. */
   const readsOf = (root: Tensor, cut?: Tensor): Set<Tensor> => {
@@ -204,12 +167,13 @@ export const planProgram = <A>(
       throw new Error(`compile: ${node} has ${node.size} elements, more than the ${capabilities.bufferElements} one buffer of this backend can address exactly; split it into smaller calls`);
 
   const constants = new Map<Tensor, Float32Array>();
-  const segments: (PipelinePlan | HostPlan | NativePlan)[] = [];
+  const segments: Segment[] = [];
   let current: KernelPlan[] | undefined;
   for (const node of order) {
     const rule = kernelRule(node);
     if (rule.kind === 'leaf') {
-      if (node.primitive.name === 'constant') constants.set(node, toFloat32((node.params as ConstantParams).data));
+      const data = constantDataOf(node);
+      if (data !== undefined) constants.set(node, toFloat32(data));
       continue;
     }
     if (rule.kind === 'host' || node.size === 0) {
@@ -223,8 +187,10 @@ export const planProgram = <A>(
       continue;
     }
     const kernel = kernels.get(node)!;
-    for (const buffer of kernel.buffers)
-      if (buffer.primitive.name === 'constant' && !constants.has(buffer)) constants.set(buffer, toFloat32((buffer.params as ConstantParams).data));
+    for (const buffer of kernel.buffers) {
+      const data = constantDataOf(buffer);
+      if (data !== undefined && !constants.has(buffer)) constants.set(buffer, toFloat32(data));
+    }
     if (current === undefined) {
       current = [];
       segments.push({ kind: 'pipeline', steps: current, inputs: [], exports: [] });
@@ -283,9 +249,9 @@ const bufferLayouts = (order: readonly Tensor[], outputs: readonly Tensor[], cap
 };
 
 /** Each pipeline's inputs (read but not produced in it) and exports (needed by a later segment or the caller). */
-const wirePipelines = (segments: readonly (PipelinePlan | HostPlan | NativePlan)[], outputs: readonly Tensor[]): (PipelinePlan | HostPlan | NativePlan)[] => {
+const wirePipelines = (segments: readonly Segment[], outputs: readonly Tensor[]): Segment[] => {
   const neededLater = new Set<Tensor>(outputs);
-  const wired: (PipelinePlan | HostPlan | NativePlan)[] = [];
+  const wired: Segment[] = [];
   for (let s = segments.length - 1; s >= 0; s--) {
     const segment = segments[s];
     if (segment.kind === 'host') {

@@ -7,10 +7,8 @@
 // kernel if nothing else there reads it.
 
 import type { Tensor } from '../tensor.ts';
-import type { HostPlan, KernelPlan, NativePlan, PipelinePlan } from './plan.ts';
+import type { KernelPlan, Segment } from './segments.ts';
 import { kernelRule } from './rules.ts';
-
-type Segment = PipelinePlan | HostPlan | NativePlan;
 
 /** A buffer this much smaller than the one recomputed from it costs little to carry as well. */
 const SMALL = 8;

@@ -3,34 +3,76 @@
 // kernel, with loops over what it reduces, and pulls its inputs in as fused prologues; a `host`
 // primitive runs its float64 reference on the CPU between pipelines (reported, never silent).
 
-import type { Tensor } from '../tensor.ts';
+import { apply, type Primitive, type Tensor } from '../tensor.ts';
 import type { Emitter } from './emitter.ts';
 import { tensor } from '../constants.ts';
+import { valueInputsOf } from '../graph.ts';
 import type { ReduceParams } from '../primitives/reduction.ts';
-import type { BroadcastParams } from '../primitives/broadcast-to.ts';
-import type { TransposeParams } from '../primitives/transpose.ts';
-import type { SliceParams } from '../primitives/slice.ts';
-import type { FlipParams } from '../primitives/flip.ts';
-import type { PadParams } from '../primitives/pad.ts';
-import type { ConcatParams } from '../primitives/concat.ts';
-import type { GatherParams } from '../primitives/gather.ts';
-import type { ScatterAddParams } from '../primitives/scatter-add.ts';
-import type { Conv2dParams } from '../primitives/conv2d.ts';
-import type { Pool2dParams } from '../primitives/pool2d.ts';
-import type { RandomBitsParams } from '../primitives/random-bits.ts';
+import { type BroadcastParams, broadcastToPrimitive } from '../primitives/broadcast-to.ts';
+import { type TransposeParams, transposePrimitive } from '../primitives/transpose.ts';
+import { type SliceParams, slicePrimitive } from '../primitives/slice.ts';
+import { type FlipParams, flipPrimitive } from '../primitives/flip.ts';
+import { pad, type PadParams, padPrimitive } from '../primitives/pad.ts';
+import { type ConcatParams, concatPrimitive } from '../primitives/concat.ts';
+import { type GatherParams, gatherPrimitive } from '../primitives/gather.ts';
+import { type ScatterAddParams, scatterAddPrimitive } from '../primitives/scatter-add.ts';
+import { type Conv2dParams, conv2dPrimitive } from '../primitives/conv2d.ts';
+import { type Pool2dParams, pool2dPrimitive } from '../primitives/pool2d.ts';
+import { type RandomBitsParams, randomBitsPrimitive } from '../primitives/random-bits.ts';
+import { constantDataOf, constantPrimitive } from '../primitives/constant.ts';
+import { placeholderPrimitive } from '../primitives/placeholder.ts';
+import { stopGradientPrimitive } from '../primitives/stop-gradient.ts';
+import { customVjpPrimitive } from '../primitives/custom-vjp.ts';
+import { reshapePrimitive } from '../primitives/reshape.ts';
+import { selectPrimitive } from '../primitives/select.ts';
+import { sumPrimitive } from '../primitives/sum.ts';
+import { maxPrimitive } from '../primitives/max.ts';
+import { matmulPrimitive } from '../primitives/matmul.ts';
+import { topKIndicesPrimitive } from '../primitives/top-k-indices.ts';
 import { KEY_WORDS } from '../random/hash.ts';
 import { emitHashToUnit, emitKeyWord } from './hash-code.ts';
 
 type Emit = (w: Emitter, node: Tensor<any, any>, index: readonly string[]) => string;
 
+/** The node's replacement (given its rewritten inputs) and the nodes of it that need buffers; undefined to keep it. */
+export type Rewrite = (node: Tensor<any, any>, inputs: readonly Tensor[]) => { readonly result: Tensor; readonly materialise: readonly Tensor[] } | undefined;
+
 export type KernelRule =
-  | { readonly kind: 'fused'; readonly emit: Emit }
-  | { readonly kind: 'boundary'; readonly emit: Emit }
-  | { readonly kind: 'host' }
+  | {
+      readonly kind: 'fused';
+      readonly emit: Emit;
+      /**
+       * Its expression costs as much as the scheduler ever counts against recomputing one (a
+       * hash): read by several kernels, or at several indices, it gets a buffer.
+       */
+      readonly costly?: true;
+      /**
+       * It reads each input element at many output positions (a broadcast): reached from several
+       * kernels, its smaller input gets the buffer instead of it.
+       */
+      readonly spreadsInput?: true;
+    }
+  | {
+      readonly kind: 'boundary';
+      readonly emit: Emit;
+      /**
+       * It reads every element of its inputs many times (once per output column, once per output
+       * channel and tap): an input computed inline would be recomputed each time, so it gets a buffer.
+       */
+      readonly rereadsInputs?: true;
+      /** An equivalent graph that compiles to faster kernels, put in the node's place before scheduling. */
+      readonly rewrite?: Rewrite;
+    }
+  | { readonly kind: 'host'; readonly why: string }
   | { readonly kind: 'leaf' };
 
-const fused = (emit: Emit): KernelRule => ({ kind: 'fused', emit });
-const boundary = (emit: Emit): KernelRule => ({ kind: 'boundary', emit });
+type Fused = Extract<KernelRule, { kind: 'fused' }>;
+type Boundary = Extract<KernelRule, { kind: 'boundary' }>;
+const fused = (emit: Emit, traits: Omit<Fused, 'kind' | 'emit'> = {}): KernelRule => ({ kind: 'fused', emit, ...traits });
+const boundary = (emit: Emit, traits: Omit<Boundary, 'kind' | 'emit'> = {}): KernelRule => ({ kind: 'boundary', emit, ...traits });
+
+/** The value of the one input it is computed from (stopGradient; a custom VJP's traced output). */
+const passThrough = fused((w, node, index) => w.value(valueInputsOf(node)[0], index));
 
 const elementwise: Emit = (w, node, index) =>
   node.primitive.elementwise!(node.inputs.map((input: Tensor) => w.value(input, index)), node.params);
@@ -84,7 +126,7 @@ const conv2d: Emit = (w, node, index) => {
   const [, , kh, kw] = weight.shape;
   const [n, o, i, j] = index;
   // Without padding every tap of a valid output lies inside the input (the compiler pads
-  // explicitly before convolving, see lower.ts), so the reads need no checks.
+  // explicitly before convolving, see explicitlyPadded), so the reads need no checks.
   const padded = padding.flat().some((p) => p > 0);
   const accumulator = w.variable('0.0');
   w.loop(channels, (c) =>
@@ -106,6 +148,18 @@ const conv2d: Emit = (w, node, index) => {
     }),
   );
   return accumulator;
+};
+
+/**
+ * A padded convolution becomes a convolution of an explicitly padded input. The padded copy gets
+ * its own buffer, so the convolution's inner loop reads without the bounds checks and clamped
+ * indices that every tap of a padded read needs (they cost more than the multiply-add).
+ */
+const explicitlyPadded: Rewrite = (node, [x, weight]) => {
+  const params = node.params as Conv2dParams;
+  if (!params.padding.flat().some((p) => p > 0)) return undefined;
+  const padded = pad(x, [[0, 0], [0, 0], params.padding[0], params.padding[1]]);
+  return { result: apply(conv2dPrimitive, [padded, weight], { ...params, padding: [[0, 0], [0, 0]] }), materialise: [padded] };
 };
 
 const pool2d: Emit = (w, node, index) => {
@@ -141,7 +195,7 @@ const inverseTables = new WeakMap<Tensor, Tensor>();
 const inverseTable = (indices: Tensor, size: number): Tensor => {
   const cached = inverseTables.get(indices);
   if (cached !== undefined && cached.shape[0] === size) return cached;
-  const data = (indices.params as { data: Float64Array }).data;
+  const data = constantDataOf(indices)!;
   const lists: number[][] = Array.from({ length: size }, () => []);
   data.forEach((target, k) => lists[target]?.push(k));
   const width = lists.reduce((longest, l) => Math.max(longest, l.length), 1);
@@ -158,7 +212,7 @@ const scatterAdd: Emit = (w, node, index) => {
   const target = index[axis];
   const after = index.slice(axis + 1);
   const accumulator = w.variable('0.0');
-  if (indices.primitive.name === 'constant') {
+  if (constantDataOf(indices) !== undefined) {
     const table = inverseTable(indices, size);
     w.loop(table.shape[1], (j) => {
       const k = w.value(table, [target, j]);
@@ -206,19 +260,20 @@ export const reshapeGroups = (from: readonly number[], to: readonly number[]): {
   return groups;
 };
 
-const rules: Record<string, KernelRule> = {
-  constant: { kind: 'leaf' },
-  placeholder: { kind: 'leaf' },
-  stopGradient: fused((w, node, index) => w.value(node.inputs[0], index)),
-  customVjp: fused((w, node, index) => w.value(node.inputs[node.inputs.length - 1], index)),
-  broadcastTo: fused((w, node, index) => {
+/** The rule of each primitive that has one. An elementwise primitive needs none: its expression fuses. */
+export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Primitive<any>, KernelRule>([
+  [constantPrimitive, { kind: 'leaf' }],
+  [placeholderPrimitive, { kind: 'leaf' }],
+  [stopGradientPrimitive, passThrough],
+  [customVjpPrimitive, passThrough],
+  [broadcastToPrimitive, fused((w, node, index) => {
     const x: Tensor = node.inputs[0];
     const lead = (node.params as BroadcastParams).shape.length - x.rank;
     return w.value(x, index.slice(lead).map((e, axis) => (x.shape[axis] === 1 ? '0' : e)));
-  }),
+  }, { spreadsInput: true })],
   // Axis group by axis group: [n, c, h, w] -> [n, c * h * w] keeps n and ravels only c, h, w,
   // so the flat positions it computes stay far below the whole tensor's size.
-  reshape: fused((w, node, index) => {
+  [reshapePrimitive, fused((w, node, index) => {
     const x: Tensor = node.inputs[0];
     const inputIndex = reshapeGroups(x.shape, node.shape).flatMap(({ from, to }) =>
       from.length === 1 && to.length === 1
@@ -226,14 +281,14 @@ const rules: Record<string, KernelRule> = {
         : w.unravel(w.ravel(to.map((axis) => index[axis]), to.map((axis) => node.shape[axis])), from.map((axis) => x.shape[axis])),
     );
     return w.value(x, inputIndex);
-  }),
-  transpose: fused((w, node, index) => {
+  })],
+  [transposePrimitive, fused((w, node, index) => {
     const { permutation } = node.params as TransposeParams;
     const inputIndex = new Array<string>(permutation.length);
     permutation.forEach((axis, i) => (inputIndex[axis] = index[i]));
     return w.value(node.inputs[0], inputIndex);
-  }),
-  slice: fused((w, node, index) => {
+  })],
+  [slicePrimitive, fused((w, node, index) => {
     const { starts, steps } = node.params as SliceParams;
     return w.value(
       node.inputs[0],
@@ -242,12 +297,12 @@ const rules: Record<string, KernelRule> = {
         return starts[axis] === 0 ? scaled : w.temp(`${scaled} + ${starts[axis]}`);
       }),
     );
-  }),
-  flip: fused((w, node, index) => {
+  })],
+  [flipPrimitive, fused((w, node, index) => {
     const { axes } = node.params as FlipParams;
     return w.value(node.inputs[0], index.map((e, axis) => (axes.includes(axis) ? w.temp(`${node.shape[axis] - 1} - ${e}`) : e)));
-  }),
-  pad: fused((w, node, index) => {
+  })],
+  [padPrimitive, fused((w, node, index) => {
     const { widths, value } = node.params as PadParams;
     const x: Tensor = node.inputs[0];
     const checks: string[] = [];
@@ -260,8 +315,8 @@ const rules: Record<string, KernelRule> = {
     });
     const inner = w.value(x, inputIndex);
     return checks.length === 0 ? inner : `(${checks.join(' && ')}) ? ${inner} : ${w.literal(value)}`;
-  }),
-  concat: fused((w, node, index) => {
+  })],
+  [concatPrimitive, fused((w, node, index) => {
     const { axis } = node.params as ConcatParams;
     let offset = 0;
     const parts = (node.inputs as Tensor[]).map((x) => {
@@ -277,31 +332,38 @@ const rules: Record<string, KernelRule> = {
     const pick = (k: number): string =>
       k === parts.length - 1 ? parts[k].value() : w.choose(`${index[axis]} < ${parts[k].end}`, parts[k].value, () => pick(k + 1));
     return pick(0);
-  }),
-  select: fused((w, node, index) => {
+  })],
+  [selectPrimitive, fused((w, node, index) => {
     const [condition, a, b] = node.inputs as Tensor[];
     return w.choose(`${w.value(condition, index)} != 0`, () => w.value(a, index), () => w.value(b, index));
-  }),
-  gather: fused((w, node, index) => {
+  })],
+  [gatherPrimitive, fused((w, node, index) => {
     const [x, indices] = node.inputs as Tensor[];
     const { axis } = node.params as GatherParams;
     const picked = w.value(indices, index.slice(axis, axis + indices.rank));
     return w.value(x, [...index.slice(0, axis), picked, ...index.slice(axis + indices.rank)]);
-  }),
+  })],
   // Counter-based random numbers: the hash of the element's flat index under the key.
-  randomBits: fused((w, node, index) => {
+  [randomBitsPrimitive, fused((w, node, index) => {
     const key: Tensor = node.inputs[0];
     const words = Array.from({ length: KEY_WORDS }, (_, k) => emitKeyWord(w, w.value(key, [String(k)])));
     return emitHashToUnit(w, words, w.ravel(index, node.shape), (node.params as RandomBitsParams).stream);
-  }),
-  sum: boundary(reduction(0, (a, v) => `${a} + ${v}`)),
-  max: boundary(reduction(-Infinity, (a, v) => `Math.max(${a}, ${v})`)),
-  matmul: boundary(matmul),
-  conv2d: boundary(conv2d),
-  pool2d: boundary(pool2d),
-  scatterAdd: boundary(scatterAdd),
-};
+  }, { costly: true })],
+  [sumPrimitive, boundary(reduction(0, (a, v) => `${a} + ${v}`))],
+  [maxPrimitive, boundary(reduction(-Infinity, (a, v) => `Math.max(${a}, ${v})`))],
+  [matmulPrimitive, boundary(matmul, { rereadsInputs: true })],
+  [conv2dPrimitive, boundary(conv2d, { rereadsInputs: true, rewrite: explicitlyPadded })],
+  [pool2dPrimitive, boundary(pool2d)],
+  [scatterAddPrimitive, boundary(scatterAdd)],
+  [topKIndicesPrimitive, { kind: 'host', why: 'it sorts each row, which a kernel of one output element per thread cannot' }],
+]);
 
-/** The rule of a node's primitive: elementwise primitives fuse; one with no rule runs on the host. */
-export const kernelRule = (node: Tensor): KernelRule =>
-  rules[node.primitive.name] ?? (node.primitive.elementwise ? fused(elementwise) : { kind: 'host' });
+const fusedElementwise = fused(elementwise);
+const unknown: KernelRule = { kind: 'host', why: 'no kernel rule is registered for it' };
+
+/** The rule of a primitive: its entry, else its elementwise expression fused; undefined when it has neither. */
+export const kernelRuleOf = (primitive: Primitive<any>): KernelRule | undefined =>
+  kernelRules.get(primitive) ?? (primitive.elementwise ? fusedElementwise : undefined);
+
+/** The rule of a node's primitive; a primitive with none runs on the host. */
+export const kernelRule = (node: Tensor): KernelRule => kernelRuleOf(node.primitive) ?? unknown;

@@ -10,8 +10,9 @@
 // index arithmetic and inline expressions.
 
 import type { Tensor } from '../tensor.ts';
-import { kernelRule } from './rules.ts';
-import { postOrder } from '../graph.ts';
+import { type KernelRule, kernelRule } from './rules.ts';
+import { postOrder, valueInputsOf } from '../graph.ts';
+import { constantDataOf } from '../primitives/constant.ts';
 import { nativeOperands } from '../native/native-step.ts';
 
 export interface Schedule {
@@ -22,17 +23,19 @@ export interface Schedule {
 
 /** Nodes whose recomputation costs about as much as reading a buffer. */
 const cheap = (node: Tensor): boolean =>
-  node.primitive.leaf === true || ['broadcastTo', 'reshape', 'transpose', 'slice', 'flip', 'stopGradient'].includes(node.primitive.name) && node.inputs.every(cheap);
+  node.primitive.leaf === true || node.primitive.remapsIndexOnly === true && node.inputs.every(cheap);
 
-export const isScalarConstant = (node: Tensor): boolean => node.primitive.name === 'constant' && node.size === 1;
+const rereadsInputs = (rule: KernelRule): boolean => rule.kind === 'boundary' && rule.rereadsInputs === true;
+
+export const isScalarConstant = (node: Tensor): boolean => constantDataOf(node) !== undefined && node.size === 1;
 
 /**
  * `native`: the nodes that run on the native kernels. They are materialised, and so is every
  * buffer they read through transposes and flips (the native kernels read those as views).
  */
 export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Tensor> = new Set(), native: (node: Tensor) => boolean = () => false): Schedule => {
-  // A custom VJP's value is its last input; its primals need not be computed.
-  const inputsOf = (node: Tensor) => (node.primitive.name === 'customVjp' ? node.inputs.slice(-1) : node.inputs);
+  // Inputs that only a gradient needs (a custom VJP's primals) need not be computed.
+  const inputsOf = valueInputsOf;
   const order = postOrder(outputs, { inputsOf });
   const outputSet = new Set(outputs);
   const materialised = new Set<Tensor>();
@@ -49,12 +52,11 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
       for (const operand of nativeOperands(node)) materialised.add(operand.base);
     }
   }
-  // matmul and conv2d read every element of their inputs many times (once per output column,
-  // once per output channel and tap): an elementwise input computed inline would be recomputed
-  // each time, so it gets a buffer. Movement (transposes, slices) stays fused: it is only index
-  // arithmetic.
+  // matmul and conv2d read every element of their inputs many times (their rules say so): an
+  // elementwise input computed inline would be recomputed each time, so it gets a buffer.
+  // Movement (transposes, slices) stays fused: it is only index arithmetic.
   for (const node of order)
-    if ((node.primitive.name === 'matmul' || node.primitive.name === 'conv2d') && !native(node))
+    if (rereadsInputs(kernelRule(node)) && !native(node))
       for (const input of node.inputs) if (!cheap(input) && !isScalarConstant(input) && kernelRule(input).kind === 'fused') materialised.add(input);
   // Consumers before producers: a fused node is inlined into every kernel that reaches it
   // through fused nodes. Reached from two kernels and not cheap, it gets its own buffer instead
@@ -86,7 +88,7 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
       count =
         // A boundary node under a node read by several kernels is read by them all: it has a buffer.
         node.primitive.leaf === true || rule.kind === 'host' || rule.kind === 'boundary' ? 0
-        : node.primitive.name === 'randomBits' ? RECOMPUTED_OPERATIONS
+        : rule.kind === 'fused' && rule.costly ? RECOMPUTED_OPERATIONS
         : Math.min(RECOMPUTED_OPERATIONS, (node.primitive.elementwise !== undefined ? 1 : 0) + inputsOf(node).reduce((total, input) => total + operationsIn(input), 0));
       operationCounts.set(node, count);
     }
@@ -98,7 +100,7 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
     const rule = kernelRule(node);
     if (!materialised.has(node) && !isScalarConstant(node)) {
       const [input] = node.inputs as Tensor[];
-      if (rule.kind === 'fused' && node.primitive.name === 'broadcastTo' && reaching.size > 1 && !cheap(node) && input.size < node.size && !isScalarConstant(input))
+      if (rule.kind === 'fused' && rule.spreadsInput && reaching.size > 1 && !cheap(node) && input.size < node.size && !isScalarConstant(input))
         // A broadcast reached from several kernels: its smaller input gets the buffer, and each
         // kernel re-reads it (as cheap as reading a buffer of the broadcast's size, which would
         // have to be written and carried between pipelines first).

@@ -1,11 +1,39 @@
-// Which graph nodes run on the native kernels (where the backend has them), and what they read.
+// The native lowering of each primitive that has one: a graph node handed to the native kernels
+// (WebAssembly GEMMs on the worker pool) with its operands read as views of buffers. A primitive
+// runs natively where the backend has native kernels and it has an entry here; every other node
+// runs as a compiled kernel (its kernel rule, compile/rules.ts).
 
-import type { Tensor } from '../tensor.ts';
-import { viewOf } from './strided-view.ts';
+import type { Primitive, Tensor } from '../tensor.ts';
+import { type Conv2dParams, conv2dPrimitive } from '../primitives/conv2d.ts';
+import { matmulPrimitive } from '../primitives/matmul.ts';
+import type { NativePool } from './native-pool.ts';
+import { conv2dNative } from './conv2d-native.ts';
+import { matmulNative } from './matmul-native.ts';
+import { type Allocate, type NativeOperand, type StridedView, viewOf } from './strided-view.ts';
 
-const nativePrimitives: readonly string[] = ['conv2d', 'matmul'];
+/** A node on the native kernels, reading its operands as views of buffers. */
+export interface NativePlan {
+  readonly kind: 'native';
+  readonly node: Tensor;
+  readonly operands: readonly { readonly base: Tensor; readonly view: StridedView }[];
+}
 
-export const isNativeStep = (node: Tensor): boolean => nativePrimitives.includes(node.primitive.name) && node.size > 0;
+/** Runs one node on the pool, given its operands' data and views; `allocate` gives the result's array. */
+export type NativeLowering = (pool: NativePool, operands: readonly NativeOperand[], node: Tensor<any, any>, allocate?: Allocate) => Promise<Float32Array>;
 
-/** The buffers a native step reads: its inputs, seen through transposes and flips. */
+export const nativeLowerings: ReadonlyMap<Primitive<any>, NativeLowering> = new Map<Primitive<any>, NativeLowering>([
+  [conv2dPrimitive, (pool, [x, weight], node, allocate) => conv2dNative(pool, x, weight, node.params as Conv2dParams, node.shape, allocate)],
+  [matmulPrimitive, (pool, [a, b], node, allocate) => matmulNative(pool, a, b, node.shape, allocate)],
+]);
+
+export const isNativeStep = (node: Tensor): boolean => nativeLowerings.has(node.primitive) && node.size > 0;
+
+/** The buffers a native step reads: its inputs, seen through the views their primitives are. */
 export const nativeOperands = (node: Tensor) => (node.inputs as Tensor[]).map((input) => viewOf(input));
+
+/** Runs a planned native step, its operands' buffers handed over as the views the step reads. */
+export const runNativeStep = (pool: NativePool, step: NativePlan, bufferOf: (node: Tensor) => Float32Array, allocate?: Allocate): Promise<Float32Array> => {
+  const lowering = nativeLowerings.get(step.node.primitive);
+  if (lowering === undefined) throw new Error(`compile: ${step.node} has no native kernel`);
+  return lowering(pool, step.operands.map(({ base, view }) => ({ data: bufferOf(base), view })), step.node, allocate);
+};

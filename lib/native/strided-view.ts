@@ -1,38 +1,18 @@
-// A tensor's elements as a view of another tensor's row-major buffer: an offset and a stride per
-// axis (negative where the axis runs backwards). Transposes and flips are views, so the native
-// kernels read them in place instead of waiting for a kernel to copy them.
+// Operands of the native kernels as views of buffers. A primitive that is a strided view of its
+// input (a transpose, a flip) says so, and the native kernels read it in place instead of waiting
+// for a kernel to copy it.
 
 import type { Tensor } from '../tensor.ts';
-import type { TransposeParams } from '../primitives/transpose.ts';
-import type { FlipParams } from '../primitives/flip.ts';
-import { stridesOf } from '../shape.ts';
+import { type StridedView, stridesOf } from '../shape.ts';
 
-export interface StridedView {
-  readonly offset: number;
-  readonly shape: readonly number[];
-  readonly strides: readonly number[];
-}
+export type { StridedView };
 
-
-/** Whether the native kernels read `node` as a view of its input rather than a buffer of its own. */
-const isView = (node: Tensor): boolean => node.primitive.name === 'transpose' || node.primitive.name === 'flip';
-
-/** The buffer a view chain ends in, and the view of it that `node` is. */
+/** The buffer a view chain ends in, and the view of it that `node` is (its primitive says how it views its input). */
 export const viewOf = (node: Tensor): { readonly base: Tensor; readonly view: StridedView } => {
-  if (!isView(node)) return { base: node, view: { offset: 0, shape: node.shape, strides: stridesOf(node.shape) } };
+  const { primitive } = node;
+  if (primitive.view === undefined) return { base: node, view: { offset: 0, shape: node.shape, strides: stridesOf(node.shape) } };
   const { base, view } = viewOf(node.inputs[0] as Tensor);
-  if (node.primitive.name === 'transpose') {
-    const { permutation } = node.params as TransposeParams;
-    return { base, view: { offset: view.offset, shape: permutation.map((a) => view.shape[a]), strides: permutation.map((a) => view.strides[a]) } };
-  }
-  const { axes } = node.params as FlipParams;
-  let offset = view.offset;
-  const strides = [...view.strides];
-  for (const axis of axes) {
-    offset += (view.shape[axis] - 1) * strides[axis];
-    strides[axis] = -strides[axis];
-  }
-  return { base, view: { offset, shape: view.shape, strides } };
+  return { base, view: primitive.view(view, node.params) };
 };
 
 /** `total` items in contiguous ranges, one per thread, as even as whole items allow. */

@@ -3,7 +3,6 @@
 // FLOPs. Only nodes that depend on the given inputs count, so parameter initialisation and
 // other constant work stay out of a forward pass's figure.
 
-import type { Shape } from '../shape.ts';
 import { sizeOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { postOrder } from '../graph.ts';
@@ -11,36 +10,10 @@ import { flattenTree } from '../tree.ts';
 import { tensor } from '../constants.ts';
 import { key } from '../random/key.ts';
 import type { Encoder } from './encoder.ts';
-import type { Pool2dParams } from '../primitives/pool2d.ts';
 
-/** Primitives that move or pick data without arithmetic. */
-const DATA_MOVEMENT = new Set([
-  'constant', 'reshape', 'transpose', 'broadcastTo', 'slice', 'concat', 'pad', 'flip', 'gather', 'stopGradient', 'customVjp',
-]);
-
-/** The FLOPs of one node given its input shapes; elementwise and unlisted primitives cost one per output element. */
-const flopsOf = (node: Tensor): number => {
-  const inputs: readonly Shape[] = node.inputs.map((input) => input.shape);
-  const outputs = sizeOf(node.shape);
-  switch (node.primitive.name) {
-    case 'conv2d': {
-      const [, channels, kernelHeight, kernelWidth] = inputs[1];
-      return 2 * outputs * channels * kernelHeight * kernelWidth;
-    }
-    case 'matmul':
-      return 2 * outputs * inputs[0][inputs[0].length - 1];
-    case 'pool2d': {
-      const { window } = node.params as Pool2dParams;
-      return outputs * window[0] * window[1];
-    }
-    case 'sum':
-    case 'max':
-    case 'scatterAdd':
-      return sizeOf(inputs[0]);
-    default:
-      return DATA_MOVEMENT.has(node.primitive.name) ? 0 : outputs;
-  }
-};
+/** The FLOPs of one node, as its primitive counts them given its input shapes. */
+const flopsOf = ({ primitive, inputs, params, shape }: Tensor): number =>
+  primitive.flops?.(inputs.map((input) => input.shape), params, shape) ?? (primitive.movesDataOnly ? 0 : sizeOf(shape));
 
 /** The FLOPs to compute `outputs` from `inputs` (all reachable nodes when no inputs are named). */
 export const countFlops = (outputs: unknown, inputs?: readonly Tensor[]): number => {

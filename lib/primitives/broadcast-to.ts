@@ -21,6 +21,8 @@ export const broadcastAxes = (from: Shape, to: Shape): { added: number[]; stretc
 
 export const broadcastToPrimitive: Primitive<BroadcastParams> = {
   name: 'broadcastTo',
+  movesDataOnly: true,
+  remapsIndexOnly: true,
   shape: ([x], { shape }) => {
     const lead = shape.length - x.length;
     if (lead < 0 || x.some((d, i) => d !== 1 && d !== shape[lead + i]))

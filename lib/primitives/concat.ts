@@ -10,6 +10,7 @@ export interface ConcatParams {
 
 export const concatPrimitive: Primitive<ConcatParams> = {
   name: 'concat',
+  movesDataOnly: true,
   shape: (inputs, { axis }) => {
     const [first] = inputs;
     if (inputs.length === 0) throw shapeError('concat', 'needs at least one tensor', inputs);

@@ -7,9 +7,8 @@
 
 import { formatShape, type RankCheck, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';
-import { dilate } from '../composites/dilate.ts';
 import { flip } from './flip.ts';
-import { slicePrimitive } from './slice.ts';
+import { dilate, slicePrimitive } from './slice.ts';
 import { transpose } from './transpose.ts';
 
 export interface Conv2dParams {
@@ -24,6 +23,8 @@ const outputSize = (size: number, kernel: number, stride: number, [before, after
 
 export const conv2dPrimitive: Primitive<Conv2dParams> = {
   name: 'conv2d',
+  // A multiply-add per output element, input channel and tap.
+  flops: ([, [, channels, kernelHeight, kernelWidth]], _params, shape) => 2 * sizeOf(shape) * channels * kernelHeight * kernelWidth,
   shape: (inputs, { stride, padding, dilation }) => {
     const [x, w] = inputs;
     if (x.length !== 4 || w.length !== 4) throw shapeError('conv2d', 'input must be NCHW and weight OIHW (rank 4)', inputs);

@@ -13,6 +13,8 @@ export interface CustomVjpParams {
 
 export const customVjpPrimitive: Primitive<CustomVjpParams> = {
   name: 'customVjp',
+  movesDataOnly: true,
+  valueInputs: (inputs) => inputs.slice(-1),
   shape: (inputs) => inputs[inputs.length - 1],
   evaluate: (inputs) => inputs[inputs.length - 1].data,
   vjp: (ct, node) => {

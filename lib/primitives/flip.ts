@@ -10,6 +10,18 @@ export interface FlipParams {
 
 export const flipPrimitive: Primitive<FlipParams> = {
   name: 'flip',
+  movesDataOnly: true,
+  remapsIndexOnly: true,
+  // The far end of every flipped axis is where the view starts, walking backwards.
+  view: (input, { axes }) => {
+    let offset = input.offset;
+    const strides = [...input.strides];
+    for (const axis of axes) {
+      offset += (input.shape[axis] - 1) * strides[axis];
+      strides[axis] = -strides[axis];
+    }
+    return { offset, shape: input.shape, strides };
+  },
   shape: ([x]) => x,
   evaluate: ([x], { axes }, shape) => {
     const strides = stridesOf(shape);

@@ -20,6 +20,7 @@ export const checkedIndex = (primitive: string, indices: Value, position: number
 
 export const gatherPrimitive: Primitive<GatherParams> = {
   name: 'gather',
+  movesDataOnly: true,
   shape: ([x, indices], { axis }) => [...x.slice(0, axis), ...indices, ...x.slice(axis + 1)],
   evaluate: ([x, indices], { axis }, shape) => {
     const outer = sizeOf(x.shape.slice(0, axis));

@@ -8,6 +8,7 @@ import { broadcastTo } from './broadcast-to.ts';
 
 export const matmulPrimitive: Primitive<{}> = {
   name: 'matmul',
+  flops: ([a], _params, shape) => 2 * sizeOf(shape) * a[a.length - 1],
   shape: (inputs) => {
     const [a, b] = inputs;
     if (a.length < 2 || b.length < 2)

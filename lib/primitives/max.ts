@@ -1,6 +1,7 @@
 // max over axes. VJP: the cotangent goes to the elements equal to the maximum, shared equally
 // among ties (so the rule is a valid subgradient and symmetric in tied elements).
 
+import { sizeOf } from '../shape.ts';
 import type { Primitive, Tensor } from '../tensor.ts';
 import { broadcastTo } from './broadcast-to.ts';
 import { reshape } from './reshape.ts';
@@ -12,6 +13,7 @@ import { sum } from './sum.ts';
 
 export const maxPrimitive: Primitive<ReduceParams> = {
   name: 'max',
+  flops: ([x]) => sizeOf(x),
   shape: ([x], params) => reducedShape(x, params),
   evaluate: reduceEvaluate(-Infinity, (a, v) => (v > a || Number.isNaN(v) ? v : a)),
   vjp: (ct, node) => {

@@ -1,10 +1,14 @@
 // a * b. VJP: the product rule, ct * b and ct * a.
+import type { Primitive } from '../tensor.ts';
 import { binaryOp, binaryPrimitive } from './elementwise.ts';
 
-export const mulPrimitive = binaryPrimitive(
-  'mul',
-  (a, b) => a * b,
-  (ct, { inputs: [a, b] }) => [mul(ct, b), mul(ct, a)],
-  (a, b) => `(${a} * ${b})`,
-);
+export const mulPrimitive: Primitive<{}> = {
+  ...binaryPrimitive(
+    'mul',
+    (a, b) => a * b,
+    (ct, { inputs: [a, b] }) => [mul(ct, b), mul(ct, a)],
+    (a, b) => `(${a} * ${b})`,
+  ),
+  identity: 1,
+};
 export const mul = binaryOp(mulPrimitive);

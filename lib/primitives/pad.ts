@@ -15,6 +15,7 @@ export interface PadParams {
 
 export const padPrimitive: Primitive<PadParams> = {
   name: 'pad',
+  movesDataOnly: true,
   shape: ([x], { widths }) => {
     if (widths.length !== x.length || widths.some(([b, a]) => !(Number.isInteger(b) && Number.isInteger(a) && b >= 0 && a >= 0)))
       throw shapeError('pad', `widths ${JSON.stringify(widths)} need one non-negative [before, after] pair per axis of ${formatShape(x)}`, [x]);

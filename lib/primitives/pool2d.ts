@@ -27,6 +27,7 @@ export interface Pool2dParams {
 
 export const pool2dPrimitive: Primitive<Pool2dParams> = {
   name: 'pool2d',
+  flops: (_inputs, { window }, shape) => sizeOf(shape) * window[0] * window[1],
   shape: (inputs, { window, stride, padding }) => {
     const [x] = inputs;
     if (x.length !== 4) throw shapeError('pool2d', 'input must be NCHW (rank 4)', inputs);

@@ -9,6 +9,8 @@ export interface ReshapeParams {
 
 export const reshapePrimitive: Primitive<ReshapeParams> = {
   name: 'reshape',
+  movesDataOnly: true,
+  remapsIndexOnly: true,
   shape: ([x], { shape }) => {
     if (sizeOf(shape) !== sizeOf(x))
       throw shapeError('reshape', `cannot reshape ${sizeOf(x)} elements to ${formatShape(shape)} (${sizeOf(shape)})`, [x]);

@@ -13,6 +13,7 @@ export interface ScatterAddParams {
 
 export const scatterAddPrimitive: Primitive<ScatterAddParams> = {
   name: 'scatterAdd',
+  flops: ([x]) => sizeOf(x),
   shape: (inputs, { axis, size }) => {
     const [source, indices] = inputs;
     const middle = source.slice(axis, axis + indices.length);

@@ -5,7 +5,7 @@
 import { formatShape, sizeOf, stridesOf } from '../shape.ts';
 import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';
 import { stridedView } from './strided-view.ts';
-import { dilate } from '../composites/dilate.ts';
+import { reshape } from './reshape.ts';
 import { flip } from './flip.ts';
 import { pad } from './pad.ts';
 
@@ -19,6 +19,8 @@ const lengthOf = (start: number, stop: number, step: number): number => Math.max
 
 export const slicePrimitive: Primitive<SliceParams> = {
   name: 'slice',
+  movesDataOnly: true,
+  remapsIndexOnly: true,
   shape: ([x], { starts, stops, steps }) => {
     const bad = x.findIndex(
       (d, i) => !(steps[i] >= 1 && starts[i] >= 0 && stops[i] <= d && Number.isInteger(starts[i] + stops[i] + steps[i])),
@@ -84,4 +86,23 @@ export const slice = (x: Tensor, axes: readonly (AxisSlice | undefined)[]): Tens
   const source = flipped.length > 0 && sizeOf(x.shape) > 0 ? flip(x, flipped) : x;
   const whole = starts.every((s, i) => s === 0 && stops[i] === x.shape[i] && steps[i] === 1);
   return whole ? source : apply(slicePrimitive, [source], { starts, stops, steps });
+};
+
+/**
+ * dilate: insert `step - 1` zeros between neighbours along one axis ((n - 1) * step + 1 long).
+ * The VJP of a strided slice and of a strided convolution both need it; built from reshape, pad
+ * and slice, so it differentiates like any other program.
+ */
+export const dilate = (x: Tensor, axis: number, step: number): Tensor => {
+  const n = x.shape[axis];
+  if (step === 1 || n === 0) return x;
+  const before = x.shape.slice(0, axis);
+  const after = x.shape.slice(axis + 1);
+  // [..., n, 1, ...] padded to [..., n, step, ...] puts step-1 zeros after every element.
+  const spaced = pad(
+    reshape(x, [...before, n, 1, ...after]),
+    [...before.map(() => [0, 0] as const), [0, 0] as const, [0, step - 1] as const, ...after.map(() => [0, 0] as const)],
+  );
+  const flat = reshape(spaced, [...before, n * step, ...after]);
+  return slice(flat, [...before.map(() => undefined), { stop: (n - 1) * step + 1 }]);
 };

@@ -1,5 +1,6 @@
 // sum over axes. VJP: the cotangent broadcast back over the reduced axes.
 
+import { sizeOf } from '../shape.ts';
 import type { Primitive, Tensor } from '../tensor.ts';
 import { broadcastTo } from './broadcast-to.ts';
 import { reshape } from './reshape.ts';
@@ -7,6 +8,7 @@ import { reducedShape, reduceEvaluate, type ReduceParams, reductionOp } from './
 
 export const sumPrimitive: Primitive<ReduceParams> = {
   name: 'sum',
+  flops: ([x]) => sizeOf(x),
   shape: ([x], params) => reducedShape(x, params),
   evaluate: reduceEvaluate(0, (a, v) => a + v),
   vjp: (ct, node) => {

@@ -19,6 +19,9 @@ export const inversePermutation = (p: readonly number[]): number[] => {
 
 export const transposePrimitive: Primitive<TransposeParams> = {
   name: 'transpose',
+  movesDataOnly: true,
+  remapsIndexOnly: true,
+  view: (input, { permutation }) => ({ offset: input.offset, shape: permutation.map((a) => input.shape[a]), strides: permutation.map((a) => input.strides[a]) }),
   shape: ([x], { permutation }) => {
     if (!isPermutation(permutation, x.length))
       throw shapeError('transpose', `[${permutation.join(', ')}] is not a permutation of the axes of ${formatShape(x)}`, [x]);

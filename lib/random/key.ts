@@ -14,7 +14,7 @@
 
 import type { Tensor } from '../tensor.ts';
 import { tensor } from '../constants.ts';
-import { constantPrimitive, type ConstantParams } from '../primitives/constant.ts';
+import { constantDataOf } from '../primitives/constant.ts';
 import { floor } from '../primitives/floor.ts';
 import { mul } from '../primitives/mul.ts';
 import { randomBits } from '../primitives/random-bits.ts';
@@ -30,8 +30,10 @@ export const SEED_STREAM = 2;
 export const FOLD_STREAM = 3;
 
 /** The words of a constant key, or undefined when the key is computed in a graph. */
-export const constantKeyWords = (key: Key): number[] | undefined =>
-  key.primitive === constantPrimitive ? Array.from((key.params as ConstantParams).data, toKeyWord) : undefined;
+export const constantKeyWords = (key: Key): number[] | undefined => {
+  const data = constantDataOf(key);
+  return data === undefined ? undefined : Array.from(data, toKeyWord);
+};
 
 const keyFromWords = (words: readonly number[]): Key => tensor(words, [KEY_WORDS]);
 

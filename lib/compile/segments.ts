@@ -1,0 +1,42 @@
+// The segments a compiled program is planned as (plan.ts) and rewritten in (recompute.ts): runs
+// of kernels that form one pipeline, host steps, and native steps.
+
+import type { Tensor } from '../tensor.ts';
+import type { NativePlan } from '../native/native-step.ts';
+
+export type { NativePlan };
+
+export interface KernelPlan {
+  readonly kind: 'kernel';
+  readonly node: Tensor;
+  /** The graph nodes fused into the kernel. */
+  readonly fused: readonly Tensor[];
+  /** The buffers it reads, in parameter order. */
+  readonly buffers: readonly Tensor[];
+  /**
+   * gpu.js's kernel function, or with `javascriptKernels` the native pool's kernel over flat
+   * arrays (javascript-kernel.ts).
+   */
+  readonly source: string;
+  /** Inner-loop passes per output element, for the native pool's choice of threads. */
+  readonly passes: number;
+  /** [width, height, depth] of its output and of each buffer it reads. */
+  readonly layout: [number, number, number];
+  readonly inputLayouts: readonly [number, number, number][];
+}
+
+export interface HostPlan {
+  readonly kind: 'host';
+  readonly node: Tensor;
+}
+
+/** Consecutive kernels that run as one gpu.js pipeline. */
+export interface PipelinePlan {
+  readonly kind: 'pipeline';
+  readonly steps: readonly KernelPlan[];
+  /** What the pipeline takes in, and what later steps or the caller need from it. */
+  readonly inputs: readonly Tensor[];
+  readonly exports: readonly Tensor[];
+}
+
+export type Segment = PipelinePlan | HostPlan | NativePlan;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { hoistable, JavascriptKernel } from '../lib/native/javascript-kernel.ts';
 import { keepsFloat32 } from '../lib/compile/emitter.ts';
+import type { Statement } from '../lib/compile/statements.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
 import { sharedFloats } from '../lib/native/shared-floats.ts';
 import { planKernels } from '../lib/compile/compile.ts';
@@ -20,18 +21,19 @@ import type { KernelPlan } from '../lib/compile/plan.ts';
 import { runs } from './runs.ts';
 
 test('a statement runs once a row only when nothing it reads depends on x', () => {
-  const statements = [
-    'const t1 = Math.fround(y * 2);', // row-invariant
-    'const t2 = x;', // x itself
-    'const t3 = b0[t1 * 8 + 3];', // a read at a row-invariant position: hoisted
-    'const t4 = Math.fround(t3 + t2);', // depends on x through t2
-    'let a5 = 0.0;', // an accumulator: never hoisted
-    'for (let k6 = 0; k6 < 9; k6++) {\n  a5 = a5 + b1[k6];\n}',
-    'const t7 = Math.fround(a5 * 2);', // reads the accumulator
-    'let c8;',
-    'if (t1 < 3) {\n  c8 = t1;\n} else {\n  c8 = t3;\n}',
-    'const t9 = Math.fround(c8 + z);', // reads a chosen value
-    'const t10 = Math.fround(t1 + z);', // row-invariant again, after all of those
+  const constant = (name: string, expression: string, reads: string[]): Statement => ({ kind: 'const', name, expression, reads });
+  const statements: Statement[] = [
+    constant('t1', 'Math.fround(y * 2)', ['y']), // row-invariant
+    constant('t2', 'x', ['x']), // x itself
+    constant('t3', 'b0[t1 * 8 + 3]', ['t1']), // a read at a row-invariant position: hoisted
+    constant('t4', 'Math.fround(t3 + t2)', ['t3', 't2']), // depends on x through t2
+    { kind: 'let', name: 'a5', initial: '0.0' }, // an accumulator: never hoisted
+    { kind: 'loop', counter: 'k6', count: 9, body: [{ kind: 'line', text: 'a5 = a5 + b1[k6];' }] },
+    constant('t7', 'Math.fround(a5 * 2)', ['a5']), // reads the accumulator
+    { kind: 'let', name: 'c8' },
+    { kind: 'if', condition: 't1 < 3', then: [{ kind: 'line', text: 'c8 = t1;' }], otherwise: [{ kind: 'line', text: 'c8 = t3;' }] },
+    constant('t9', 'Math.fround(c8 + z)', ['c8', 'z']), // reads a chosen value
+    constant('t10', 'Math.fround(t1 + z)', ['t1', 'z']), // row-invariant again, after all of those
   ];
   assert.deepEqual(hoistable(statements), [true, false, true, false, false, false, false, false, false, false, true]);
 });

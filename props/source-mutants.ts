@@ -226,14 +226,14 @@ export const nativeMutants: readonly SourceMutant[] = [
   },
   {
     name: "a by-channel convolution's first GEMM adds to what its partial sum held",
-    file: 'lib/native/worker.js',
+    file: 'lib/native/worker.ts',
     before: 'partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);',
     after: 'partial * 4, n * 4, m, n, depth, 1);',
     caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },
   },
   {
     name: "a convolution by shifts adds its taps' rows to an output it did not clear",
-    file: 'lib/native/worker.js',
+    file: 'lib/native/worker.ts',
     before: 'f32.fill(0, target, target + outChannels * oh * ow);',
     after: '',
     caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },

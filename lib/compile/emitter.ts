@@ -11,6 +11,7 @@ import type { Shape } from '../shape.ts';
 import { sizeOf, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import type { LiteralDialect } from './capabilities.ts';
+import { renderStatements, type Statement, type ThreadAxis } from './statements.ts';
 
 /** A JavaScript number literal that gpu.js parses, always as a floating-point value. */
 export const literal = (value: number): string => {
@@ -21,10 +22,6 @@ export const literal = (value: number): string => {
   const text = String(value);
   return /[.eE]/.test(text) ? (value < 0 ? `(${text})` : text) : value < 0 ? `(${text}.0)` : `${text}.0`;
 };
-
-/** Indents every line of every statement (loops hold several lines). */
-const indent = (statements: readonly string[]): string =>
-  statements.flatMap((s) => s.split('\n')).map((line) => `  ${line}`).join('\n');
 
 /** A name, a read of a float32 buffer, or an operation whose result is a float32 when its operands are. */
 const operand = String.raw`(?:[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?)`;
@@ -46,8 +43,16 @@ export const keepsFloat32 = (expression: string): boolean =>
   !/\ba\d+\b/.test(expression) &&
   (expression.replace(/\b[A-Za-z_]\w*\b/g, '').match(/-?\d+(?:\.\d+)?/g) ?? []).every((text) => Math.fround(Number(text)) === Number(text));
 
+/**
+ * The names an expression a kernel rule wrote reads: temporaries, loop counters, accumulators,
+ * chosen values, and the thread's position. Expressions reach the emitter as text from the
+ * rules and the primitives' `elementwise`; this is where that text is read, once, so that the
+ * statement made of it carries its reads from then on.
+ */
+const readsOf = (expression: string): string[] => expression.match(/\b[takc]\d+\b|\bthis\.thread\.[xyz]\b|\b[xyz]\b/g) ?? [];
+
 interface Scope {
-  readonly lines: string[];
+  readonly statements: Statement[];
   readonly memo: Map<string, string>;
   readonly parent?: Scope;
   /** 0 at the top, one more for each loop or branch inside. */
@@ -124,7 +129,7 @@ export interface EmitterSettings {
 
 export class Emitter {
   static readonly unrollLimit = 4;
-  private scope: Scope = { lines: [], memo: new Map(), depth: 0 };
+  private scope: Scope = { statements: [], memo: new Map(), depth: 0 };
   private readonly root = this.scope;
   private counter = 0;
   /** Buffer parameter name of each materialised node this kernel reads, in parameter order. */
@@ -164,8 +169,9 @@ export class Emitter {
     return `${prefix}${this.counter++}`;
   }
 
-  line(statement: string): void {
-    this.scope.lines.push(statement);
+  /** A statement a kernel rule wrote (an accumulator's update). */
+  line(text: string): void {
+    this.scope.statements.push({ kind: 'line', text });
   }
 
   /**
@@ -173,7 +179,8 @@ export class Emitter {
    * expression already has a name in this scope or an enclosing one (common index arithmetic).
    */
   temp(expression: string, float32 = false): string {
-    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(expression) || /^-?\d+(\.\d+)?$/.test(expression)) return expression;
+    const thread = expression === this.thread('x') || expression === this.thread('y') || expression === this.thread('z');
+    if (!thread && (/^[A-Za-z_][A-Za-z0-9_]*$/.test(expression) || /^-?\d+(\.\d+)?$/.test(expression))) return expression;
     const rounded = float32 && this.settings.flatFloat32 === true && !keepsFloat32(expression);
     const key = `${rounded ? 'f' : ''}=${expression}`;
     for (let s: Scope | undefined = this.scope; s; s = s.parent) {
@@ -181,8 +188,9 @@ export class Emitter {
       if (found !== undefined) return found;
     }
     const name = this.fresh('t');
-    const scope = this.settings.flatFloat32 ? this.placement(name, expression) : this.scope;
-    scope.lines.push(`const ${name} = ${rounded ? `Math.fround(${expression})` : expression};`);
+    const reads = readsOf(expression);
+    const scope = this.settings.flatFloat32 ? this.placement(name, reads) : this.scope;
+    scope.statements.push({ kind: 'const', name, expression: rounded ? `Math.fround(${expression})` : expression, reads });
     scope.memo.set(key, name);
     return name;
   }
@@ -200,9 +208,8 @@ export class Emitter {
    * a pixel). What differs from element to element stays inside the branch that asked for it,
    * so that only the side of a choice taken computes it.
    */
-  private placement(name: string, expression: string): Scope {
-    const reads = expression.match(/\b[takc]\d+\b/g) ?? [];
-    const perElement = expression.includes('this.thread.x') || reads.some((read) => this.perElement.has(read));
+  private placement(name: string, reads: readonly string[]): Scope {
+    const perElement = reads.some((read) => read === this.thread('x') || this.perElement.has(read));
     // An accumulator changes as its loop runs: what reads it is computed where it is asked for.
     let scope = reads.some((read) => read[0] === 'a') ? this.scope : this.root;
     for (const read of reads) {
@@ -257,25 +264,35 @@ export class Emitter {
     return `${name}[${row === '0' ? x : `${row} + ${x}`}]`;
   }
 
+  /**
+   * The thread's position along `axis`: gpu.js's `this.thread.x`, or in the native pool's
+   * kernels the loop variable `x` that javascript-kernel.ts declares (a temporary all the same,
+   * so that a kernel's temporaries are numbered alike on every backend).
+   */
+  thread(axis: ThreadAxis): string {
+    return this.settings.flatFloat32 ? axis : `this.thread.${axis}`;
+  }
+
   /** The multi-index of the output element this kernel thread computes, in `node`'s layout. */
   outputIndex(node: Tensor): string[] {
     const layout = this.layoutFor(node);
     if (isWrapped(layout)) {
       this.checkExact(layoutOf(node.shape, layout)[1] * layout.wrap, 'wrapped flat positions');
-      return this.unravel(this.temp(`this.thread.y * ${layout.wrap} + this.thread.x`), node.shape);
+      return this.unravel(this.temp(`${this.thread('y')} * ${layout.wrap} + ${this.thread('x')}`), node.shape);
     }
     if (node.rank === 0) return [];
     for (const [axis, extent] of layoutOf(node.shape, layout).entries()) this.checkExact(extent, `thread indices in ${'xyz'[axis]}`);
     const axes = axesOf(layout);
     const index = new Array<string>(node.rank);
-    const assign = (group: number[], thread: string) => {
+    const assign = (group: number[], axis: ThreadAxis) => {
       if (group.length === 0) return;
+      const thread = this.thread(axis);
       const parts = group.length === 1 ? [this.temp(thread)] : this.unravel(this.temp(thread), group.map((axis) => node.shape[axis]));
       group.forEach((axis, k) => (index[axis] = parts[k]));
     };
-    assign(axes.x, 'this.thread.x');
-    assign(axes.y, 'this.thread.y');
-    assign(axes.z, 'this.thread.z');
+    assign(axes.x, 'x');
+    assign(axes.y, 'y');
+    assign(axes.z, 'z');
     return index;
   }
 
@@ -287,13 +304,13 @@ export class Emitter {
       return;
     }
     const counter = this.fresh('k');
-    const inner: Scope = { lines: [], memo: new Map(), parent: this.scope, depth: this.scope.depth + 1 };
+    const inner: Scope = { statements: [], memo: new Map(), parent: this.scope, depth: this.scope.depth + 1 };
     this.definedIn.set(counter, inner);
     const outer = this.scope;
     this.scope = inner;
     body(counter);
     this.scope = outer;
-    this.line(`for (let ${counter} = 0; ${counter} < ${count}; ${counter}++) {\n${indent(inner.lines)}\n}`);
+    this.scope.statements.push({ kind: 'loop', counter, count, body: inner.statements });
   }
 
   /**
@@ -308,21 +325,20 @@ export class Emitter {
       return `(${condition} ? ${a} : ${b})`;
     }
     const name = this.fresh('c');
-    const branch = (body: () => string): string[] => {
+    const branch = (body: () => string): Statement[] => {
       const outer = this.scope;
-      this.scope = { lines: [], memo: new Map(), parent: outer, depth: outer.depth + 1, branch: true };
+      this.scope = { statements: [], memo: new Map(), parent: outer, depth: outer.depth + 1, branch: true };
       const value = body();
       this.line(`${name} = ${value};`);
-      const lines = this.scope.lines;
+      const statements = this.scope.statements;
       this.scope = outer;
-      return lines;
+      return statements;
     };
-    const thenLines = branch(then);
-    const otherwiseLines = branch(otherwise);
+    const thenStatements = branch(then);
+    const otherwiseStatements = branch(otherwise);
     this.definedIn.set(name, this.scope);
     this.perElement.add(name);
-    this.line(`let ${name};`);
-    this.line(`if (${condition}) {\n${indent(thenLines)}\n} else {\n${indent(otherwiseLines)}\n}`);
+    this.scope.statements.push({ kind: 'let', name }, { kind: 'if', condition, then: thenStatements, otherwise: otherwiseStatements });
     return name;
   }
 
@@ -331,7 +347,7 @@ export class Emitter {
     const name = this.fresh('a');
     this.definedIn.set(name, this.scope);
     this.perElement.add(name);
-    this.line(`let ${name} = ${initial};`);
+    this.scope.statements.push({ kind: 'let', name, initial });
     return name;
   }
 
@@ -382,12 +398,13 @@ export class Emitter {
     return index;
   }
 
-  /** The kernel's top-level statements, in order (a loop is one statement of several lines). */
-  get statements(): readonly string[] {
-    return this.root.lines;
+  /** The kernel's top-level statements, in order. */
+  get statements(): readonly Statement[] {
+    return this.root.statements;
   }
 
+  /** The body as a gpu.js kernel function. */
   source(result: string, parameters: readonly string[]): string {
-    return `function(${parameters.join(', ')}) {\n${indent(this.root.lines)}\n  return ${result};\n}`;
+    return `function(${parameters.join(', ')}) {\n${renderStatements(this.root.statements, 1).join('\n')}\n  return ${result};\n}`;
   }
 }

@@ -16,6 +16,7 @@
 import type { Conv2dParams } from '../primitives/conv2d.ts';
 import type { NativePool } from './native-pool.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
+import type { ConvGeometry } from './worker-jobs.ts';
 import { type Allocate, delivered, type NativeOperand, newFloats, place, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
 
 export const conv2dNative = (
@@ -38,7 +39,7 @@ const convolve = async (
   const [images, channels] = x.view.shape;
   const [outChannels, , kh, kw] = w.view.shape;
   const [, , oh, ow] = outShape;
-  const geometry = {
+  const geometry: ConvGeometry = {
     kernel: [kh, kw], stride, padding: [padding[0][0], padding[1][0]], dilation, output: [oh, ow], outChannels, depth: channels * kh * kw,
   };
   const m = roundUp(outChannels, GEMM_ROWS);

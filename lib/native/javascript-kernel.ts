@@ -5,16 +5,18 @@
 // a row hoisted out of the inner loop, runs a simple elementwise pass in about 3 ns an element,
 // and reads and writes the shared arrays the GEMM steps and the other kernels use in place.
 //
-// The emitter writes the body (`flatFloat32`): temporaries `tN` (node values rounded to
-// float32), loop counters `kN`, accumulators `aN`, chosen values `cN`, buffers `bN` read by flat
-// position, and the thread's position as `this.thread.x`, `.y` and `.z`. Here the body becomes
-// the inside of a loop over a range of the output's flat positions, row by row (a row is the x
-// extent of the layout).
+// The emitter writes the body (`flatFloat32`) as statements (statements.ts): temporaries `tN`
+// (node values rounded to float32), loop counters `kN`, accumulators `aN`, chosen values `cN`,
+// buffers `bN` read by flat position, and the thread's position as `x`, `y` and `z`. Here the
+// body becomes the inside of a loop over a range of the output's flat positions, row by row (a
+// row is the x extent of the layout).
+
+import { loopsIn, renderStatements, type Statement } from '../compile/statements.ts';
 
 /** The pieces of a kernel the emitter wrote. */
 export interface KernelBody {
-  /** Top-level statements in order; a loop is one statement of several lines. */
-  readonly statements: readonly string[];
+  /** Top-level statements in order. */
+  readonly statements: readonly Statement[];
   /** The name or literal that holds the output value. */
   readonly result: string;
   /** The buffer parameters, in order. */
@@ -23,22 +25,16 @@ export interface KernelBody {
   readonly layout: readonly [number, number, number];
 }
 
-const names = /\b(?:[takc]\d+|[xyz])\b/g;
-const constant = /^const (t\d+) = ([^\n]*);$/;
-
 /**
  * Which statements do not depend on x, and may run once a row: a `const` whose names are all
  * row-invariant (y, z, buffers and earlier hoisted constants). Buffers never change during a
  * kernel, so a read at a row-invariant position (a bias) is hoisted too.
  */
-export const hoistable = (statements: readonly string[]): boolean[] => {
+export const hoistable = (statements: readonly Statement[]): boolean[] => {
   const invariant = new Set(['y', 'z']);
   return statements.map((statement) => {
-    const match = constant.exec(statement);
-    if (match === null) return false;
-    const used = match[2].match(names) ?? [];
-    if (!used.every((name) => invariant.has(name))) return false;
-    invariant.add(match[1]);
+    if (statement.kind !== 'const' || !statement.reads.every((name) => invariant.has(name))) return false;
+    invariant.add(statement.name);
     return true;
   });
 };
@@ -49,9 +45,9 @@ export const hoistable = (statements: readonly string[]): boolean[] => {
  */
 export const javascriptKernelSource = (body: KernelBody): string => {
   const [width, height] = body.layout;
-  const statements = body.statements.map((s) => s.replace(/this\.thread\.([xyz])/g, '$1'));
+  const { statements } = body;
   const hoisted = hoistable(statements);
-  const indent = (lines: readonly string[], depth: number) => lines.flatMap((s) => s.split('\n')).map((line) => `${'  '.repeat(depth)}${line}`).join('\n');
+  const indent = (some: readonly Statement[], depth: number) => renderStatements(some, depth).join('\n');
   return [
     '(function kernel(out, buffers, start, end) {',
     ...body.parameters.map((name, i) => `  const ${name} = buffers[${i}];`),
@@ -77,9 +73,9 @@ export const javascriptKernelSource = (body: KernelBody): string => {
  * Roughly how many inner-loop passes one output element costs: 1, plus for each top-level loop
  * the product of its nested loops' counts (a reduction over 256 x 1024 costs 262,144).
  */
-export const passesPerElement = (statements: readonly string[]): number =>
+export const passesPerElement = (statements: readonly Statement[]): number =>
   statements.reduce((total, statement) => {
-    const counts = [...statement.matchAll(/; k\d+ < (\d+); /g)].map((m) => Number(m[1]));
+    const counts = loopsIn(statement).map((loop) => loop.count);
     return total + (counts.length === 0 ? 0 : counts.reduce((a, b) => a * b, 1));
   }, 1);
 

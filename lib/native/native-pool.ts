@@ -9,6 +9,7 @@ import { GEMM_COLUMNS, GEMM_ROWS, gemmKernel } from './gemm-kernel.ts';
 import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
 import type { JavascriptKernel } from './javascript-kernel.ts';
+import type { NativeJob, NativeWorkerData, WorkerReply } from './worker-jobs.ts';
 
 /**
  * Below this many inner-loop passes a kernel runs on the calling thread: handing it to the
@@ -27,8 +28,17 @@ const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModu
       { name: 'shiftAddRow', body: shiftAddRowKernel() },
     ], MAXIMUM_PAGES)));
 
-/** A job for one worker (see worker.js for the kinds); offsets are in floats. */
-export type NativeJob = { readonly kind: 'conv-images' | 'conv-channels' | 'conv-shifts' | 'matmul' | 'kernel' } & Record<string, unknown>;
+/**
+ * How a worker thread starts: by registering tsx's loader, then importing worker.ts. A worker
+ * does not inherit the loader the main thread runs under (neither `node --import tsx` nor the
+ * tsx command reach worker threads in Node 20), so a worker started from worker.ts's URL alone
+ * would fail on its first type annotation.
+ */
+const workerSource = (): string => {
+  const loader = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const worker = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  return `import(${loader}).then(({ register }) => { register(); return import(${worker}); });`;
+};
 
 export class NativePool {
   readonly threads: number;
@@ -77,7 +87,7 @@ export class NativePool {
           worker.once('error', onError);
           // A worker in a job keeps the process alive until it answers.
           worker.ref();
-          worker.once('message', (reply: { ok: boolean; message?: string }) => {
+          worker.once('message', (reply: WorkerReply) => {
             worker.off('error', onError);
             worker.unref();
             if (reply.ok) resolve();
@@ -163,10 +173,10 @@ export class NativePool {
   private start(): Worker[] {
     if (this.workers === undefined) {
       const module = gemmModule();
+      const workerData: NativeWorkerData = { module, memory: this.memory, blockRows: GEMM_ROWS, blockColumns: GEMM_COLUMNS };
+      const source = workerSource();
       this.workers = Array.from({ length: this.threads }, () => {
-        const worker = new Worker(new URL('./worker.js', import.meta.url), {
-          workerData: { module, memory: this.memory, blockRows: GEMM_ROWS, blockColumns: GEMM_COLUMNS },
-        });
+        const worker = new Worker(source, { eval: true, workerData });
         // Idle workers must not keep the process alive; a job in flight is awaited by its caller.
         worker.unref();
         return worker;

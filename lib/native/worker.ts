@@ -1,7 +1,7 @@
 // A native-kernel worker: one instance of the GEMM module over the shared memory, and the
-// packing loops that lay the operands out for it. Plain JavaScript, because a worker thread
-// does not inherit the TypeScript loader; the jobs it takes are planned and typed in
-// conv2d-native.ts and matmul-native.ts, and the suite checks its results against the interpreter.
+// packing loops that lay the operands out for it. The jobs it takes are planned in
+// conv2d-native.ts and matmul-native.ts and typed in worker-jobs.ts, which the pool imports too;
+// the suite checks their results against the interpreter.
 //
 // Every job names its memory regions as element offsets into the shared memory; a job is one of
 //  - conv-images: for each image of a range, the patch matrix of the image, one GEMM with the
@@ -17,18 +17,35 @@
 //  - kernel: a range of a JavaScript kernel's output positions (javascript-kernel.ts), over
 //    arrays in shared memory of their own rather than the GEMM's memory.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort as port, workerData } from 'node:worker_threads';
+import type { StridedView } from './strided-view.ts';
+import type {
+  ConvChannelsJob, ConvGeometry, ConvImagesJob, ConvShiftsJob, KernelFunction, KernelJob, MatmulJob, NativeJob, NativeWorkerData, WorkerReply,
+} from './worker-jobs.ts';
+
+/** The module's functions (gemm-kernel.ts, patch-kernel.ts, shift-add-kernel.ts); addresses and steps are in bytes. */
+interface KernelExports {
+  gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, accumulate: number): void;
+  patchRow(
+    out: number, origin: number, imageStride: number, images: number, rowStep: number, columnStep: number,
+    rowFrom: number, rowTo: number, rows: number, columns: number, from: number, to: number,
+  ): void;
+  shiftAddRow(out: number, origin: number, rowStep: number, columnStep: number, rows: number, columns: number, rowFrom: number, rowTo: number, from: number, to: number): void;
+}
+
+if (port === null) throw new Error('worker.ts runs as a worker thread of the native pool');
+const parentPort = port;
 
 // The GEMM's block (rows of A, columns of B a pass) comes from gemm-kernel.ts, its one source.
-const { module, memory, blockRows: ROWS, blockColumns: COLUMNS } = workerData;
+const { module, memory, blockRows: ROWS, blockColumns: COLUMNS } = workerData as NativeWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
-const { gemm, patchRow, shiftAddRow } = instance.exports;
+const { gemm, patchRow, shiftAddRow } = instance.exports as unknown as KernelExports;
 let f32 = new Float32Array(memory.buffer);
 
-const roundUp = (n, m) => Math.ceil(n / m) * m;
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
 /** The i in [0, n) with 0 <= i * step + shift < size: [first, last). */
-const inside = (n, step, shift, size) => {
+const inside = (n: number, step: number, shift: number, size: number): [number, number] => {
   const first = Math.min(n, Math.max(0, Math.ceil(-shift / step)));
   return [first, Math.max(first, Math.min(n, Math.ceil((size - shift) / step)))];
 };
@@ -38,7 +55,7 @@ const inside = (n, step, shift, size) => {
  * j*sw + q*dw - pl], or 0 where that lies in the padding; columns past the last up to `ldb`
  * are zero (the GEMM reads whole blocks of 8). Each row is one call of the module's patchRow.
  */
-const patches = (dst, ldb, x, c0, c1, b0, b1, g) => {
+const patches = (dst: number, ldb: number, x: StridedView, c0: number, c1: number, b0: number, b1: number, g: ConvGeometry) => {
   const [, , height, width] = x.shape;
   const [sb, sc, sy, sx] = x.strides;
   const { kernel: [kh, kw], stride: [strideY, strideX], padding: [pt, pl], dilation: [dy, dx], output: [oh, ow] } = g;
@@ -58,7 +75,7 @@ const patches = (dst, ldb, x, c0, c1, b0, b1, g) => {
 };
 
 /** Rows [r0, r1) of a 2-D view into a contiguous block of `rows` x `ld`, zero past the view. */
-const pack = (dst, ld, view, r0, r1, rows, columns) => {
+const pack = (dst: number, ld: number, view: Omit<StridedView, 'shape'>, r0: number, r1: number, rows: number, columns: number) => {
   const [sr, sc] = view.strides;
   for (let r = 0; r < rows; r++) {
     const out = dst + r * ld;
@@ -78,7 +95,7 @@ const pack = (dst, ld, view, r0, r1, rows, columns) => {
 };
 
 /** C's first `rows` x `columns` into a row-major destination. */
-const unpack = (src, ld, dst, rows, columns) => {
+const unpack = (src: number, ld: number, dst: number, rows: number, columns: number) => {
   for (let r = 0; r < rows; r++) f32.copyWithin(dst + r * columns, src + r * ld, src + r * ld + columns);
 };
 
@@ -87,11 +104,11 @@ const unpack = (src, ld, dst, rows, columns) => {
  * worker copies its own results out while they are still in its cache, instead of the main
  * thread copying the whole output once every worker is done.
  */
-const unpackTo = (destination, src, ld, at, rows, columns) => {
+const unpackTo = (destination: Float32Array, src: number, ld: number, at: number, rows: number, columns: number) => {
   for (let r = 0; r < rows; r++) destination.set(f32.subarray(src + r * ld, src + r * ld + columns), at + r * columns);
 };
 
-const convImages = (job) => {
+const convImages = (job: ConvImagesJob) => {
   const { x, weights, output, destination, geometry, first, last, scratch } = job;
   const { outChannels, depth, output: [oh, ow] } = geometry;
   const columns = oh * ow;
@@ -110,7 +127,7 @@ const convImages = (job) => {
   }
 };
 
-const convChannels = (job) => {
+const convChannels = (job: ConvChannelsJob) => {
   const { x, w, geometry, first, last, scratch, partial } = job;
   const { outChannels, output: [oh, ow], kernel: [kh, kw] } = geometry;
   const depth = kh * kw;
@@ -139,7 +156,7 @@ const convChannels = (job) => {
   if (first === last) f32.fill(0, partial, partial + m * n);
 };
 
-const convShifts = (job) => {
+const convShifts = (job: ConvShiftsJob) => {
   const { x, taps, output, destination, geometry, first, last, scratch } = job;
   const { outChannels, kernel: [kh, kw], stride: [strideY, strideX], padding: [pt, pl], dilation: [dy, dx], output: [oh, ow] } = geometry;
   const [, channels, height, width] = x.shape;
@@ -177,7 +194,7 @@ const convShifts = (job) => {
   }
 };
 
-const matmul = (job) => {
+const matmul = (job: MatmulJob) => {
   const { a, b, output, destination, rows, depth, columns, items, rowFirst, rowLast, scratch } = job;
   const m = roundUp(rowLast - rowFirst, ROWS);
   const n = roundUp(columns, COLUMNS);
@@ -194,28 +211,37 @@ const matmul = (job) => {
 };
 
 /** Compiled JavaScript kernels by id: the source comes with a kernel's first job on this worker. */
-const kernels = new Map();
+const kernels = new Map<number, KernelFunction>();
 
-const kernel = (job) => {
+const kernel = (job: KernelJob) => {
   for (const id of job.forget ?? []) kernels.delete(id);
   let run = kernels.get(job.id);
   if (run === undefined) {
     if (job.source === undefined) throw new Error(`kernel ${job.id} was never sent`);
-    run = (0, eval)(job.source);
+    run = (0, eval)(job.source) as KernelFunction;
     kernels.set(job.id, run);
   }
   run(job.out, job.buffers, job.start, job.end);
 };
 
-const jobs = { 'conv-images': convImages, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul, kernel };
+type JobOf<K extends NativeJob['kind']> = Extract<NativeJob, { readonly kind: K }>;
 
-parentPort.on('message', (job) => {
+/** Each kind of job's runner: a kind with none, or a runner for the wrong kind, is a type error. */
+const jobs: { readonly [K in NativeJob['kind']]: (job: JobOf<K>) => void } = {
+  'conv-images': convImages, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul, kernel,
+};
+
+const runJob = <K extends NativeJob['kind']>(job: JobOf<K>): void => jobs[job.kind](job);
+
+const reply = (message: WorkerReply) => parentPort.postMessage(message);
+
+parentPort.on('message', (job: NativeJob) => {
   try {
     // The memory may have grown since the last job: views of the old buffer stop at its old end.
     if (f32.buffer !== memory.buffer) f32 = new Float32Array(memory.buffer);
-    jobs[job.kind](job);
-    parentPort.postMessage({ ok: true });
+    runJob(job);
+    reply({ ok: true });
   } catch (error) {
-    parentPort.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) });
+    reply({ ok: false, message: error instanceof Error ? error.message : String(error) });
   }
 });

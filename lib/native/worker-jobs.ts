@@ -1,0 +1,129 @@
+// What the native pool and its workers say to each other: the data a worker starts with, the
+// jobs it takes, and its reply. One set of types that both sides import, so that a field the
+// planner renames or forgets is a type error in the worker rather than an undefined read there.
+// Every memory region is named by its element offset into the shared WebAssembly memory.
+
+import type { StridedView } from './strided-view.ts';
+
+/** What each worker is started with: the kernels' module, the memory, the GEMM's block. */
+export interface NativeWorkerData {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  /** Rows of A the GEMM takes a pass (gemm-kernel.ts). */
+  readonly blockRows: number;
+  /** Columns of B the GEMM takes a pass. */
+  readonly blockColumns: number;
+}
+
+/** A convolution's shape, as the workers read it (conv2d-native.ts). */
+export interface ConvGeometry {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  /** [top, left]: the padding before each spatial axis. */
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly output: readonly [number, number];
+  readonly outChannels: number;
+  /** Rows of the patch matrix: input channels x kernel height x kernel width. */
+  readonly depth: number;
+}
+
+/** A range of images or channels, [first, last), and the worker's own scratch region. */
+interface Share {
+  readonly first: number;
+  readonly last: number;
+  readonly scratch: number;
+}
+
+/**
+ * For each image of the range, the image's patch matrix, one GEMM with the packed weights, the
+ * result into the output (the usual im2col convolution).
+ */
+export interface ConvImagesJob extends Share {
+  readonly kind: 'conv-images';
+  readonly x: StridedView;
+  /** The weights packed as (output channels, padded to the GEMM's block) x depth. */
+  readonly weights: number;
+  readonly output: number;
+  /** The caller's result array in shared memory, written by the worker; else the output region. */
+  readonly destination: Float32Array | undefined;
+  readonly geometry: ConvGeometry;
+}
+
+/**
+ * For each input channel of the range, the channel's patch matrix across all images, one GEMM
+ * summed into this worker's partial sum (for convolutions whose kernel is larger than their
+ * output, such as the weight gradient).
+ */
+export interface ConvChannelsJob extends Share {
+  readonly kind: 'conv-channels';
+  readonly x: StridedView;
+  readonly w: StridedView;
+  readonly geometry: ConvGeometry;
+  readonly partial: number;
+}
+
+/**
+ * For each image of the range, one GEMM of the taps (output channel and kernel position, by
+ * input channel) with the image's channels, then each tap's row added into the output shifted by
+ * where the tap reads (for convolutions with fewer output channels than input channels, such as
+ * the input gradient).
+ */
+export interface ConvShiftsJob extends Share {
+  readonly kind: 'conv-shifts';
+  readonly x: StridedView;
+  readonly taps: number;
+  readonly output: number;
+  readonly destination: Float32Array | undefined;
+  readonly geometry: ConvGeometry;
+}
+
+/** A batch of matrices of one layout: where each starts, and the strides of its two axes. */
+export interface BatchedMatrices {
+  readonly offsets: readonly number[];
+  readonly strides: readonly number[];
+}
+
+/** For each product of a range, both factors packed and one GEMM (matmul-native.ts). */
+export interface MatmulJob {
+  readonly kind: 'matmul';
+  readonly a: BatchedMatrices;
+  readonly b: BatchedMatrices;
+  readonly output: number;
+  readonly destination: Float32Array | undefined;
+  readonly rows: number;
+  readonly depth: number;
+  readonly columns: number;
+  /** The products this worker makes. */
+  readonly items: readonly number[];
+  /** The rows of each product this worker makes, [rowFirst, rowLast). */
+  readonly rowFirst: number;
+  readonly rowLast: number;
+  readonly scratch: number;
+}
+
+/** A compiled JavaScript kernel: writes out[f] for the flat positions f in [start, end). */
+export type KernelFunction = (out: Float32Array, buffers: readonly Float32Array[], start: number, end: number) => void;
+
+/**
+ * A range of a JavaScript kernel's output positions (javascript-kernel.ts), over arrays in shared
+ * memory of their own rather than the GEMM's memory.
+ */
+export interface KernelJob {
+  readonly kind: 'kernel';
+  readonly id: number;
+  /** The kernel's source, sent with its first job on each worker only. */
+  readonly source?: string;
+  /** Kernels the worker is to drop (their compiled function was destroyed). */
+  readonly forget?: readonly number[];
+  readonly out: Float32Array;
+  readonly buffers: readonly Float32Array[];
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A job for one worker. */
+export type NativeJob = ConvImagesJob | ConvChannelsJob | ConvShiftsJob | MatmulJob | KernelJob;
+
+/** A worker's answer to each job. */
+export type WorkerReply = { readonly ok: true } | { readonly ok: false; readonly message: string };

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { hoistable, JavascriptKernel } from '../lib/native/javascript-kernel.ts';
 import { keepsFloat32 } from '../lib/compile/emitter.ts';
-import type { Statement } from '../lib/compile/statements.ts';
+import type { Statement } from '../lib/codegen/statements.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
 import { sharedFloats } from '../lib/native/shared-floats.ts';
 import { planKernels } from '../lib/compile/compile.ts';

@@ -11,7 +11,7 @@ import type { Shape } from '../shape.ts';
 import { sizeOf, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import type { LiteralDialect } from './capabilities.ts';
-import { renderStatements, type Statement, type ThreadAxis } from './statements.ts';
+import { renderStatements, type Statement, type ThreadAxis } from '../codegen/statements.ts';
 
 /** A JavaScript number literal that gpu.js parses, always as a floating-point value. */
 export const literal = (value: number): string => {

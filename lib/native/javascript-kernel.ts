@@ -11,7 +11,7 @@
 // body becomes the inside of a loop over a range of the output's flat positions, row by row (a
 // row is the x extent of the layout).
 
-import { loopsIn, renderStatements, type Statement } from '../compile/statements.ts';
+import { loopsIn, renderStatements, type Statement } from '../codegen/statements.ts';
 
 /** The pieces of a kernel the emitter wrote. */
 export interface KernelBody {

@@ -31,7 +31,7 @@ const assertClose = (what: string, got: Float32Array, want: ArrayLike<number>) =
 };
 
 /** The elements of a view, row-major, as the interpreter's float64 values. */
-const materialise = ({ data, view }: NativeOperand) => {
+const materialize = ({ data, view }: NativeOperand) => {
   const out = new Float64Array(sizeOf(view.shape));
   let k = 0;
   const walk = (axis: number, offset: number): void => {
@@ -137,8 +137,8 @@ test('native conv2d equals the interpreter: any geometry, operands as views, all
   await fc.assert(
     fc.asyncProperty(convArbitrary, async ({ g, x, w }) => {
       const params: Conv2dParams = { stride: g.stride, padding: g.padding, dilation: g.dilation };
-      const xs = materialise(x);
-      const ws = materialise(w);
+      const xs = materialize(x);
+      const ws = materialize(w);
       const shape = conv2dPrimitive.shape([xs.shape, ws.shape], params);
       forms.add(g.kernel[0] * g.kernel[1] > shape[2] * shape[3] ? 'by channel' : g.outChannels < g.channels ? 'by shifts' : 'by image');
       const want = conv2dPrimitive.evaluate([xs, ws], params, shape);
@@ -160,8 +160,8 @@ test('native matmul equals the interpreter: batched, operands as views, rows or 
     .chain((g) => fc.record({ g: fc.constant(g), a: operandArbitrary([...g.batch, g.m, g.k], 1), b: operandArbitrary([...g.batch, g.k, g.n], 2) }));
   await fc.assert(
     fc.asyncProperty(arbitrary, async ({ g, a, b }) => {
-      const as = materialise(a);
-      const bs = materialise(b);
+      const as = materialize(a);
+      const bs = materialize(b);
       const shape = matmulPrimitive.shape([as.shape, bs.shape], {});
       const want = matmulPrimitive.evaluate([as, bs], {}, shape);
       await withPool(g.threads, async (pool) => assertClose('matmul', await matmulNative(pool, a, b, shape, g.shared ? sharedFloats : undefined), want));
@@ -177,7 +177,7 @@ test('a pool grows its memory for a large job and still computes small ones afte
       const a = { data: values(n * n, 1), view: { offset: 0, shape, strides: stridesOf(shape) } };
       const b = { data: values(n * n, 2), view: { offset: 0, shape, strides: stridesOf(shape) } };
       const got = await matmulNative(pool, a, b, shape);
-      const want = matmulPrimitive.evaluate([materialise(a), materialise(b)], {}, shape);
+      const want = matmulPrimitive.evaluate([materialize(a), materialize(b)], {}, shape);
       assertClose(`matmul ${n}`, got, want);
     }
   });
@@ -192,6 +192,6 @@ test('jobs started together on one pool (two compiled functions called at once) 
       return { a, b, shape: [m, n] };
     });
     const results = await Promise.all(cases.map(({ a, b, shape }) => matmulNative(pool, a, b, shape)));
-    results.forEach((got, i) => assertClose(`product ${i}`, got, matmulPrimitive.evaluate([materialise(cases[i].a), materialise(cases[i].b)], {}, cases[i].shape)));
+    results.forEach((got, i) => assertClose(`product ${i}`, got, matmulPrimitive.evaluate([materialize(cases[i].a), materialize(cases[i].b)], {}, cases[i].shape)));
   });
 });

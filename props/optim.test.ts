@@ -22,7 +22,7 @@ const close = (actual: readonly number[], expected: readonly number[], tolerance
   actual.forEach((a, i) => assert.ok(Math.abs(a - expected[i]) <= tolerance, `[${i}] ${a} vs ${expected[i]}`));
 };
 
-/** Runs `steps` updates with fixed gradients, materialising between steps as a training loop does. */
+/** Runs `steps` updates with fixed gradients, materializing between steps as a training loop does. */
 const run = (optimizer: Optimizer, params: Tree, gradients: readonly Tree[]) => {
   let state: OptimizerState<Tree> = optimizer.init(params);
   const trajectory: number[][] = [];

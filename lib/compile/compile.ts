@@ -405,7 +405,7 @@ const hostReason = (node: Tensor): string => {
   return rule.kind === 'host' ? rule.why : 'it is empty';
 };
 
-/** The value of a scalar constant that no kernel materialised. */
+/** The value of a scalar constant that no kernel materialized. */
 const scalarData = (node: Tensor): Float32Array => {
   const data = constantDataOf(node);
   if (data !== undefined) return toFloat32(data);

@@ -1,6 +1,6 @@
 // Writes the body of one gpu.js kernel: straight-line statements with named temporaries (so a
 // value used twice is computed once, and deep index arithmetic never grows exponentially),
-// scoped loops for reductions, and reads of materialised buffers by flat row-major index.
+// scoped loops for reductions, and reads of materialized buffers by flat row-major index.
 // Every buffer, and every kernel's output, has the 3-D layout [width, height, depth] of
 // `layoutOf`: the tensor's last axis is x (contiguous, fastest-varying, the axis webasm
 // vectorises), the second-last is y, and every leading axis is flattened into z with integer
@@ -132,7 +132,7 @@ export class Emitter {
   private scope: Scope = { statements: [], memo: new Map(), depth: 0 };
   private readonly root = this.scope;
   private counter = 0;
-  /** Buffer parameter name of each materialised node this kernel reads, in parameter order. */
+  /** Buffer parameter name of each materialized node this kernel reads, in parameter order. */
   readonly buffers = new Map<Tensor, string>();
   readonly layoutFor: (node: Tensor) => Layout;
   private readonly settings: EmitterSettings;
@@ -239,7 +239,7 @@ export class Emitter {
     return result;
   }
 
-  /** A read of a materialised node's buffer, in its 3-D layout. */
+  /** A read of a materialized node's buffer, in its 3-D layout. */
   read(node: Tensor, index: readonly string[]): string {
     let name = this.buffers.get(node);
     if (name === undefined) {

@@ -17,7 +17,7 @@ import { kernelRule } from './rules.ts';
 export interface Lowered {
   readonly outputs: Tensor[];
   /** Nodes the rewrite introduced that must get their own buffers. */
-  readonly materialise: ReadonlySet<Tensor>;
+  readonly materialize: ReadonlySet<Tensor>;
 }
 
 /** The graph with each node replaced by what `replace` makes of it, given its rewritten inputs. */
@@ -32,14 +32,14 @@ const rewriteGraph = (outputs: readonly Tensor[], replace: (node: Tensor, inputs
 };
 
 export const lowerToKernelRules = (outputs: readonly Tensor[]): Lowered => {
-  const materialise = new Set<Tensor>();
+  const materialize = new Set<Tensor>();
   const lowered = rewriteGraph(outputs, (node, inputs) => {
     const rule = kernelRule(node);
     const rewritten = rule.kind === 'boundary' ? rule.rewrite?.(node, inputs) : undefined;
-    rewritten?.materialise.forEach((n) => materialise.add(n));
+    rewritten?.materialize.forEach((n) => materialize.add(n));
     return rewritten?.result;
   });
-  return { outputs: lowered, materialise };
+  return { outputs: lowered, materialize };
 };
 
 /** A constant whose every element is `value`, seen through movements that only remap indices. */

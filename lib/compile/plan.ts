@@ -55,16 +55,16 @@ export const planProgram = <A>(
   // The native kernels pad as they gather patches: a padded copy would only cost a pass.
   const native = (node: Tensor) => capabilities.nativeKernels && isNativeStep(node);
   const simplified = withoutIdentityOperands(flattenTree(traced).leaves);
-  const lowered = capabilities.nativeKernels ? { outputs: simplified, materialise: new Set<Tensor>() } : lowerToKernelRules(simplified);
+  const lowered = capabilities.nativeKernels ? { outputs: simplified, materialize: new Set<Tensor>() } : lowerToKernelRules(simplified);
   const outputs = lowered.outputs;
   const outputTree = unflattenTree(traced, outputs);
-  const scheduled = schedule(outputs, lowered.materialise, native);
-  const materialised = new Set(scheduled.materialised);
+  const scheduled = schedule(outputs, lowered.materialize, native);
+  const materialized = new Set(scheduled.materialized);
   const order = [...scheduled.order];
   const layouts = bufferLayouts(order, outputs, capabilities, native);
   const layoutFor = (node: Tensor): Layout => layouts.get(node) ?? rowMajor(node.shape);
 
-  const isBuffer = (n: Tensor) => materialised.has(n) || (constantDataOf(n) !== undefined && !isScalarConstant(n));
+  const isBuffer = (n: Tensor) => materialized.has(n) || (constantDataOf(n) !== undefined && !isScalarConstant(n));
 
   const emit = (node: Tensor): KernelPlan => {
     const fused: Tensor[] = [];
@@ -141,7 +141,7 @@ export const planProgram = <A>(
         `compile: the kernel for ${node} reads ${kernel.buffers.length} buffers (${kernel.buffers.map(String).join(', ')}), more than the ` +
           `${capabilities.kernelInputs} this backend allows, and no fused part of it can take some of them into a kernel of its own`,
       );
-    materialised.add(best.node);
+    materialized.add(best.node);
     const layout = fittingLayout(best.node.shape, capabilities);
     if (layout !== undefined) layouts.set(best.node, layout);
     return { kernel, split: best.node };

@@ -35,7 +35,7 @@ import { emitHashToUnit, emitKeyWord } from './hash-code.ts';
 type Emit = (w: Emitter, node: Tensor<any, any>, index: readonly string[]) => string;
 
 /** The node's replacement (given its rewritten inputs) and the nodes of it that need buffers; undefined to keep it. */
-export type Rewrite = (node: Tensor<any, any>, inputs: readonly Tensor[]) => { readonly result: Tensor; readonly materialise: readonly Tensor[] } | undefined;
+export type Rewrite = (node: Tensor<any, any>, inputs: readonly Tensor[]) => { readonly result: Tensor; readonly materialize: readonly Tensor[] } | undefined;
 
 export type KernelRule =
   | {
@@ -159,7 +159,7 @@ const explicitlyPadded: Rewrite = (node, [x, weight]) => {
   const params = node.params as Conv2dParams;
   if (!params.padding.flat().some((p) => p > 0)) return undefined;
   const padded = pad(x, [[0, 0], [0, 0], params.padding[0], params.padding[1]]);
-  return { result: apply(conv2dPrimitive, [padded, weight], { ...params, padding: [[0, 0], [0, 0]] }), materialise: [padded] };
+  return { result: apply(conv2dPrimitive, [padded, weight], { ...params, padding: [[0, 0], [0, 0]] }), materialize: [padded] };
 };
 
 const pool2d: Emit = (w, node, index) => {

@@ -1,4 +1,4 @@
-// The scheduler decides kernel boundaries. A node is materialised (gets its own buffer, written
+// The scheduler decides kernel boundaries. A node is materialized (gets its own buffer, written
 // by its own kernel or supplied from outside) when it is
 //  - an argument or a non-scalar constant (supplied from outside),
 //  - an output of the compiled function,
@@ -16,9 +16,9 @@ import { constantDataOf } from '../primitives/constant.ts';
 import { nativeOperands } from '../native/native-step.ts';
 
 export interface Schedule {
-  /** Materialised nodes in topological order (inputs before users). */
+  /** Materialized nodes in topological order (inputs before users). */
   readonly order: readonly Tensor[];
-  readonly materialised: ReadonlySet<Tensor>;
+  readonly materialized: ReadonlySet<Tensor>;
 }
 
 /** Nodes whose recomputation costs about as much as reading a buffer. */
@@ -30,26 +30,26 @@ const rereadsInputs = (rule: KernelRule): boolean => rule.kind === 'boundary' &&
 export const isScalarConstant = (node: Tensor): boolean => constantDataOf(node) !== undefined && node.size === 1;
 
 /**
- * `native`: the nodes that run on the native kernels. They are materialised, and so is every
+ * `native`: the nodes that run on the native kernels. They are materialized, and so is every
  * buffer they read through transposes and flips (the native kernels read those as views).
  */
-export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Tensor> = new Set(), native: (node: Tensor) => boolean = () => false): Schedule => {
+export const schedule = (outputs: readonly Tensor[], materialize: ReadonlySet<Tensor> = new Set(), native: (node: Tensor) => boolean = () => false): Schedule => {
   // Inputs that only a gradient needs (a custom VJP's primals) need not be computed.
   const inputsOf = valueInputsOf;
   const order = postOrder(outputs, { inputsOf });
   const outputSet = new Set(outputs);
-  const materialised = new Set<Tensor>();
+  const materialized = new Set<Tensor>();
   // Nodes that must have buffers whatever their consumers do.
   for (const node of order) {
     const leaf = node.primitive.leaf === true;
     const rule = kernelRule(node);
-    if (outputSet.has(node) || materialise.has(node) || (leaf && !isScalarConstant(node)) || rule.kind === 'host' || node.size === 0)
-      materialised.add(node);
+    if (outputSet.has(node) || materialize.has(node) || (leaf && !isScalarConstant(node)) || rule.kind === 'host' || node.size === 0)
+      materialized.add(node);
     // A host step reads its inputs from buffers.
-    if (rule.kind === 'host') for (const input of inputsOf(node)) if (!isScalarConstant(input)) materialised.add(input);
+    if (rule.kind === 'host') for (const input of inputsOf(node)) if (!isScalarConstant(input)) materialized.add(input);
     if (native(node)) {
-      materialised.add(node);
-      for (const operand of nativeOperands(node)) materialised.add(operand.base);
+      materialized.add(node);
+      for (const operand of nativeOperands(node)) materialized.add(operand.base);
     }
   }
   // matmul and conv2d read every element of their inputs many times (their rules say so): an
@@ -57,7 +57,7 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
   // Movement (transposes, slices) stays fused: it is only index arithmetic.
   for (const node of order)
     if (rereadsInputs(kernelRule(node)) && !native(node))
-      for (const input of node.inputs) if (!cheap(input) && !isScalarConstant(input) && kernelRule(input).kind === 'fused') materialised.add(input);
+      for (const input of node.inputs) if (!cheap(input) && !isScalarConstant(input) && kernelRule(input).kind === 'fused') materialized.add(input);
   // Consumers before producers: a fused node is inlined into every kernel that reaches it
   // through fused nodes. Reached from two kernels and not cheap, it gets its own buffer instead
   // of being computed twice; reached from one kernel twice, the kernel computes it once.
@@ -98,17 +98,17 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
     const node = order[k];
     const reaching = kernelsReaching.get(node) ?? new Set<Tensor>();
     const rule = kernelRule(node);
-    if (!materialised.has(node) && !isScalarConstant(node)) {
+    if (!materialized.has(node) && !isScalarConstant(node)) {
       const [input] = node.inputs as Tensor[];
       if (rule.kind === 'fused' && rule.spreadsInput && reaching.size > 1 && !cheap(node) && input.size < node.size && !isScalarConstant(input))
         // A broadcast reached from several kernels: its smaller input gets the buffer, and each
         // kernel re-reads it (as cheap as reading a buffer of the broadcast's size, which would
         // have to be written and carried between pipelines first).
-        materialised.add(input);
+        materialized.add(input);
       else if (rule.kind === 'boundary' ? reaching.size !== 1 || elementwiseFromRoot.get(node) !== true : (reaching.size > 1 || readAtSeveralIndices(node)) && !cheap(node) && operationsIn(node) >= RECOMPUTED_OPERATIONS)
-        materialised.add(node);
+        materialized.add(node);
     }
-    const isRoot = materialised.has(node);
+    const isRoot = materialized.has(node);
     const roots = isRoot ? new Set([node]) : reaching;
     const passesIndexThrough = node.primitive.elementwise !== undefined && (isRoot || elementwiseFromRoot.get(node) === true);
     // A native step reads the buffers under its views directly: it computes none of its inputs.
@@ -123,5 +123,5 @@ export const schedule = (outputs: readonly Tensor[], materialise: ReadonlySet<Te
       uses.set(input, { all: counts.all + 1, remapped: counts.remapped + (sameIndex ? 0 : 1) });
     }
   }
-  return { order: order.filter((node) => materialised.has(node)), materialised };
+  return { order: order.filter((node) => materialized.has(node)), materialized };
 };

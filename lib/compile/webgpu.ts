@@ -65,7 +65,7 @@ const isSoftware = (adapter: AdapterLike): boolean =>
 const deviceErrors: string[] = [];
 
 /** The device errors reported since the last call, oldest first. */
-export const takeDeviceErrors = (): string[] => deviceErrors.splice(0);
+const takeDeviceErrors = (): string[] => deviceErrors.splice(0);
 
 const errorMessage = (event: unknown): string => {
   const error = (event as { error?: { message?: string; constructor?: { name?: string } } }).error;

@@ -1,10 +1,9 @@
 // Objectives side by side: kNN top-1 per epoch, a line per objective, as a Vega-Lite spec (written
 // beside the PNG, to open and restyle) drawn by render-chart.ts.
 
-import { hexColor } from './curves-chart.ts';
 import { epochAxis } from './epoch-axis.ts';
-import type { RGB } from './raster.ts';
-import { CHART_FONT, type ChartSpec, chartPng } from './render-chart.ts';
+import { hexColor, TABLEAU_10 } from './palette.ts';
+import { CHART_FONT, type ChartSpec, chartPng, type SizedChart } from './render-chart.ts';
 
 /** One objective's line: its name and its top-1 (in percent) per epoch. */
 export interface ComparedLine {
@@ -12,10 +11,10 @@ export interface ComparedLine {
   readonly points: readonly { readonly epoch: number; readonly top1: number }[];
 }
 
-// A colour per line, told apart also in grey (Tableau-10's first six).
-export const COMPARISON_COLORS: readonly RGB[] = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75]];
+/** A colour per line, in order. */
+export const COMPARISON_COLORS = TABLEAU_10;
 
-export const comparisonSpec = (lines: readonly ComparedLine[], title: string, width = 900, height = 480): ChartSpec => ({
+const comparisonSpec = (lines: readonly ComparedLine[], title: string, width: number, height: number): ChartSpec => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
   title: { text: title, anchor: 'start', fontSize: 15 },
   config: { font: CHART_FONT, legend: { orient: 'right', title: null } },
@@ -36,6 +35,13 @@ export const comparisonSpec = (lines: readonly ComparedLine[], title: string, wi
   },
 } as ChartSpec);
 
+/** The comparison's spec and picture size. */
+export const comparisonFigure = (lines: readonly ComparedLine[], title: string, width = 900, height = 480): SizedChart => ({
+  width,
+  height,
+  spec: comparisonSpec(lines, title, width, height),
+});
+
 /** PNG (default 900x480) of the comparison. */
 export const comparisonChart = (lines: readonly ComparedLine[], title: string, width = 900, height = 480): Promise<Buffer> =>
-  chartPng(comparisonSpec(lines, title, width, height), width, height);
+  chartPng(comparisonFigure(lines, title, width, height));

@@ -3,7 +3,8 @@
 // top-1 where it was measured. It is a Vega-Lite spec (written beside the PNG, so that it can be
 // opened and restyled in any Vega-Lite editor), drawn by `render-chart.ts`.
 import { epochAxis } from './epoch-axis.ts';
-import { CHART_FONT, type ChartSpec, chartPng } from './render-chart.ts';
+import { hexColor, TABLEAU_10 } from './palette.ts';
+import { CHART_FONT, type ChartSpec, chartPng, type SizedChart } from './render-chart.ts';
 import type { RGB } from './raster.ts';
 
 /** One epoch's numbers; a missing or NaN value is simply not drawn. */
@@ -32,20 +33,10 @@ export interface CurvesChartOptions {
   readonly title?: string;
 }
 
-// Tableau-10 blue/orange/green: distinct for most colour-vision types, and
-// exported so tests (and legends elsewhere) can refer to the same colours.
-export const LOSS_COLOR: RGB = [31, 119, 180];
-export const TOP1_COLOR: RGB = [255, 127, 14];
-export const TOP5_COLOR: RGB = [44, 160, 44];
-export const BACKBONE_TOP1_COLOR: RGB = [214, 39, 40];
-// Tableau-10's next four, for the unseen-category panel.
-export const RECALL_COLOR: RGB = [148, 103, 189];
-export const NMI_COLOR: RGB = [140, 86, 75];
-export const RECALL_BACKBONE_COLOR: RGB = [227, 119, 194];
-export const NMI_BACKBONE_COLOR: RGB = [127, 127, 127];
-
-/** A colour as CSS writes it, for a spec. */
-export const hexColor = ([r, g, b]: RGB): string => `#${[r, g, b].map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+// Tableau-10's first eight, one a series, exported so tests (and legends elsewhere) can refer to
+// the same colours: loss, top-1, top-5 and the backbone's top-1, then the unseen-category panel's.
+export const [LOSS_COLOR, TOP1_COLOR, TOP5_COLOR, BACKBONE_TOP1_COLOR, RECALL_COLOR, NMI_COLOR, RECALL_BACKBONE_COLOR, NMI_BACKBONE_COLOR] = TABLEAU_10;
+export { hexColor };
 
 interface SeriesSpec {
   readonly name: string;
@@ -97,7 +88,7 @@ const MARGIN = { width: 110, height: 110 };
  * the same epochs (loss has no epoch 0) so that they line up by eye. A value that is missing or
  * not finite is left out of its line, which breaks there.
  */
-export const curvesSpec = (options: CurvesChartOptions): ChartSpec => {
+export const curvesFigure = (options: CurvesChartOptions): SizedChart => {
   const { epochs } = options;
   const panels = panelsOf(epochs);
   const [width, height] = [options.width ?? 900, options.height ?? 400];
@@ -110,7 +101,7 @@ export const curvesSpec = (options: CurvesChartOptions): ChartSpec => {
       }),
     ),
   );
-  return {
+  const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     ...(options.title === undefined ? {} : { title: { text: options.title, anchor: 'start', fontSize: 15 } }),
     data: { values },
@@ -134,7 +125,10 @@ export const curvesSpec = (options: CurvesChartOptions): ChartSpec => {
       },
     })),
   } as ChartSpec;
+  return { spec, width, height };
 };
 
+export const curvesSpec = (options: CurvesChartOptions): ChartSpec => curvesFigure(options).spec;
+
 /** PNG (default 900x400) of the loss panel and the kNN accuracy panel, and a panel of the unseen categories' metrics when there are any. */
-export const curvesChart = (options: CurvesChartOptions): Promise<Buffer> => chartPng(curvesSpec(options), options.width ?? 900, options.height ?? 400);
+export const curvesChart = (options: CurvesChartOptions): Promise<Buffer> => chartPng(curvesFigure(options));

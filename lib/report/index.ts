@@ -16,7 +16,8 @@ export {
 } from './neighbours-grid.ts';
 export type { NeighboursGridOptions, NeighboursGridLayout, NeighboursRow, Neighbour, LabelledImage } from './neighbours-grid.ts';
 export { chartPng, chartSvg, CHART_FONT } from './render-chart.ts';
-export type { ChartSpec } from './render-chart.ts';
+export type { ChartSpec, SizedChart } from './render-chart.ts';
+export { TABLEAU_10 } from './palette.ts';
 export { Raster, WHITE, BLACK } from './raster.ts';
 export type { RGB } from './raster.ts';
 export { drawText, glyph, textWidth, textHeight, GLYPH_WIDTH, GLYPH_HEIGHT, GLYPH_ADVANCE } from './font.ts';

@@ -54,8 +54,15 @@ export const chartSvg = async (spec: TopLevelSpec): Promise<string> => {
   }
 };
 
+/** A chart's spec and the size of the picture drawn from it. */
+export interface SizedChart {
+  readonly spec: TopLevelSpec;
+  readonly width: number;
+  readonly height: number;
+}
+
 /** The chart as a PNG of exactly `width` x `height` pixels. */
-export const chartPng = async (spec: TopLevelSpec, width: number, height: number): Promise<Buffer> => {
+export const chartPng = async ({ spec, width, height }: SizedChart): Promise<Buffer> => {
   const svg = await chartSvg(spec);
   const font = { fontFiles, loadSystemFonts: false, defaultFontFamily: CHART_FONT };
   const natural = new Resvg(svg, { font });

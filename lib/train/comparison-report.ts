@@ -4,7 +4,8 @@
 
 import * as path from 'node:path';
 import { writeFileAtomic } from '../checkpoint/atomic-write.ts';
-import { type ComparedLine, comparisonChart as comparisonPicture, comparisonSpec } from '../report/comparison-chart.ts';
+import { type ComparedLine, comparisonChart as comparisonPicture, comparisonFigure } from '../report/comparison-chart.ts';
+import { writeChart } from './report-files.ts';
 import type { EpochRecord } from './metrics.ts';
 
 export const COMPARISON_CHART = 'comparison.png';
@@ -47,8 +48,7 @@ export const comparisonChart = (runs: readonly ComparedRun[], title: string): Pr
 /** Writes comparison.png (and its spec) and comparison.md into `out`; returns their paths. */
 export const writeComparison = async (out: string, runs: readonly ComparedRun[], title: string): Promise<{ chart: string; table: string }> => {
   const [chart, table] = [path.join(out, COMPARISON_CHART), path.join(out, COMPARISON_TABLE)];
-  await writeFileAtomic(path.join(out, COMPARISON_SPEC), `${JSON.stringify(comparisonSpec(linesOf(runs), title), null, 2)}\n`);
-  await writeFileAtomic(chart, await comparisonChart(runs, title));
+  await writeChart(chart, path.join(out, COMPARISON_SPEC), comparisonFigure(linesOf(runs), title));
   await writeFileAtomic(table, comparisonTable(runs, `# ${title}`));
   return { chart, table };
 };

@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import { type AtomicWriteIo, writeFileAtomic } from '../checkpoint/atomic-write.ts';
 import { IMAGE_SIDE } from '../data/cifar10-types.ts';
-import { curvesChart, curvesSpec } from '../report/curves-chart.ts';
+import { curvesFigure } from '../report/curves-chart.ts';
+import { chartPng, type SizedChart } from '../report/render-chart.ts';
 import { neighboursGrid } from '../report/neighbours-grid.ts';
 import type { NeighbourList } from './evaluation.ts';
 import { curvesOf, type EpochRecord } from './metrics.ts';
@@ -21,10 +22,14 @@ export const writeCurves = async (out: string, records: readonly EpochRecord[], 
   // Wide enough for the title (about 8 pixels a character) on one line, and for a third panel
   // (the unseen classes') at the two panels' width each.
   const panels = records.some((record) => record.recall_at_1 !== undefined) ? 3 : 2;
-  const chart = { epochs: curvesOf(records), title, width: Math.max(450 * panels, 8 * title.length + 40) };
-  await writeFileAtomic(path.join(out, CURVES_SPEC_FILE), `${JSON.stringify(curvesSpec(chart), null, 2)}\n`, io);
-  await writeFileAtomic(file, await curvesChart(chart), io);
+  await writeChart(file, path.join(out, CURVES_SPEC_FILE), curvesFigure({ epochs: curvesOf(records), title, width: Math.max(450 * panels, 8 * title.length + 40) }), io);
   return file;
+};
+
+/** A chart's Vega-Lite spec (to open and restyle) and the PNG drawn from that same spec. */
+export const writeChart = async (pictureFile: string, specFile: string, chart: SizedChart, io?: AtomicWriteIo): Promise<void> => {
+  await writeFileAtomic(specFile, `${JSON.stringify(chart.spec, null, 2)}\n`, io);
+  await writeFileAtomic(pictureFile, await chartPng(chart), io);
 };
 
 export interface NeighboursPicture {

@@ -2,7 +2,7 @@
 // k-means (10 restarts) with NMI on N rows of 128-d Gaussian clusters (5 classes), and linear-probe
 // milliseconds per step at batch 256. Prints figures; never passes or fails on time.
 //
-//   npm run bench:eval -- [--rows 10000] [--dimension 128] [--backend webasm] [--interpreted]
+//   npm run bench:eval -- [--rows 10000] [--dimension 128] [--backend native] [--interpreted]
 
 import { parseArgs } from 'node:util';
 import { key, kMeans, linearProbe, normalizedMutualInformation, recallAtK } from '../lib/index.ts';

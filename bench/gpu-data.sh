@@ -3,7 +3,7 @@
 # the device machine: the first 5,000 records (3,073 bytes each) of data_batch_1.bin and of
 # test_batch.bin, in .gpu-data/cifar-10-batches-bin/ (ignored by git). The CPU side of the
 # comparison trains on the same folder:
-#   npx tsx examples/cifar10.ts --backend webasm --data .gpu-data/cifar-10-batches-bin --epochs 5
+#   npx tsx examples/cifar10.ts --backend native --data .gpu-data/cifar-10-batches-bin --epochs 5
 set -eu  # no pipefail: head closing the pipe early is the point
 cd "$(dirname "$0")/.."
 archive=${1:-../shared/data/cifar-10-binary-subset.tar.gz}

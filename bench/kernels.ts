@@ -4,10 +4,10 @@
 // calls after a warm-up call (which builds the kernels). The last line is one JSON object with
 // every figure and the backend that ran.
 //
-//   npm run bench:kernels -- [--backends webasm,cpu] [--runs 5] [--quick] [--without-native]
+//   npm run bench:kernels -- [--backends native,cpu] [--runs 5] [--quick] [--without-native]
 //
-// On webasm, convolutions and matmuls run on the native GEMM kernels; --without-native runs
-// them as gpu.js kernels instead (the baseline, side by side on the same build). Each line says
+// On the native backend, convolutions and matmuls run on the native GEMM kernels; --without-native
+// runs them as gpu.js's WebAssembly kernels instead (the baseline, side by side on the same build). Each line says
 // which ran, and on how many worker threads.
 
 import { parseArgs } from 'node:util';
@@ -30,7 +30,7 @@ const webgpu = await webgpuDevice();
 const available: BackendName[] = [
   ...(isRight(webgpu) && !webgpu.right.software ? (['webgpu'] as const) : []),
   ...(GPU.isHeadlessGLSupported ? (['headlessgl'] as const) : []),
-  'webasm',
+  'native',
   'cpu',
 ];
 const backends = flags.backends ? (flags.backends.split(',') as BackendName[]) : available;

@@ -4,10 +4,10 @@
 // traces and builds the kernels; its time is printed separately). The last line is one JSON
 // object: instances_per_second, backend, batch.
 //
-//   npm run bench:step -- [--backend webasm] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native] [--gpujs-kernels]
+//   npm run bench:step -- [--backend native] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native] [--gpujs-kernels]
 //
 // --segments lists the last step's pipelines and native steps by time, as they ran.
-// --without-native runs webasm's kernels, convolutions and matmuls included, as gpu.js's own
+// --without-native runs the native backend's kernels, convolutions and matmuls included, as gpu.js's own
 // kernels and pipelines (the baseline of the native GEMMs and JavaScript kernels, side by side
 // on the same build); --gpujs-kernels keeps the native GEMMs and only the other kernels in gpu.js.
 

@@ -65,12 +65,12 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
     const result = await trainCifar10(tinyOptions(whole), { ...quiet, log: (line) => lines.push(line), dataset });
     assert.equal(result.status, 'finished');
     // Each compiled program says once what ran: the evaluation at epoch 0, the step at its first call.
-    const said = lines.filter((line) => /^(evaluation|training step): backend webasm\b/.test(line));
+    const said = lines.filter((line) => /^(evaluation|training step): backend native\b/.test(line));
     assert.equal(said.length, 2, said.join('\n'));
-    assert.match(said[0], /^evaluation: backend webasm \(kernels javascript, executor native-pool\), as requested with --backend$/);
-    assert.equal(said[1], 'training step: backend webasm, as the evaluation');
+    assert.match(said[0], /^evaluation: backend native \(kernels javascript, executor native-pool\), as requested with --backend$/);
+    assert.equal(said[1], 'training step: backend native, as the evaluation');
     assert.deepEqual((await fsp.readdir(whole)).sort(), ['checkpoint.safetensors', 'curves.png', 'curves.vl.json', 'metrics.jsonl', 'neighbours.png']);
-    assert.match(result.execution, /^backend webasm \(kernels javascript, executor native-pool\), as requested with --backend/);
+    assert.match(result.execution, /^backend native \(kernels javascript, executor native-pool\), as requested with --backend/);
 
     const metrics = await readMetrics(whole);
     assert.deepEqual(metrics.map((m) => m.epoch), [0, 1, 2]);
@@ -80,7 +80,7 @@ test('a library run writes metrics, pictures and a checkpoint; interrupted and r
     for (const m of metrics) {
       assert.ok(m.knn_top1 >= 0 && m.knn_top1 <= m.knn_top5 && m.knn_top5 <= 1, JSON.stringify(m));
       assert.ok(m.knn_top1_backbone! >= 0 && m.knn_top1_backbone! <= m.knn_top5_backbone! && m.knn_top5_backbone! <= 1, JSON.stringify(m));
-      assert.equal(m.backend, 'webasm');
+      assert.equal(m.backend, 'native');
     }
     for (const m of metrics.slice(1)) {
       assert.ok(Number.isFinite(m.loss) && m.seconds > 0 && m.instances_per_second! > 0 && m.steps === 12, JSON.stringify(m));
@@ -268,11 +268,11 @@ test('the command line: defaults, explicit flags, errors, and the options a resu
   const newSlice = resumedOptions({ ...defaultTrainOptions(), out: 'o', resume: true, testSize: 500 }, new Set(['testSize']), withoutTestSize as typeof record);
   assert.deepEqual(newSlice, { conflicts: ['testSize 500 differs from the checkpoint\'s null'] });
   // What the run prints about the backend, chosen by default or requested.
-  const report = { backend: 'webasm', kernelMode: 'webasm', executorKind: 'fused-threaded', fallbackReason: null, hostSteps: [] } as const;
+  const report = { backend: 'native', kernelMode: 'webasm', executorKind: 'fused-threaded', fallbackReason: null, hostSteps: [] } as const;
   assert.equal(describeExecution({ ...report, skipped: [{ backend: 'webgpu', reason: 'no adapter' }, { backend: 'headlessgl', reason: 'no GL context' }] }, false),
-    'backend webasm (kernels webasm, executor fused-threaded); passed over: webgpu: no adapter; headlessgl: no GL context');
+    'backend native (kernels webasm, executor fused-threaded); passed over: webgpu: no adapter; headlessgl: no GL context');
   assert.equal(describeExecution({ ...report, skipped: [], hostSteps: ['gather', 'gather'] }, true),
-    'backend webasm (kernels webasm, executor fused-threaded), as requested with --backend; on the host between kernels: gather');
+    'backend native (kernels webasm, executor fused-threaded), as requested with --backend; on the host between kernels: gather');
 });
 
 test('an objective file is loaded, tried, and refused with a reason', async () => {
@@ -361,14 +361,14 @@ test('examples/cifar10.ts: --help, a real run with an objective file, Ctrl-C and
     await fsp.writeFile(objective, `import { ntXentLoss } from '${path.join(root, 'lib', 'index.ts')}';\n` +
       'export default (features, { temperature }) => ntXentLoss(features, { temperature });\n');
     const args = (out: string) => ['--data', path.dirname(data), '--epochs', '2', '--train-size', '64', '--batch-size', '16', '--widths', '4,8,8',
-      '--feature-dimension', '16', '--objective', objective, '--temperature', '0.2', '--seed', '3', '--backend', 'webasm', '--out', out];
+      '--feature-dimension', '16', '--objective', objective, '--temperature', '0.2', '--seed', '3', '--backend', 'native', '--out', out];
 
     const whole = path.join(folder, 'whole');
     const run = await runExample(args(whole));
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /10 classes/);
     assert.match(run.stdout, /using 64 of 80 training images and 20 of 20 test images/);
-    assert.match(run.stdout, /^evaluation: backend webasm \(kernels javascript.*\n(.*\n)*training step: backend webasm, as the evaluation$/m);
+    assert.match(run.stdout, /^evaluation: backend native \(kernels javascript.*\n(.*\n)*training step: backend native, as the evaluation$/m);
     assert.match(run.stdout, /^epoch 0\/2 \(random encoder\): kNN top-1 [\d.]+%, top-5 [\d.]+%/m);
     assert.match(run.stdout, /^epoch 2\/2: loss [\d.]+, kNN top-1/m);
     assert.match(run.stdout, new RegExp(`curves\\.png .*${path.join(whole, 'curves.png')}`));

@@ -11,7 +11,7 @@ import { parseCompareArguments, runFolderName } from '../lib/train/compare-comma
 import type { EpochRecord } from '../lib/train/metrics.ts';
 
 const record = (epoch: number, knn_top1: number): EpochRecord => ({
-  epoch, loss: epoch === 0 ? null : 1, knn_top1, knn_top5: 0.5, seconds: 30, instances_per_second: null, backend: 'webasm', learning_rate: 0.01, steps: 4, eval_seconds: 1,
+  epoch, loss: epoch === 0 ? null : 1, knn_top1, knn_top5: 0.5, seconds: 30, instances_per_second: null, backend: 'native', learning_rate: 0.01, steps: 4, eval_seconds: 1,
 });
 
 test('the comparison table and chart hold each objective\'s kNN top-1 per epoch', async () => {

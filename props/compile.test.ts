@@ -325,7 +325,7 @@ test('a requested backend that cannot run is an error that says why', async () =
     assert.ok(error.message.startsWith(`compile: the requested backend "webgpu" cannot run here: ${webgpu.left}`), error.message);
     return true;
   });
-  assert.throws(() => compile((x: Tensor) => x, { backend: 'metal' as never }), /compile: unknown backend "metal"; choose one of webgpu, headlessgl, webasm, cpu/);
+  assert.throws(() => compile((x: Tensor) => x, { backend: 'metal' as never }), /compile: unknown backend "metal"; choose one of webgpu, headlessgl, native, cpu/);
 });
 
 test("arguments handed to gpu.js pipelines pass its snapshot (slice(0)) uncopied, and every other slice copies", () => {

@@ -69,7 +69,7 @@ test('Ctrl-C in a terminal under npx tsx stops after the current step with a che
       const point = points[i % points.length];
       const out = path.join(folder, `run-${i}`);
       const { code, output, typed } = await runInTerminal(`npx tsx examples/cifar10.ts --data ${data} --epochs 2 --train-size 64 --test-size 20 ` +
-        `--batch-size 16 --widths 4,8,8 --feature-dimension 16 --eval-batch-size 4 --backend webasm --seed ${i} --out ${out}`, point.after);
+        `--batch-size 16 --widths 4,8,8 --feature-dimension 16 --eval-batch-size 4 --backend native --seed ${i} --out ${out}`, point.after);
       const where = `try ${i + 1}, Ctrl-C during ${point.name}:\n${output}`;
       assert.ok(typed, `never saw "${point.after}": ${where}`);
       assert.equal(code, 130, where);
@@ -105,7 +105,7 @@ test('Ctrl-C in a terminal stops a run whose objective never returns, within sec
     const outcomes = await Promise.all(cases.map(async ({ fixture, after, delay, stopped, trained }) => {
       const out = path.join(folder, fixture);
       const { code, output, typed, secondsAfterTyped } = await runInTerminal(`npx tsx examples/cifar10.ts --data ${data} --epochs 1 --train-size 64 --test-size 20 ` +
-        `--batch-size 16 --widths 4,8,8 --feature-dimension 16 --eval-batch-size 4 --backend webasm --objective props/fixtures/${fixture} --out ${out}`, after, delay);
+        `--batch-size 16 --widths 4,8,8 --feature-dimension 16 --eval-batch-size 4 --backend native --objective props/fixtures/${fixture} --out ${out}`, after, delay);
       const where = `${fixture}:\n${output}`;
       assert.ok(typed, `never saw "${after}": ${where}`);
       assert.equal(code, 130, where);
@@ -127,7 +127,7 @@ test('behind tsx, a run whose starting process is killed outright stops with a c
     const { folder: data } = await writeCifar10Folder(path.join(folder, 'data'), { trainPerBatch: [64], test: 20, seed: 3 });
     const out = path.join(folder, 'run');
     const started = spawn('npx', ['tsx', 'examples/cifar10.ts', '--data', data, '--epochs', '200', '--train-size', '64', '--test-size', '20',
-      '--batch-size', '16', '--widths', '4,8,8', '--feature-dimension', '16', '--eval-batch-size', '4', '--backend', 'webasm', '--out', out], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--batch-size', '16', '--widths', '4,8,8', '--feature-dimension', '16', '--eval-batch-size', '4', '--backend', 'native', '--out', out], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     started.stdout.on('data', (chunk) => (output += chunk));
     started.stderr.on('data', (chunk) => (output += chunk));

@@ -261,7 +261,7 @@ test('the compiled evaluation agrees with the interpreted one (float32 against f
   for (const chunkSize of [64, 150]) {
     const interpreted = weightedKnn(train, trainLabels, test, testLabels, { k: 50, chunkSize });
     const warnings: string[] = [];
-    const compiled = await weightedKnnCompiled(train, trainLabels, test, testLabels, { k: 50, chunkSize, backend: 'webasm', onWarning: (m) => warnings.push(m) });
+    const compiled = await weightedKnnCompiled(train, trainLabels, test, testLabels, { k: 50, chunkSize, backend: 'native', onWarning: (m) => warnings.push(m) });
     // Nothing degrades silently: the top-k selection, which has no kernel, is said to run on the host, once.
     assert.equal(warnings.filter((m) => /topKIndices .*runs on the host/.test(m)).length, 1, warnings.join('\n'));
     const agree = interpreted.predictions.filter((p, i) => p === compiled.predictions[i]).length;

@@ -1,7 +1,7 @@
 // The native pool's JavaScript kernels (lib/native/javascript-kernel.ts): what may run once a row,
 // that a kernel run in any shares writes exactly what it writes run whole, which expressions
 // need no rounding to float32, and that a kernel that fails is named. Compiled equals
-// interpreted on webasm (compile.test.ts, training-step.test.ts) runs these kernels for every
+// interpreted on the native backend (compile.test.ts, training-step.test.ts) runs these kernels for every
 // primitive; gpu.js's own webasm kernels are checked there with `javascriptKernels: false`.
 
 import { test } from 'node:test';
@@ -55,7 +55,7 @@ test('expressions that keep float32 operands float32 are not rounded again; arit
 
 /** The planned JavaScript kernels of a function of one [2, 3, 5, 7] argument. */
 const kernelsOf = (f: (x: Tensor) => Tensor): KernelPlan[] =>
-  planKernels(f, { shape: [2, 3, 5, 7], data: new Float32Array(210) } as never, capabilitiesOf('webasm')).segments.flatMap((s) => (s.kind === 'pipeline' ? [...s.steps] : []));
+  planKernels(f, { shape: [2, 3, 5, 7], data: new Float32Array(210) } as never, capabilitiesOf('native')).segments.flatMap((s) => (s.kind === 'pipeline' ? [...s.steps] : []));
 
 test('a kernel run in shares that split rows anywhere writes what it writes run whole', () => {
   const programs: ((x: Tensor) => Tensor)[] = [

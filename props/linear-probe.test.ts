@@ -52,7 +52,7 @@ test('the compiled probe learns a linearly separable problem from unit features,
   const testLabels = Array.from({ length: 200 }, () => Math.floor(random() * classes));
   const train = directions(random, trainLabels, centres, 0.15);
   const test = directions(random, testLabels, centres, 0.15);
-  const options = { classes, key: key(3), epochs: 8, batchSize: 32, backend: 'webasm' as const, onWarning: () => undefined };
+  const options = { classes, key: key(3), epochs: 8, batchSize: 32, backend: 'native' as const, onWarning: () => undefined };
   const epochs: number[] = [];
   const result = await linearProbe(train, trainLabels, test, testLabels, { ...options, onEpoch: (epoch) => epochs.push(epoch) });
   assert.equal(result.top1, 1);
@@ -69,7 +69,7 @@ test('the probe finds nothing in random labels: test accuracy about chance', asy
   const features = (count: number) => ({ shape: [count, d], data: Float32Array.from({ length: count * d }, () => gaussian(random)) });
   const labels = (count: number) => Array.from({ length: count }, () => Math.floor(random() * 4));
   const result = await linearProbe(features(256), labels(256), features(400), labels(400), {
-    classes: 4, key: key(1), epochs: 4, batchSize: 64, backend: 'webasm', onWarning: () => undefined,
+    classes: 4, key: key(1), epochs: 4, batchSize: 64, backend: 'native', onWarning: () => undefined,
   });
   // Chance is 0.25; the standard error over 400 rows is about 0.022.
   assert.ok(result.top1 > 0.15 && result.top1 < 0.35, `top-1 ${result.top1}`);
@@ -77,7 +77,7 @@ test('the probe finds nothing in random labels: test accuracy about chance', asy
 
 test('linearProbe rejects what does not fit', async () => {
   const x = { shape: [2, 2], data: Float32Array.of(1, 0, 0, 1) };
-  const options = { classes: 2, key: key(0), backend: 'webasm' as const, onWarning: () => undefined };
+  const options = { classes: 2, key: key(0), backend: 'native' as const, onWarning: () => undefined };
   await assert.rejects(linearProbe(x, [0, 2], x, [0, 1], options), /linearProbe: trainLabels\[1\] = 2 is not a class in \[0, 2\)/);
   await assert.rejects(linearProbe(x, [0, 1], { shape: [1, 3], data: Float32Array.of(1, 2, 3) }, [0], options), /training features of dimension 2, test features of dimension 3/);
   await assert.rejects(linearProbe(x, [0, 1], x, [0, 1], { ...options, epochs: 0 }), /linearProbe: epochs = 0 must be a positive integer/);

@@ -80,15 +80,15 @@ test('the training step at 2 x 512 plans within WebGPU default limits: 7 buffers
   assert.ok(kernels.some((k) => k.node.size > 2 ** 24), 'the batch is large enough to have tensors past 2^24 elements');
 });
 
-test('on webasm the training step runs its convolutions and matmuls natively; gpu.js pipelines recompute activations, the JavaScript kernels carry them', () => {
+test('on the native backend the training step runs its convolutions and matmuls natively; gpu.js pipelines recompute activations, the JavaScript kernels carry them', () => {
   const encoder = smallCifarEncoder({ widths: [4, 8, 8], featureDimension: 16 });
   // The native pool's JavaScript kernels share memory: a carried buffer costs nothing, so
   // nothing is computed twice.
-  const javascript = trainingStepPlan(encoder, 8, capabilitiesOf('webasm'));
+  const javascript = trainingStepPlan(encoder, 8, capabilitiesOf('native'));
   assert.equal(javascript.javascriptKernels, true);
   assert.ok(javascript.listing.includes('(function kernel(out, buffers, start, end)'));
   const kernelCount = (p: typeof javascript) => p.segments.reduce((n, s) => n + (s.kind === 'pipeline' ? s.steps.length : 0), 0);
-  const plan = trainingStepPlan(encoder, 8, lowered(capabilitiesOf('webasm'), { javascriptKernels: false }));
+  const plan = trainingStepPlan(encoder, 8, lowered(capabilitiesOf('native'), { javascriptKernels: false }));
   assert.equal(plan.javascriptKernels, false);
   assert.ok(kernelCount(javascript) < kernelCount(plan), `${kernelCount(javascript)} JavaScript kernels, ${kernelCount(plan)} gpu.js kernels`);
   const native = plan.segments.filter((s) => s.kind === 'native').map((s) => s.node.primitive.name);
@@ -109,7 +109,7 @@ test('on webasm the training step runs its convolutions and matmuls natively; gp
     assert.deepEqual(pipeline.steps.filter((k) => !needed.has(k.node)).map((k) => String(k.node)), []);
   }
   // Without native kernels the step is one pipeline again.
-  const gpujsOnly = trainingStepPlan(encoder, 8, lowered(capabilitiesOf('webasm'), { nativeKernels: false }));
+  const gpujsOnly = trainingStepPlan(encoder, 8, lowered(capabilitiesOf('native'), { nativeKernels: false }));
   assert.equal(gpujsOnly.segments.length, 1);
 });
 
@@ -117,14 +117,14 @@ test('a product with ones is planned as its other factor; a product with anythin
   // The gradient of sum(x * g) with respect to x is g: ones broadcast from the seed, times g.
   const gradient = (p: { x: Tensor; g: Tensor }) => grad((x: Tensor) => sum(mul(x, p.g)))(p.x);
   const args = { x: shapeOnly([4, 8]), g: shapeOnly([4, 8]) };
-  for (const backend of ['webasm', 'webgpu', 'cpu'] as const) {
+  for (const backend of ['native', 'webgpu', 'cpu'] as const) {
     const plan = planKernels(gradient, args, capabilitiesOf(backend));
     assert.deepEqual(plan.segments, [], `${backend}: ${plan.segments.length} segments`);
     assert.equal(plan.outputs[0].primitive.name, 'placeholder');
   }
-  const twice = planKernels((p: { x: Tensor; g: Tensor }) => grad((x: Tensor) => sum(mul(mul(x, 2), p.g)))(p.x), args, capabilitiesOf('webasm'));
+  const twice = planKernels((p: { x: Tensor; g: Tensor }) => grad((x: Tensor) => sum(mul(mul(x, 2), p.g)))(p.x), args, capabilitiesOf('native'));
   assert.equal(twice.segments.length, 1);
   // A product with ones that broadcasts the other factor is a kernel still.
-  const broadcast = planKernels((p: { x: Tensor }) => mul(p.x, ones([3, 4, 8])), { x: shapeOnly([4, 8]) }, capabilitiesOf('webasm'));
+  const broadcast = planKernels((p: { x: Tensor }) => mul(p.x, ones([3, 4, 8])), { x: shapeOnly([4, 8]) }, capabilitiesOf('native'));
   assert.equal(broadcast.segments.length, 1);
 });

@@ -125,7 +125,7 @@ test('compiled Recall@K agrees with the interpreted one on loose clusters (float
   const warnings: string[] = [];
   for (const chunkSize of [64, 300]) {
     const interpreted = await recallAtK(x, labels, [1, 2, 4, 8], { interpreted: true, chunkSize });
-    const compiled = await recallAtK(x, labels, [1, 2, 4, 8], { backend: 'webasm', chunkSize, onWarning: (m) => warnings.push(m) });
+    const compiled = await recallAtK(x, labels, [1, 2, 4, 8], { backend: 'native', chunkSize, onWarning: (m) => warnings.push(m) });
     // Only a near-tie in similarity may rank differently in float32: a row or two at most.
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(interpreted[i].recall - compiled[i].recall) <= 2 / 300, `${JSON.stringify(interpreted)} vs ${JSON.stringify(compiled)}`);
     assert.ok(interpreted[0].recall > 0.3 && interpreted[0].recall < 0.99, `R@1 ${interpreted[0].recall}: the clusters should be neither trivial nor hopeless`);
@@ -161,7 +161,7 @@ test('k-means recovers well-separated clusters exactly, interpreted and compiled
     const labels = Array.from({ length: 240 }, (_, i) => i % k);
     const x = clustered(random, randomCentres(random, k, d, 10), labels, 0.3);
     for (const interpreted of [true, false]) {
-      const result = await kMeans(x, k, { key: key(k), interpreted, backend: 'webasm', onWarning: () => undefined });
+      const result = await kMeans(x, k, { key: key(k), interpreted, backend: 'native', onWarning: () => undefined });
       assert.ok(samePartition(result.assignments, labels), `k = ${k}, ${interpreted ? 'interpreted' : 'compiled'}`);
       assert.equal(normalizedMutualInformation(labels, result.assignments), 1);
     }

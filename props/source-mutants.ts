@@ -169,17 +169,17 @@ export const sourceMutants: readonly SourceMutant[] = [
 ];
 
 const nativeTests = {
-  divided: 'webasm: kernels that divide flat positions by 7, 49, 97 and 103, and buffers of every layout the planner chooses, equal the interpreter',
-  shared: 'webasm: kernels shared among threads over cell counts no thread count divides equal the interpreter, into arrays that held NaN',
-  atOnce: 'webasm: compiled functions of every job kind called at once, again and again, each equal the interpreter',
-  trainingStep: 'webasm: the compiled training step equals the interpreted one',
+  divided: 'native: kernels that divide flat positions by 7, 49, 97 and 103, and buffers of every layout the planner chooses, equal the interpreter',
+  shared: 'native: kernels shared among threads over cell counts no thread count divides equal the interpreter, into arrays that held NaN',
+  atOnce: 'native: compiled functions of every job kind called at once, again and again, each equal the interpreter',
+  trainingStep: 'native: the compiled training step equals the interpreted one',
   conv2d: 'native conv2d equals the interpreter: any geometry, operands as views, all three GEMM forms',
   jobsTogether: 'jobs started together on one pool (two compiled functions called at once) each get their own result',
 };
 
 /**
  * Edits in the native path (the pool, its workers, the kernels' index arithmetic and layouts)
- * that the whole suite once let through, run on webasm: the shares, job order and division ones
+ * that the whole suite once let through, run on the native backend: the shares, job order and division ones
  * were found by planting, the rest are of their kinds. Sizes that no thread count divides, jobs
  * at once, divisors such as 49 and 103, and memory that holds NaN now catch them.
  */
@@ -190,7 +190,7 @@ export const nativeMutants: readonly SourceMutant[] = [
     before: 'start: Math.floor((cells * i) / shares),',
     after: 'start: Math.ceil((cells * i) / shares),',
     caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.shared] },
-    backends: 'webasm',
+    backends: 'native',
   },
   {
     name: "a JavaScript kernel's job does not wait for the pool's other jobs",
@@ -198,7 +198,7 @@ export const nativeMutants: readonly SourceMutant[] = [
     before: 'await this.exclusive(() =>',
     after: 'await ((job: () => Promise<void>) => job())(() =>',
     caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.atOnce] },
-    backends: 'webasm',
+    backends: 'native',
   },
   {
     name: "a matmul does not wait for the pool's other jobs",
@@ -206,7 +206,7 @@ export const nativeMutants: readonly SourceMutant[] = [
     before: 'pool.exclusive(() => multiply(pool, a, b, outShape, allocate));',
     after: 'multiply(pool, a, b, outShape, allocate);',
     caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.atOnce], 'props/native.test.ts': [nativeTests.jobsTogether] },
-    backends: 'webasm',
+    backends: 'native',
   },
   {
     name: 'flat positions divided by a multiply with the reciprocal, one short for 49, 103 and a few more divisors',
@@ -214,7 +214,7 @@ export const nativeMutants: readonly SourceMutant[] = [
     before: 'const quotient = this.temp(`((${a} / ${d}) | 0)`);',
     after: 'const quotient = this.temp(`((${a} * ${1 / d}) | 0)`);',
     caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.divided] },
-    backends: 'webasm',
+    backends: 'native',
   },
   {
     name: "a flat read takes the row length of a buffer's row-major layout, not of the layout it has",
@@ -222,7 +222,7 @@ export const nativeMutants: readonly SourceMutant[] = [
     before: 'const [width, height] = layoutOf(node.shape, layout);',
     after: 'const [width, height] = layoutOf(node.shape);',
     caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.divided], 'props/training-step.test.ts': [nativeTests.trainingStep] },
-    backends: 'webasm',
+    backends: 'native',
   },
   {
     name: "a by-channel convolution's first GEMM adds to what its partial sum held",

@@ -59,7 +59,7 @@ test('exemplar classifier worked by hand: cosine (rows and features normalised) 
 
 const batteryRuns = runs(10);
 const check = (definition: Parameters<typeof checkObjective>[0]): Promise<ObjectiveReport> =>
-  checkObjective(definition, { runs: batteryRuns, seed: 7, backend: 'webasm' });
+  checkObjective(definition, { runs: batteryRuns, seed: 7, backend: 'native' });
 
 const failed = (report: ObjectiveReport) => report.properties.filter((p) => p.outcome === 'failed').map((p) => p.name);
 
@@ -115,7 +115,7 @@ test('exemplar weights held by stopGradient in the target pass the finite differ
 });
 
 test('check-objective: a stateful file passes (exit 0); a stateful file without a loss is a usage error naming it (exit 2)', async () => {
-  const cli = (file: string) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/check-objective.ts', file, '--runs', '3', '--seed', '1', '--backend', 'webasm'], { encoding: 'utf8' });
+  const cli = (file: string) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/check-objective.ts', file, '--runs', '3', '--seed', '1', '--backend', 'native'], { encoding: 'utf8' });
   const good = cli('examples/stateful-objective.ts');
   assert.equal(good.status, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /PASS {2}no gradient flows through the next state/);

@@ -12,12 +12,12 @@ export const synthetic = makeSyntheticCifar10({ trainPerBatch: [200], test: 40, 
 export const dataset: Cifar10 = { train: synthetic.train, test: synthetic.test, classNames: synthetic.classNames, source: 'synthetic', trainFiles: synthetic.trainFiles };
 
 /**
- * Tiny: 200 images, 12 steps of 16 per epoch (8 images dropped), a narrow encoder. On webasm,
+ * Tiny: 200 images, 12 steps of 16 per epoch (8 images dropped), a narrow encoder. On the native backend,
  * which every Node has, so that speed and numbers do not depend on the GL or GPU a machine has.
  */
 export const tinyOptions = (out: string, changes: Partial<TrainOptions> = {}): TrainOptions => ({
   ...defaultTrainOptions(2),
-  backend: 'webasm',
+  backend: 'native',
   batchSize: 16,
   widths: [4, 8, 8],
   featureDimension: 16,

@@ -28,7 +28,7 @@ test('the unseen-class metrics of well-separated classes are perfect, of random 
   const labels = Array.from({ length: 150 }, (_, i) => 5 + (i % 5));
   const centres = new Map(labels.map((l) => [l, Array.from({ length: d }, gaussian)]));
   const separated = { shape: [150, d], data: Float32Array.from(labels.flatMap((l) => centres.get(l)!.map((c) => c + 0.05 * gaussian()))) };
-  const options = { key: key(2), backend: 'webasm' as const, onWarning: () => undefined };
+  const options = { key: key(2), backend: 'native' as const, onWarning: () => undefined };
   const perfect = await unseenClassMetrics(separated, labels, options);
   assert.deepEqual(unseenClassFields(perfect), { recall_at_1: 1, recall_at_2: 1, recall_at_4: 1, recall_at_8: 1, nmi: 1 });
   const noise = { shape: [150, d], data: Float32Array.from({ length: 150 * d }, gaussian) };

@@ -1,5 +1,5 @@
-// Choosing a gpu.js backend. The default takes the best that works here, in the order webgpu,
-// headlessgl, webasm, cpu, and records why each better one was passed over; an explicitly
+// Choosing a backend. The default takes the best that works here, in the order webgpu,
+// headlessgl, native, cpu, and records why each better one was passed over; an explicitly
 // requested backend that cannot run is an error, never a quiet substitute. Whether webgpu
 // works is known only once an adapter answered, so the choice is asynchronous. A WebGPU adapter
 // that is a software rasteriser (lavapipe, SwiftShader) runs correctly but far slower than the
@@ -7,10 +7,10 @@
 
 import { type Either, isLeft, left, right } from 'fp-ts/lib/Either.js';
 import { GPU } from 'gpu.js';
-import { type BackendName, backendNames, type Capabilities, capabilitiesOf } from './capabilities.ts';
+import { type BackendName, backendNamed, backendNames, type BackendRequest, type Capabilities, capabilitiesOf, gpujsMode } from './capabilities.ts';
 import { acquireWebGPU, type WebGPUDevice } from './webgpu.ts';
 
-export { type BackendName, backendNames };
+export { type BackendName, backendNamed, backendNames, type BackendRequest };
 
 export interface BackendChoice {
   readonly backend: BackendName;
@@ -32,7 +32,7 @@ const probe = async (backend: BackendName): Promise<Either<string, unknown>> => 
       return right(undefined);
     case 'headlessgl':
       return GPU.isHeadlessGLSupported ? right(undefined) : left('no GL context (the optional `gl` package is not installed, or there is no display)');
-    case 'webasm':
+    case 'native':
       return GPU.isWebAssemblySupported ? right(undefined) : left('WebAssembly is not supported by this runtime');
     case 'cpu':
       return right(undefined);
@@ -51,7 +51,7 @@ const choose = async (backend: BackendName, skipped: BackendChoice['skipped'], r
       return left(`the only WebGPU adapter is a software rasteriser on the CPU (${device.adapter}), slower than the native CPU path (webgpu still runs on it when asked for by name)`);
     }
   }
-  const gpu = new GPU({ mode: backend });
+  const gpu = new GPU({ mode: gpujsMode(backend) });
   return right({
     backend,
     gpu,
@@ -65,9 +65,10 @@ const choose = async (backend: BackendName, skipped: BackendChoice['skipped'], r
   });
 };
 
-export const chooseBackend = async (requested?: BackendName): Promise<Either<string, BackendChoice>> => {
-  if (requested !== undefined) {
-    if (!backendNames.includes(requested)) return left(`unknown backend "${requested}"; choose one of ${backendNames.join(', ')}`);
+export const chooseBackend = async (request?: BackendRequest): Promise<Either<string, BackendChoice>> => {
+  if (request !== undefined) {
+    const requested = backendNamed(request);
+    if (requested === undefined) return left(`unknown backend "${request}"; choose one of ${backendNames.join(', ')}`);
     const answer = await probe(requested);
     const choice = isLeft(answer) ? answer : await choose(requested, [], true);
     return isLeft(choice) ? left(`the requested backend "${requested}" cannot run here: ${choice.left}`) : choice;

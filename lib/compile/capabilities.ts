@@ -4,9 +4,29 @@
 
 import type { WebGPUDevice } from './webgpu.ts';
 
-/** The backends, best first: the order the default choice tries them in (backend.ts). */
-export const backendNames = ['webgpu', 'headlessgl', 'webasm', 'cpu'] as const;
+/**
+ * The backends, best first: the order the default choice tries them in (backend.ts). `native` is
+ * the CPU path of lib/native: WebAssembly SIMD GEMMs for convolutions and matmuls and JavaScript
+ * kernels over shared memory, both on a pool of worker threads; `cpu` is gpu.js's single-threaded
+ * JavaScript kernels, in float64.
+ */
+export const backendNames = ['webgpu', 'headlessgl', 'native', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
+
+/**
+ * Earlier names still accepted wherever a backend is named (a flag, a checkpoint's options,
+ * compile's option): `webasm` ran gpu.js's WebAssembly kernels before the native kernels took
+ * their place.
+ */
+export const backendAliases = { webasm: 'native' } as const satisfies Record<string, BackendName>;
+export type BackendRequest = BackendName | keyof typeof backendAliases;
+
+/** The backend a name asks for, its alias resolved; undefined for no backend of this project. */
+export const backendNamed = (name: string): BackendName | undefined =>
+  (backendNames as readonly string[]).includes(name) ? (name as BackendName) : (backendAliases as Record<string, BackendName>)[name];
+
+/** The gpu.js mode a backend builds its kernels in (the native backend's are gpu.js's WebAssembly ones where the native kernels are turned off). */
+export const gpujsMode = (backend: BackendName): 'webgpu' | 'headlessgl' | 'webasm' | 'cpu' => (backend === 'native' ? 'webasm' : backend);
 
 /** How a literal number is written in a kernel's source. */
 export type LiteralDialect =
@@ -38,13 +58,13 @@ export interface Capabilities {
   readonly wrapWidth: number;
   /**
    * Whether conv2d and matmul run on the native GEMM kernels (lib/native) between the backend's
-   * pipelines: on webasm, where gpu.js's one-output-per-lane kernels reach about a tenth of what
+   * pipelines: on the native backend, where gpu.js's one-output-per-lane kernels reach about a tenth of what
    * a register-blocked GEMM does on the same cores.
    */
   readonly nativeKernels: boolean;
   /**
    * Whether the other kernels run as JavaScript on the native kernels' threads, over shared
-   * memory (lib/native/javascript-kernel.ts), rather than as gpu.js pipelines: on webasm, where
+   * memory (lib/native/javascript-kernel.ts), rather than as gpu.js pipelines: on the native backend, where
    * gpu.js's kernels take about 8 ns an element a thread and copy every value a pipeline takes
    * in or gives out. Only with `nativeKernels`.
    */
@@ -83,7 +103,7 @@ export const capabilitiesOf = (backend: BackendName, webgpu?: WebGPUDevice): Cap
         literals: 'javascript', exactIntegers: float32Integers, bufferElements: float32Integers, kernelInputs: Infinity,
         fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384, nativeKernels: false, javascriptKernels: false,
       };
-    case 'webasm':
+    case 'native':
       return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: true, javascriptKernels: true };
     case 'cpu':
       // gpu.js's cpu kernels are JavaScript: float64 arithmetic, array indices.

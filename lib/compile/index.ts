@@ -2,5 +2,5 @@ export { compile, planKernels } from './compile.ts';
 export { type Capabilities, capabilitiesOf, type CompileLimits } from './capabilities.ts';
 export { webgpuDevice, type WebGPUDevice } from './webgpu.ts';
 export type { ArgumentValue, CompiledFunction, CompiledValue, CompileOptions, ExecutionReport, KernelTiming } from './compile.ts';
-export { backendNames, chooseBackend } from './backend.ts';
-export type { BackendChoice, BackendName } from './backend.ts';
+export { backendNamed, backendNames, chooseBackend } from './backend.ts';
+export type { BackendChoice, BackendName, BackendRequest } from './backend.ts';

@@ -1,5 +1,5 @@
 // The one compute kernel of the native path: C (m x n) = A (m x k) . B (k x n), or C += A . B,
-// in float32 with 128-bit SIMD. Every convolution and matmul of the webasm backend becomes calls
+// in float32 with 128-bit SIMD. Every convolution and matmul of the native backend becomes calls
 // of it (see conv2d-native.ts and matmul-native.ts).
 //
 // Register blocking is what makes it fast: each pass of the inner loop loads 8 consecutive

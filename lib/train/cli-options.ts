@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
-import { type BackendName, backendNames } from '../compile/backend.ts';
+import { type BackendName, backendNamed, backendNames } from '../compile/backend.ts';
 import { augmentationNames, parseAugmentations } from '../augment/train-augmentation.ts';
 import { IMAGE_SIDE } from '../data/cifar10-types.ts';
 import { STL10_SIDE } from '../data/stl10-types.ts';
@@ -45,6 +45,11 @@ const nonNegativeNumber: Parse = (text) => {
 };
 const oneOf = (choices: readonly string[]): Parse => (text) =>
   choices.includes(text) ? E.right(text) : E.left(`expected one of ${choices.join(', ')}, got "${text}"`);
+/** A backend by its name, or by an earlier name that is still accepted (webasm: native). */
+const backend: Parse = (text) => {
+  const named = backendNamed(text);
+  return named === undefined ? E.left(`expected one of ${backendNames.join(', ')}, got "${text}"`) : E.right(named);
+};
 const integerList = (min: number, { increasing = false, allowNone = false } = {}): Parse => (text) => {
   if (allowNone && text.trim() === 'none') return E.right([]);
   const items = text.split(',').map((t) => t.trim());
@@ -107,8 +112,8 @@ export const flags: readonly Flag[] = [
     help: 'after the last epoch, train a linear softmax classifier on the frozen backbone features of the training images and report its test top-1' },
   { name: 'eval-batch-size', key: 'evalBatchSize', value: 'N', parse: integer(1), shown: String(defaults.evalBatchSize),
     help: 'images per compiled call when computing features for the evaluation' },
-  { name: 'backend', key: 'backend', value: backendNames.join('|'), parse: oneOf(backendNames), shown: 'the best that works here',
-    help: 'gpu.js backend; the run says which ran and why better ones were passed over' },
+  { name: 'backend', key: 'backend', value: backendNames.join('|'), parse: backend, shown: 'the best that works here',
+    help: 'where the kernels run: webgpu and headlessgl through gpu.js on a GPU; native, the CPU path of WebAssembly SIMD GEMMs and JavaScript kernels on a pool of worker threads (webasm, its earlier name, is accepted); cpu, gpu.js\'s single-threaded JavaScript. The run says which ran and why better ones were passed over' },
   { name: 'seed', key: 'seed', value: 'S', parse: integer(Number.MIN_SAFE_INTEGER), shown: String(defaults.seed),
     help: 'seed of the initialisation, the data order and the augmentations' },
   { name: 'out', key: 'out', value: 'DIR', parse: (t) => (t.trim() === '' ? E.left('expected a folder, got ""') : E.right(path.resolve(t))), shown: 'runs/<timestamp>',

@@ -13,7 +13,7 @@ export interface KnnAccuracy {
 }
 
 /**
- * Compiled on the run's backend: on webasm the similarity matmul runs on the native GEMM, about
+ * Compiled on the run's backend: on the native backend the similarity matmul runs on the native GEMM, about
  * five times faster than the float64 interpreter over 10,000 x 10,000 images. Similarities are
  * float32, so a near-tie can rank two neighbours the other way round from the interpreter's
  * float64 (on the CIFAR-10 subset's random encoder the accuracies agree to 0.1%).

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
-import { type BackendName, backendNames } from '../compile/backend.ts';
+import { type BackendName, backendNamed, backendNames } from '../compile/backend.ts';
 import type { TrainOptions } from './options.ts';
 import { checkpointPath, readRunCheckpoint } from './run-checkpoint.ts';
 import { trainCifar10 } from './run.ts';
@@ -37,11 +37,11 @@ export const parseLinearEvalArguments = (argv: readonly string[]): E.Either<stri
   }
   if (values.help) return E.right({ kind: 'help' });
   if (values.run === undefined) return E.left('--run DIR is required: the folder of the run to evaluate');
-  if (values.backend !== undefined && !(backendNames as readonly string[]).includes(values.backend))
-    return E.left(`--backend: expected one of ${backendNames.join(', ')}, got "${values.backend}"`);
+  const backend = values.backend === undefined ? undefined : backendNamed(values.backend);
+  if (values.backend !== undefined && backend === undefined) return E.left(`--backend: expected one of ${backendNames.join(', ')}, got "${values.backend}"`);
   return E.right({
     kind: 'evaluate', run: path.resolve(values.run),
-    data: values.data === undefined ? undefined : path.resolve(values.data), backend: values.backend as BackendName | undefined,
+    data: values.data === undefined ? undefined : path.resolve(values.data), backend,
   });
 };
 

@@ -1,0 +1,108 @@
+// What ran on a compiled function's last call: the runtimes record their segments into a
+// CallRecord as they run them, and the record becomes the ExecutionReport that `report()`
+// returns. The backend chosen is not taken as the truth: a gpu.js pipeline runs private copies
+// of its kernels and may degrade on its own, so what each segment says it ran is.
+
+import type { BackendChoice, BackendName } from './backend.ts';
+
+export interface SegmentTiming {
+  /** A gpu.js pipeline, a native GEMM step, or a run of the native pool's JavaScript kernels. */
+  readonly kind: 'pipeline' | 'native' | 'javascript';
+  readonly milliseconds: number;
+  /** The nodes the segment computed: a pipeline's kernels, or the native step's node. */
+  readonly nodes: readonly string[];
+}
+
+export interface KernelTiming {
+  readonly node: string;
+  readonly milliseconds: number;
+  /** The graph nodes fused into the kernel. */
+  readonly fused: string;
+}
+
+export interface ExecutionReport {
+  /** The backend chosen, and what really ran: the kernels' mode and the pipelines' executor. */
+  readonly backend: BackendName;
+  readonly kernelMode: string | undefined;
+  readonly executorKind: string | undefined;
+  readonly fallbackReason: string | null;
+  readonly skipped: BackendChoice['skipped'];
+  /** The WebGPU adapter that ran the kernels, on webgpu. */
+  readonly adapter?: string;
+  /**
+   * Convolutions and matmuls that ran on the native GEMM kernels between pipelines, and on how
+   * many worker threads (one per core).
+   */
+  readonly native?: { readonly steps: number; readonly threads: number };
+  /**
+   * The threads the kernels other than native steps ran on: the native pool's workers for its
+   * JavaScript kernels; for gpu.js's WebAssembly pipelines, its fused-threaded executor's worker pool
+   * (1 otherwise).
+   */
+  readonly pipelineThreads?: number;
+  /**
+   * Where the last call's time went: in pipelines (gpu.js's, data in and out included, or runs
+   * of the native pool's JavaScript kernels) and in native GEMM steps.
+   */
+  readonly milliseconds?: { readonly pipelines: number; readonly native: number };
+  /** The same, segment by segment in the order they ran (not in `profile` mode, which times kernels instead). */
+  readonly segments?: readonly SegmentTiming[];
+  /** Primitives that ran on the host between pipelines. */
+  readonly hostSteps: readonly string[];
+  /** With `profile`: every kernel's time on the last call, slowest first. */
+  readonly profile?: readonly KernelTiming[];
+}
+
+/** What one call's segments ran, as the runtimes record it. */
+export class CallRecord {
+  readonly hostSteps: string[] = [];
+  readonly segments: SegmentTiming[] = [];
+  readonly kernels: KernelTiming[] = [];
+  readonly milliseconds = { pipelines: 0, native: 0 };
+  nativeSteps = 0;
+  /** The native pool's threads, when a native step ran. */
+  nativeThreads = 0;
+  pipelineThreads = 0;
+  executorKind: string | undefined;
+  /** The kernel modes that really ran (gpu.js's own word for its backend, or 'javascript'). */
+  readonly modes = new Set<string>();
+  /** Why a pipeline fell back, in its own words. */
+  readonly fallbackReasons: string[] = [];
+
+  /** A segment of `kind` that started at `start` (performance.now()) and computed `nodes`. */
+  segment(kind: SegmentTiming['kind'], start: number, nodes: readonly unknown[]): void {
+    const milliseconds = performance.now() - start;
+    this.segments.push({ kind, milliseconds, nodes: nodes.map(String) });
+    if (kind === 'native') this.milliseconds.native += milliseconds;
+    else this.milliseconds.pipelines += milliseconds;
+  }
+
+  /** A kernel timed on its own (in `profile` mode). */
+  kernel(node: unknown, start: number, fused: readonly unknown[] | string): void {
+    this.kernels.push({ node: String(node), milliseconds: performance.now() - start, fused: typeof fused === 'string' ? fused : fused.map(String).join(', ') });
+  }
+
+  /**
+   * The report of the call. `expectedMode` is the kernel mode the backend should have run; any
+   * other is a degradation, reported with the pipelines' reasons.
+   */
+  report(choice: BackendChoice, expectedMode: string, profile: boolean): ExecutionReport {
+    const kernelMode = this.modes.size === 0 ? undefined : [...this.modes].join(', ');
+    const degraded = [...this.modes].some((mode) => mode !== expectedMode);
+    return {
+      backend: choice.backend,
+      kernelMode,
+      executorKind: this.executorKind,
+      // The cpu backend's pipelines always explain that they are not fused; that is no degradation.
+      fallbackReason: degraded ? this.fallbackReasons.join('; ') || 'no reason given' : null,
+      skipped: choice.skipped,
+      ...(choice.adapter === undefined ? {} : { adapter: choice.adapter }),
+      hostSteps: this.hostSteps,
+      ...(this.nativeSteps > 0 ? { native: { steps: this.nativeSteps, threads: this.nativeThreads } } : {}),
+      milliseconds: { pipelines: Math.round(this.milliseconds.pipelines), native: Math.round(this.milliseconds.native) },
+      segments: this.segments,
+      ...(this.pipelineThreads > 0 ? { pipelineThreads: this.pipelineThreads } : {}),
+      ...(profile ? { profile: [...this.kernels].sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
+    };
+  }
+}

@@ -79,7 +79,7 @@ export * from './nn/index.ts';
 export * from './optim/index.ts';
 export * from './augment/index.ts';
 
-// Compiling to gpu.js, and the training step.
+// Compiling (gpu.js on a GPU, the native kernels on a CPU), and the training step.
 export * from './compile/index.ts';
 export { trainingStep } from './train/training-step.ts';
 export type { TrainingStepInputs, TrainingStepOptions, TrainingStepOutputs } from './train/training-step.ts';

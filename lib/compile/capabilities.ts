@@ -58,15 +58,15 @@ export interface Capabilities {
   readonly wrapWidth: number;
   /**
    * Whether conv2d and matmul run on the native GEMM kernels (lib/native) between the backend's
-   * pipelines: on the native backend, where gpu.js's one-output-per-lane kernels reach about a tenth of what
-   * a register-blocked GEMM does on the same cores.
+   * pipelines: on the native backend, where gpu.js's one-output-per-lane kernels reach about a
+   * tenth of what a register-blocked GEMM does on the same cores (`npm run bench:kernels`).
    */
   readonly nativeKernels: boolean;
   /**
    * Whether the other kernels run as JavaScript on the native kernels' threads, over shared
-   * memory (lib/native/javascript-kernel.ts), rather than as gpu.js pipelines: on the native backend, where
-   * gpu.js's kernels take about 8 ns an element a thread and copy every value a pipeline takes
-   * in or gives out. Only with `nativeKernels`.
+   * memory (lib/native/javascript-kernel.ts), rather than as gpu.js pipelines: on the native
+   * backend, where gpu.js's WebAssembly kernels gather every read lane by lane and copy every
+   * value a pipeline takes in or gives out. Only with `nativeKernels`.
    */
   readonly javascriptKernels: boolean;
 }

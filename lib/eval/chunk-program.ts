@@ -1,5 +1,5 @@
 // Running one graph of the language over many chunks of host data, through the float64
-// interpreter (the reference) or compiled to gpu.js kernels (float32, traced once per argument
+// interpreter (the reference) or compiled (float32 kernels on the chosen backend, traced once per argument
 // shapes). The retrieval and clustering metrics loop over chunks on the host so that no N x N
 // matrix ever exists; this module is the one place where a chunk's graph meets an evaluator.
 

@@ -185,7 +185,7 @@ export const weightedKnn = (
 
 /**
  * The same evaluation compiled: each chunk's graph (similarity matmul, top-k, votes) runs as
- * gpu.js kernels in float32, traced once for the full chunks and once for a shorter last one.
+ * compiled kernels in float32, traced once for the full chunks and once for a shorter last one.
  * The ranking of similarities may differ from the float64 evaluation on near-ties.
  */
 export const weightedKnnCompiled = async (

@@ -1,9 +1,10 @@
 // A planned kernel as a JavaScript function over flat float32 arrays, for the native pool's
 // threads. gpu.js's WebAssembly kernels pay a four-lane gather for every read and float index
-// arithmetic for every element (about 8 ns an element a thread), and its pipelines copy every
-// value in and out. The same straight-line body, compiled by V8 with what does not change along
-// a row hoisted out of the inner loop, runs a simple elementwise pass in about 3 ns an element,
-// and reads and writes the shared arrays the GEMM steps and the other kernels use in place.
+// arithmetic for every element, and its pipelines copy every value in and out. The same
+// straight-line body, compiled by V8 with what does not change along a row hoisted out of the
+// inner loop, runs a simple elementwise pass several times faster, and reads and writes the
+// shared arrays the GEMM steps and the other kernels use in place (`npm run bench:step --
+// --profile` times each kernel; `--gpujs-kernels` runs gpu.js's beside it).
 //
 // The emitter writes the body (`flatFloat32`) as statements (statements.ts): temporaries `tN`
 // (node values rounded to float32), loop counters `kN`, accumulators `aN`, chosen values `cN`,

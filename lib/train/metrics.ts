@@ -15,7 +15,7 @@ export interface EpochRecord {
   readonly seconds: number;
   /** Training images per second over the steps in `seconds` (each image is two views); null for epoch 0. */
   readonly instances_per_second: number | null;
-  /** The gpu.js backend the compiled programs ran on. */
+  /** The backend the compiled programs ran on (webasm in runs made before it was named native). */
   readonly backend: string;
   readonly learning_rate: number | null;
   readonly steps: number;

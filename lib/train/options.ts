@@ -62,7 +62,7 @@ export interface TrainOptions {
   readonly out: string;
   /** Continue from the checkpoint in `out`. */
   readonly resume: boolean;
-  /** The gpu.js backend; the best that works here when undefined. */
+  /** The backend the kernels run on; the best that works here when undefined. */
   readonly backend: BackendName | undefined;
 }
 

@@ -1,7 +1,7 @@
 // One training step of an embedding method, as one function of the language: draw two
 // augmented views of every image with split keys, encode them, score them with the objective,
 // differentiate, and update the parameters and the batch-norm statistics. Compiled once, it
-// runs as one gpu.js program per call; the key and the learning rate are inputs, so neither a
+// runs as one compiled program per call; the key and the learning rate are inputs, so neither a
 // new step's randomness nor a schedule forces a recompile.
 
 import type { Images, Tensor } from '../tensor.ts';

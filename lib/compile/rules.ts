@@ -85,7 +85,7 @@ const reduction =
     const [x] = node.inputs as Tensor[];
     const { axes, keepdims } = node.params as ReduceParams;
     const accumulator = w.variable(w.literal(initial));
-    // The output's index on the kept axes, and where each of them sits in the input.
+    // The output index of each input axis that is kept; the reduced axes take the loops' counters.
     const kept = new Map<number, Expression>();
     let k = 0;
     x.shape.forEach((_, axis) => {

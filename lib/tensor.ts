@@ -2,6 +2,7 @@
 // `interpret` and `compile` give the graph a meaning.
 
 import { formatShape, type Shape, ShapeError, type StridedView } from './shape.ts';
+import type { Expression } from './codegen/expression.ts';
 
 /** A concrete tensor value: the shape and the row-major data in float64. */
 export interface Value {
@@ -25,8 +26,11 @@ export interface Primitive<P = unknown> {
   readonly shape: (inputs: readonly Shape[], params: P) => Shape;
   readonly evaluate: (inputs: readonly Value[], params: P, shape: Shape) => Float64Array;
   readonly vjp: VjpRule<P>;
-  /** Elementwise primitives give a scalar expression so that the compiler can fuse chains of them. */
-  readonly elementwise?: (args: readonly string[], params: P) => string;
+  /**
+   * Elementwise primitives give a scalar expression of their operands' so that the compiler can
+   * fuse chains of them; one that keeps float32 operands float32 builds it with `keepsFloat32`.
+   */
+  readonly elementwise?: (args: readonly Expression[], params: P) => Expression;
   /** A leaf (a constant) has no inputs and nothing to differentiate. */
   readonly leaf?: true;
 

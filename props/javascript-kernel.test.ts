@@ -1,6 +1,6 @@
 // The native pool's JavaScript kernels (lib/native/javascript-kernel.ts): what may run once a row,
-// that a kernel run in any shares writes exactly what it writes run whole, which expressions
-// need no rounding to float32, and that a kernel that fails is named. Compiled equals
+// that a kernel run in any shares writes exactly what it writes run whole, which primitives'
+// expressions need no rounding to float32, and that a kernel that fails is named. Compiled equals
 // interpreted on the native backend (compile.test.ts, training-step.test.ts) runs these kernels for every
 // primitive; gpu.js's own webasm kernels are checked there with `javascriptKernels: false`.
 
@@ -8,46 +8,88 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { hoistable, JavascriptKernel } from '../lib/native/javascript-kernel.ts';
-import { keepsFloat32 } from '../lib/compile/emitter.ts';
 import type { Statement } from '../lib/codegen/statements.ts';
+import { code, type Expression, literal, type Name, name, parameter, roundedToFloat32, threadPosition } from '../lib/codegen/expression.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
 import { sharedFloats } from '../lib/native/shared-floats.ts';
 import { planKernels } from '../lib/compile/compile.ts';
 import { capabilitiesOf } from '../lib/compile/capabilities.ts';
 import { add, concat, exp, maximum, mul, reshape, select, sum, transpose } from '../lib/index.ts';
 import { greater } from '../lib/primitives/greater.ts';
-import type { Tensor } from '../lib/tensor.ts';
+import type { Primitive, Tensor } from '../lib/tensor.ts';
+import { primitives } from '../lib/primitives/registry.ts';
+import { addPrimitive } from '../lib/primitives/add.ts';
+import { mulPrimitive } from '../lib/primitives/mul.ts';
+import { expPrimitive } from '../lib/primitives/exp.ts';
+import { maximumPrimitive } from '../lib/primitives/maximum.ts';
+import { minimumPrimitive } from '../lib/primitives/minimum.ts';
+import { floorPrimitive } from '../lib/primitives/floor.ts';
+import { absPrimitive } from '../lib/primitives/abs.ts';
+import { negPrimitive } from '../lib/primitives/neg.ts';
+import { equalPrimitive } from '../lib/primitives/equal.ts';
+import { greaterPrimitive } from '../lib/primitives/greater.ts';
+import { lessPrimitive } from '../lib/primitives/less.ts';
+import { selectPrimitive } from '../lib/primitives/select.ts';
 import type { KernelPlan } from '../lib/compile/plan.ts';
 import { runs } from './runs.ts';
 
 test('a statement runs once a row only when nothing it reads depends on x', () => {
-  const constant = (name: string, expression: string, reads: string[]): Statement => ({ kind: 'const', name, expression, reads });
+  const [x, y, z] = ['x', 'y', 'z'].map(threadPosition);
+  const [b0, b1] = [parameter('b0'), parameter('b1')];
+  const [t1, t2, t3, t4, t7, t9, t10] = ['t1', 't2', 't3', 't4', 't7', 't9', 't10'].map((text) => name(text, true));
+  const [a5, k6, c8] = [name('a5', false), name('k6', false), name('c8', true)];
+  const constant = ({ name }: Name, expression: Expression): Statement => ({ kind: 'const', name, expression });
   const statements: Statement[] = [
-    constant('t1', 'Math.fround(y * 2)', ['y']), // row-invariant
-    constant('t2', 'x', ['x']), // x itself
-    constant('t3', 'b0[t1 * 8 + 3]', ['t1']), // a read at a row-invariant position: hoisted
-    constant('t4', 'Math.fround(t3 + t2)', ['t3', 't2']), // depends on x through t2
-    { kind: 'let', name: 'a5', initial: '0.0' }, // an accumulator: never hoisted
-    { kind: 'loop', counter: 'k6', count: 9, body: [{ kind: 'line', text: 'a5 = a5 + b1[k6];' }] },
-    constant('t7', 'Math.fround(a5 * 2)', ['a5']), // reads the accumulator
-    { kind: 'let', name: 'c8' },
-    { kind: 'if', condition: 't1 < 3', then: [{ kind: 'line', text: 'c8 = t1;' }], otherwise: [{ kind: 'line', text: 'c8 = t3;' }] },
-    constant('t9', 'Math.fround(c8 + z)', ['c8', 'z']), // reads a chosen value
-    constant('t10', 'Math.fround(t1 + z)', ['t1', 'z']), // row-invariant again, after all of those
+    constant(t1, roundedToFloat32(code`${y} * 2`)), // row-invariant
+    constant(t2, code`${x}`), // x itself
+    constant(t3, code`${b0}[${t1} * 8 + 3]`), // a read at a row-invariant position: hoisted
+    constant(t4, roundedToFloat32(code`${t3} + ${t2}`)), // depends on x through t2
+    { kind: 'let', name: a5.name, initial: literal(0) }, // an accumulator: never hoisted
+    { kind: 'loop', counter: k6.name, count: 9, body: [{ kind: 'assign', name: a5.name, operator: '=', expression: code`${a5} + ${b1}[${k6}]` }] },
+    constant(t7, roundedToFloat32(code`${a5} * 2`)), // reads the accumulator
+    { kind: 'let', name: c8.name },
+    {
+      kind: 'if',
+      condition: code`${t1} < 3`,
+      then: [{ kind: 'assign', name: c8.name, operator: '=', expression: t1 }],
+      otherwise: [{ kind: 'assign', name: c8.name, operator: '=', expression: t3 }],
+    },
+    constant(t9, roundedToFloat32(code`${c8} + ${z}`)), // reads a chosen value
+    constant(t10, roundedToFloat32(code`${t1} + ${z}`)), // row-invariant again, after all of those
   ];
   assert.deepEqual(hoistable(statements), [true, false, true, false, false, false, false, false, false, false, true]);
 });
 
-test('expressions that keep float32 operands float32 are not rounded again; arithmetic and float64 literals are', () => {
-  for (const kept of ['b3[t4 + t5]', '(t1 == t2 ? 1 : 0)', '(t1 != 0 ? t2 : 0.5)', 'Math.max(t1, 0.0)', 'Math.floor(t7)', '(-t3)'])
-    assert.equal(keepsFloat32(kept), true, kept);
-  for (const rounded of ['(t1 + t2)', '(t1 * 0.5)', 'Math.max(t1, 0.1)', 'Math.exp(t1)', 'Math.max(a3, t1)', '(t1 != 0 ? t2 : 0.1)'])
-    assert.equal(keepsFloat32(rounded), false, rounded);
-  // And the claim itself: on float32 operands these forms give float32 results.
+test('the primitives that keep float32 operands float32 say so; arithmetic, float64 literals and accumulators do not', () => {
+  const [t1, t2, t3] = ['t1', 't2', 't3'].map((text) => name(text, true));
+  const a4 = name('a4', false);
+  const expression = (primitive: Primitive<{}>, ...args: Expression[]) => primitive.elementwise!(args, {});
+  const kept = [
+    expression(maximumPrimitive, t1, literal(0)), expression(minimumPrimitive, t1, t2), expression(floorPrimitive, t3), expression(absPrimitive, t1),
+    expression(negPrimitive, t3), expression(equalPrimitive, t1, t2), expression(greaterPrimitive, t1, literal(-0.5)), expression(lessPrimitive, t2, t1),
+    expression(selectPrimitive, t1, t2, literal(0.5)),
+  ];
+  const rounded = [
+    expression(addPrimitive, t1, t2), expression(mulPrimitive, t1, literal(0.5)), expression(maximumPrimitive, t1, literal(0.1)), expression(expPrimitive, t1),
+    expression(maximumPrimitive, a4, t1), expression(selectPrimitive, t1, t2, literal(0.1)), expression(negPrimitive, a4),
+  ];
+  for (const e of kept) assert.equal(e.float32, true, e.text);
+  for (const e of rounded) assert.equal(e.float32, false, e.text);
+  // And the claim itself, for every registered primitive that makes it: on float32 operands its
+  // float64 reference gives float32 results.
+  const operands = ['t0', 't1', 't2'].map((text) => name(text, true));
+  const claiming = primitives.filter((primitive) => primitive.elementwise?.(operands, {} as never).float32 === true);
+  assert.deepEqual(
+    claiming.map((primitive) => primitive.name).sort(),
+    ['abs', 'customVjp', 'equal', 'floor', 'greater', 'less', 'maximum', 'minimum', 'neg', 'select', 'stopGradient'],
+  );
   fc.assert(
-    fc.property(fc.float({ noNaN: true }), fc.float({ noNaN: true }), (a, b) => {
-      for (const value of [a === b ? 1 : 0, a !== 0 ? b : 0.5, Math.max(a, b), Math.min(a, 0), Math.floor(a), Math.abs(b), -a])
-        assert.equal(Math.fround(value), value);
+    fc.property(fc.array(fc.float({ noNaN: true }), { minLength: 3, maxLength: 3 }), (values) => {
+      const inputs = values.map((v) => ({ shape: [1], data: Float64Array.of(v) }));
+      for (const primitive of claiming) {
+        const [result] = primitive.evaluate(inputs, {} as never, [1]);
+        assert.equal(Math.fround(result), result, `${primitive.name}(${values.join(', ')})`);
+      }
     }),
     { numRuns: runs(200) },
   );

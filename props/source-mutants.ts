@@ -211,8 +211,8 @@ export const nativeMutants: readonly SourceMutant[] = [
   {
     name: 'flat positions divided by a multiply with the reciprocal, one short for 49, 103 and a few more divisors',
     file: 'lib/compile/emitter.ts',
-    before: 'const quotient = this.temp(`((${a} / ${d}) | 0)`);',
-    after: 'const quotient = this.temp(`((${a} * ${1 / d}) | 0)`);',
+    before: 'const quotient = this.temp(code`((${a} / ${d}) | 0)`);',
+    after: 'const quotient = this.temp(code`((${a} * ${literal(1 / d)}) | 0)`);',
     caughtBy: { 'props/awkward-shapes.test.ts': [nativeTests.divided] },
     backends: 'native',
   },

@@ -2,19 +2,21 @@
 // that the back ends decide what runs once a row and what a kernel costs from the structure,
 // not by reading the generated text again. They become text last, in `renderStatements`.
 
+import type { Expression } from './expression.ts';
+
 /** A thread's position along one axis of the output's layout. */
 export type ThreadAxis = 'x' | 'y' | 'z';
 
 export type Statement =
-  /** `const name = expression;`: a temporary, which reads `reads` (names and thread axes). */
-  | { readonly kind: 'const'; readonly name: string; readonly expression: string; readonly reads: readonly string[] }
+  /** `const name = expression;`: a temporary, which reads what its expression reads. */
+  | { readonly kind: 'const'; readonly name: string; readonly expression: Expression }
   /** `let name = initial;` (or `let name;`): an accumulator or a chosen value, which changes. */
-  | { readonly kind: 'let'; readonly name: string; readonly initial?: string }
-  /** A statement a kernel rule wrote itself (an accumulator's update). */
-  | { readonly kind: 'line'; readonly text: string }
+  | { readonly kind: 'let'; readonly name: string; readonly initial?: Expression }
+  /** `name = expression;` or `name += expression;`: an accumulator's update, a chosen value's choice. */
+  | { readonly kind: 'assign'; readonly name: string; readonly operator: '=' | '+='; readonly expression: Expression }
   | { readonly kind: 'loop'; readonly counter: string; readonly count: number; readonly body: readonly Statement[] }
   /** A choice whose branches assign the chosen value: only the side taken runs. */
-  | { readonly kind: 'if'; readonly condition: string; readonly then: readonly Statement[]; readonly otherwise: readonly Statement[] };
+  | { readonly kind: 'if'; readonly condition: Expression; readonly then: readonly Statement[]; readonly otherwise: readonly Statement[] };
 
 /** Statements as lines of source, each indented by `depth` levels. */
 export const renderStatements = (statements: readonly Statement[], depth = 0): string[] => {
@@ -22,18 +24,18 @@ export const renderStatements = (statements: readonly Statement[], depth = 0): s
   return statements.flatMap((statement): string[] => {
     switch (statement.kind) {
       case 'const':
-        return [`${pad}const ${statement.name} = ${statement.expression};`];
+        return [`${pad}const ${statement.name} = ${statement.expression.text};`];
       case 'let':
-        return [`${pad}let ${statement.name}${statement.initial === undefined ? '' : ` = ${statement.initial}`};`];
-      case 'line':
-        return statement.text.split('\n').map((line) => `${pad}${line}`);
+        return [`${pad}let ${statement.name}${statement.initial === undefined ? '' : ` = ${statement.initial.text}`};`];
+      case 'assign':
+        return [`${pad}${statement.name} ${statement.operator} ${statement.expression.text};`];
       case 'loop': {
         const { counter, count } = statement;
         return [`${pad}for (let ${counter} = 0; ${counter} < ${count}; ${counter}++) {`, ...renderStatements(statement.body, depth + 1), `${pad}}`];
       }
       case 'if':
         return [
-          `${pad}if (${statement.condition}) {`,
+          `${pad}if (${statement.condition.text}) {`,
           ...renderStatements(statement.then, depth + 1),
           `${pad}} else {`,
           ...renderStatements(statement.otherwise, depth + 1),

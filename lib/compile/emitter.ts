@@ -12,48 +12,14 @@ import { sizeOf, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import type { LiteralDialect } from './capabilities.ts';
 import { renderStatements, type Statement, type ThreadAxis } from '../codegen/statements.ts';
-
-/** A JavaScript number literal that gpu.js parses, always as a floating-point value. */
-export const literal = (value: number): string => {
-  if (Number.isNaN(value)) return '(0.0 / 0.0)';
-  if (value === Infinity) return '(1.0 / 0.0)';
-  if (value === -Infinity) return '(-1.0 / 0.0)';
-  if (Object.is(value, -0)) return '(-0.0)';
-  const text = String(value);
-  return /[.eE]/.test(text) ? (value < 0 ? `(${text})` : text) : value < 0 ? `(${text}.0)` : `${text}.0`;
-};
-
-/** A name, a read of a float32 buffer, or an operation whose result is a float32 when its operands are. */
-const operand = String.raw`(?:[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?)`;
-const float32Preserving = [
-  String.raw`^b\d+\[[^\[\]]*\]$`,
-  String.raw`^\(${operand} (?:==|!=|<|>|<=|>=) ${operand} \? 1 : 0\)$`,
-  String.raw`^\(${operand} != 0 \? ${operand} : ${operand}\)$`,
-  String.raw`^Math\.(?:max|min)\(${operand}, ${operand}\)$`,
-  String.raw`^Math\.(?:floor|abs)\(${operand}\)$`,
-  String.raw`^\(-${operand}\)$`,
-].map((pattern) => new RegExp(pattern));
-/**
- * Whether an expression is a float32 whenever its operands are, so that rounding it changes
- * nothing: a buffer read, a comparison, a choice, min, max, floor, abs, a negation. Its
- * literals must be float32 numbers themselves, and no operand an accumulator (aN, float64).
- */
-export const keepsFloat32 = (expression: string): boolean =>
-  float32Preserving.some((pattern) => pattern.test(expression)) &&
-  !/\ba\d+\b/.test(expression) &&
-  (expression.replace(/\b[A-Za-z_]\w*\b/g, '').match(/-?\d+(?:\.\d+)?/g) ?? []).every((text) => Math.fround(Number(text)) === Number(text));
-
-/**
- * The names an expression a kernel rule wrote reads: temporaries, loop counters, accumulators,
- * chosen values, and the thread's position. Expressions reach the emitter as text from the
- * rules and the primitives' `elementwise`; this is where that text is read, once, so that the
- * statement made of it carries its reads from then on.
- */
-const readsOf = (expression: string): string[] => expression.match(/\b[takc]\d+\b|\bthis\.thread\.[xyz]\b|\b[xyz]\b/g) ?? [];
+import {
+  code, type Expression, integer, isZero, join, literal, type Name, name, parameter, roundedToFloat32, threadPosition, zero,
+} from '../codegen/expression.ts';
 
 interface Scope {
   readonly statements: Statement[];
-  readonly memo: Map<string, string>;
+  /** Expressions already named here, by their text (and whether rounded), and node values by node and index. */
+  readonly memo: Map<string, Expression>;
   readonly parent?: Scope;
   /** 0 at the top, one more for each loop or branch inside. */
   readonly depth: number;
@@ -138,7 +104,7 @@ export class Emitter {
   private readonly settings: EmitterSettings;
 
   constructor(
-    readonly valueOf: (emitter: Emitter, node: Tensor, index: readonly string[]) => string,
+    readonly valueOf: (emitter: Emitter, node: Tensor, index: readonly Expression[]) => Expression,
     settings: EmitterSettings = {},
   ) {
     this.settings = settings;
@@ -149,10 +115,10 @@ export class Emitter {
    * A number in this kernel's dialect. WGSL has no literal for an infinity or NaN and rejects a
    * constant division by zero, so there they divide by a zero computed from the thread index.
    */
-  literal(value: number): string {
+  literal(value: number): Expression {
     if (this.settings.literals !== 'wgsl' || Number.isFinite(value)) return literal(value);
-    const zero = this.temp('this.thread.x * 0.0');
-    return this.temp(Number.isNaN(value) ? `${zero} / ${zero}` : `${value > 0 ? '1.0' : '-1.0'} / ${zero}`);
+    const zero = this.temp(code`${this.thread('x')} * 0.0`);
+    return this.temp(Number.isNaN(value) ? code`${zero} / ${zero}` : value > 0 ? code`1.0 / ${zero}` : code`-1.0 / ${zero}`);
   }
 
   /** Fails when index arithmetic would compute integers up to `extent`, past the exact range. */
@@ -165,40 +131,47 @@ export class Emitter {
       );
   }
 
-  fresh(prefix: string): string {
+  private fresh(prefix: string): string {
     return `${prefix}${this.counter++}`;
   }
 
-  /** A statement a kernel rule wrote (an accumulator's update). */
-  line(text: string): void {
-    this.scope.statements.push({ kind: 'line', text });
+  /** `target = value;`: a chosen value's choice, or an accumulator's update. */
+  assign(target: Name, value: Expression): void {
+    this.scope.statements.push({ kind: 'assign', name: target.name, operator: '=', expression: value });
+  }
+
+  /** `target += value;`: an accumulator's update. */
+  accumulate(target: Name, value: Expression): void {
+    this.scope.statements.push({ kind: 'assign', name: target.name, operator: '+=', expression: value });
   }
 
   /**
-   * `const tN = expression;` unless the expression is already a name or a literal, or the same
-   * expression already has a name in this scope or an enclosing one (common index arithmetic).
+   * `const tN = expression;` unless the expression is an atom already (a name, a number in plain
+   * digits), or the same expression already has a name in this scope or an enclosing one (common
+   * index arithmetic). With `float32` (a node's value) and `flatFloat32`, the value is rounded to
+   * float32 unless it is one already.
    */
-  temp(expression: string, float32 = false): string {
-    const thread = expression === this.thread('x') || expression === this.thread('y') || expression === this.thread('z');
-    if (!thread && (/^[A-Za-z_][A-Za-z0-9_]*$/.test(expression) || /^-?\d+(\.\d+)?$/.test(expression))) return expression;
-    const rounded = float32 && this.settings.flatFloat32 === true && !keepsFloat32(expression);
-    const key = `${rounded ? 'f' : ''}=${expression}`;
+  temp(expression: Expression, float32 = false): Expression {
+    if (expression.atom) return expression;
+    const rounded = float32 && this.settings.flatFloat32 === true && !expression.float32;
+    const key = `${rounded ? 'f' : ''}=${expression.text}`;
     for (let s: Scope | undefined = this.scope; s; s = s.parent) {
       const found = s.memo.get(key);
       if (found !== undefined) return found;
     }
-    const name = this.fresh('t');
-    const reads = readsOf(expression);
-    const scope = this.settings.flatFloat32 ? this.placement(name, reads) : this.scope;
-    scope.statements.push({ kind: 'const', name, expression: rounded ? `Math.fround(${expression})` : expression, reads });
-    scope.memo.set(key, name);
-    return name;
+    const named = name(this.fresh('t'), rounded || expression.float32);
+    const scope = this.settings.flatFloat32 ? this.placement(named.name, expression.reads) : this.scope;
+    scope.statements.push({ kind: 'const', name: named.name, expression: rounded ? roundedToFloat32(expression) : expression });
+    scope.memo.set(key, named);
+    return named;
   }
 
   /** The scope that declares each loop counter, accumulator, chosen value and placed temporary. */
   private readonly definedIn = new Map<string, Scope>();
   /** Names whose value differs from element to element of a row (x, and what depends on it). */
   private readonly perElement = new Set<string>();
+  /** The accumulators, which change as their loops run. */
+  private readonly accumulators = new Set<string>();
 
   /**
    * Where the native pool's kernels compute a temporary: in the outermost scope where all it
@@ -208,27 +181,27 @@ export class Emitter {
    * a pixel). What differs from element to element stays inside the branch that asked for it,
    * so that only the side of a choice taken computes it.
    */
-  private placement(name: string, reads: readonly string[]): Scope {
-    const perElement = reads.some((read) => read === this.thread('x') || this.perElement.has(read));
+  private placement(temporary: string, reads: readonly string[]): Scope {
+    const perElement = reads.some((read) => read === this.thread('x').name || this.perElement.has(read));
     // An accumulator changes as its loop runs: what reads it is computed where it is asked for.
-    let scope = reads.some((read) => read[0] === 'a') ? this.scope : this.root;
+    let scope = reads.some((read) => this.accumulators.has(read)) ? this.scope : this.root;
     for (const read of reads) {
       const defined = this.definedIn.get(read);
       if (defined !== undefined && defined.depth > scope.depth) scope = defined;
     }
     if (perElement) {
-      this.perElement.add(name);
+      this.perElement.add(temporary);
       let branch: Scope | undefined = this.scope;
       while (branch !== undefined && !branch.branch) branch = branch.parent;
       if (branch !== undefined && branch.depth > scope.depth) scope = branch;
     }
-    this.definedIn.set(name, scope);
+    this.definedIn.set(temporary, scope);
     return scope;
   }
 
   /** The value of `node` at `index`, computed once per scope. */
-  value(node: Tensor, index: readonly string[]): string {
-    const key = `${node.id}|${index.join(',')}`;
+  value(node: Tensor, index: readonly Expression[]): Expression {
+    const key = `${node.id}|${index.map((e) => e.text).join(',')}`;
     for (let s: Scope | undefined = this.scope; s; s = s.parent) {
       const found = s.memo.get(key);
       if (found !== undefined) return found;
@@ -239,55 +212,54 @@ export class Emitter {
     return result;
   }
 
-  /** A read of a materialized node's buffer, in its 3-D layout. */
-  read(node: Tensor, index: readonly string[]): string {
-    let name = this.buffers.get(node);
-    if (name === undefined) {
-      name = `b${this.buffers.size}`;
-      this.buffers.set(node, name);
+  /** A read of a materialized node's buffer, in its 3-D layout: a float32, as buffers hold. */
+  read(node: Tensor, index: readonly Expression[]): Expression {
+    let buffer = this.buffers.get(node);
+    if (buffer === undefined) {
+      buffer = `b${this.buffers.size}`;
+      this.buffers.set(node, buffer);
     }
+    const b = parameter(buffer);
     const layout = this.layoutFor(node);
-    let [z, y, x]: string[] = [];
+    let [z, y, x]: Expression[] = [];
     if (isWrapped(layout)) {
       const { quotient, remainder } = this.divide(this.ravel(index, node.shape), layout.wrap);
-      [z, y, x] = ['0', quotient, remainder];
+      [z, y, x] = [zero, quotient, remainder];
     } else {
       const axes = axesOf(layout);
       const position = (group: number[]) => this.ravel(group.map((axis) => index[axis]), group.map((axis) => node.shape[axis]));
       [z, y, x] = [position(axes.z), position(axes.y), position(axes.x)];
     }
-    if (!this.settings.flatFloat32) return `${name}[${z}][${y}][${x}]`;
+    if (!this.settings.flatFloat32) return { ...code`${b}[${z}][${y}][${x}]`, float32: true };
     // The row's start is an integer that may pass 2^24: a temporary of its own, never rounded.
     const [width, height] = layoutOf(node.shape, layout);
-    const terms = [z === '0' ? '' : `${z} * ${width * height}`, y === '0' ? '' : `${y} * ${width}`].filter((t) => t !== '');
-    const row = terms.length === 0 ? '0' : this.temp(terms.join(' + '));
-    return `${name}[${row === '0' ? x : `${row} + ${x}`}]`;
+    const terms = [...(isZero(z) ? [] : [code`${z} * ${width * height}`]), ...(isZero(y) ? [] : [code`${y} * ${width}`])];
+    return { ...(terms.length === 0 ? code`${b}[${x}]` : code`${b}[${this.temp(join(terms, ' + '))} + ${x}]`), float32: true };
   }
 
   /**
    * The thread's position along `axis`: gpu.js's `this.thread.x`, or in the native pool's
-   * kernels the loop variable `x` that javascript-kernel.ts declares (a temporary all the same,
-   * so that a kernel's temporaries are numbered alike on every backend).
+   * kernels the loop variable `x` that javascript-kernel.ts declares.
    */
-  thread(axis: ThreadAxis): string {
-    return this.settings.flatFloat32 ? axis : `this.thread.${axis}`;
+  thread(axis: ThreadAxis): Name {
+    return threadPosition(this.settings.flatFloat32 ? axis : `this.thread.${axis}`);
   }
 
   /** The multi-index of the output element this kernel thread computes, in `node`'s layout. */
-  outputIndex(node: Tensor): string[] {
+  outputIndex(node: Tensor): Expression[] {
     const layout = this.layoutFor(node);
     if (isWrapped(layout)) {
       this.checkExact(layoutOf(node.shape, layout)[1] * layout.wrap, 'wrapped flat positions');
-      return this.unravel(this.temp(`${this.thread('y')} * ${layout.wrap} + ${this.thread('x')}`), node.shape);
+      return this.unravel(this.temp(code`${this.thread('y')} * ${layout.wrap} + ${this.thread('x')}`), node.shape);
     }
     if (node.rank === 0) return [];
     for (const [axis, extent] of layoutOf(node.shape, layout).entries()) this.checkExact(extent, `thread indices in ${'xyz'[axis]}`);
     const axes = axesOf(layout);
-    const index = new Array<string>(node.rank);
+    const index = new Array<Expression>(node.rank);
     const assign = (group: number[], axis: ThreadAxis) => {
       if (group.length === 0) return;
-      const thread = this.thread(axis);
-      const parts = group.length === 1 ? [this.temp(thread)] : this.unravel(this.temp(thread), group.map((axis) => node.shape[axis]));
+      const thread = this.temp(this.thread(axis));
+      const parts = group.length === 1 ? [thread] : this.unravel(thread, group.map((axis) => node.shape[axis]));
       group.forEach((axis, k) => (index[axis] = parts[k]));
     };
     assign(axes.x, 'x');
@@ -297,66 +269,70 @@ export class Emitter {
   }
 
   /** `for (let kN = 0; kN < count; kN++) { ... }` with its own scope for temporaries. */
-  loop(count: number, body: (counter: string) => void): void {
+  loop(count: number, body: (counter: Expression) => void): void {
     // A short loop (a 3x3 window) is unrolled: its index arithmetic folds into literals.
     if (count <= Emitter.unrollLimit) {
-      for (let k = 0; k < count; k++) body(String(k));
+      for (let k = 0; k < count; k++) body(integer(k));
       return;
     }
-    const counter = this.fresh('k');
+    // A counter is an index: not claimed to be a float32.
+    const counter = name(this.fresh('k'), false);
     const inner: Scope = { statements: [], memo: new Map(), parent: this.scope, depth: this.scope.depth + 1 };
-    this.definedIn.set(counter, inner);
+    this.definedIn.set(counter.name, inner);
     const outer = this.scope;
     this.scope = inner;
     body(counter);
     this.scope = outer;
-    this.scope.statements.push({ kind: 'loop', counter, count, body: inner.statements });
+    this.scope.statements.push({ kind: 'loop', counter: counter.name, count, body: inner.statements });
   }
 
   /**
-   * `condition ? then : otherwise`. In gpu.js's kernels both sides are computed first (its
-   * WebAssembly lanes run in step); with `flatFloat32` only the side taken is, in an if/else
-   * whose branches have scopes of their own: a colour jitter's concatenated channels compute
-   * one channel each, not all three.
+   * `condition ? then : otherwise`, a float32 when both sides are. In gpu.js's kernels both
+   * sides are computed first (its WebAssembly lanes run in step); with `flatFloat32` only the
+   * side taken is, in an if/else whose branches have scopes of their own: a colour jitter's
+   * concatenated channels compute one channel each, not all three.
    */
-  choose(condition: string, then: () => string, otherwise: () => string): string {
+  choose(condition: Expression, then: () => Expression, otherwise: () => Expression): Expression {
     if (!this.settings.flatFloat32) {
       const [a, b] = [then(), otherwise()];
-      return `(${condition} ? ${a} : ${b})`;
+      return { ...code`(${condition} ? ${a} : ${b})`, float32: a.float32 && b.float32 };
     }
-    const name = this.fresh('c');
-    const branch = (body: () => string): Statement[] => {
+    const chosen = this.fresh('c');
+    const values: Expression[] = [];
+    const branch = (body: () => Expression): Statement[] => {
       const outer = this.scope;
       this.scope = { statements: [], memo: new Map(), parent: outer, depth: outer.depth + 1, branch: true };
       const value = body();
-      this.line(`${name} = ${value};`);
+      values.push(value);
+      this.scope.statements.push({ kind: 'assign', name: chosen, operator: '=', expression: value });
       const statements = this.scope.statements;
       this.scope = outer;
       return statements;
     };
     const thenStatements = branch(then);
     const otherwiseStatements = branch(otherwise);
-    this.definedIn.set(name, this.scope);
-    this.perElement.add(name);
-    this.scope.statements.push({ kind: 'let', name }, { kind: 'if', condition, then: thenStatements, otherwise: otherwiseStatements });
-    return name;
+    this.definedIn.set(chosen, this.scope);
+    this.perElement.add(chosen);
+    this.scope.statements.push({ kind: 'let', name: chosen }, { kind: 'if', condition, then: thenStatements, otherwise: otherwiseStatements });
+    return name(chosen, values.every((value) => value.float32));
   }
 
-  /** A mutable accumulator. */
-  variable(initial: string): string {
-    const name = this.fresh('a');
-    this.definedIn.set(name, this.scope);
-    this.perElement.add(name);
-    this.scope.statements.push({ kind: 'let', name, initial });
-    return name;
+  /** A mutable accumulator: float64 in the native pool's kernels, so never claimed to be a float32. */
+  variable(initial: Expression): Name {
+    const accumulator = name(this.fresh('a'), false);
+    this.definedIn.set(accumulator.name, this.scope);
+    this.perElement.add(accumulator.name);
+    this.accumulators.add(accumulator.name);
+    this.scope.statements.push({ kind: 'let', name: accumulator.name, initial });
+    return accumulator;
   }
 
   /** Flat row-major position of a multi-index. */
-  ravel(index: readonly string[], shape: Shape): string {
+  ravel(index: readonly Expression[], shape: Shape): Expression {
     this.checkExact(sizeOf(shape), `flat positions in ${JSON.stringify(shape)}`);
     const strides = stridesOf(shape);
-    const terms = index.flatMap((e, axis) => (shape[axis] === 1 ? [] : [strides[axis] === 1 ? e : `${e} * ${strides[axis]}`]));
-    return terms.length === 0 ? '0' : this.temp(terms.join(' + '));
+    const terms = index.flatMap((e, axis) => (shape[axis] === 1 ? [] : [strides[axis] === 1 ? e : code`${e} * ${strides[axis]}`]));
+    return terms.length === 0 ? zero : this.temp(join(terms, ' + '));
   }
 
   /**
@@ -364,31 +340,31 @@ export class Emitter {
    * may round q one off (a / d is not exact, and near 2^23 neither is a + 0.5), so the remainder
    * is checked and q moved back into place.
    */
-  divide(a: string, d: number): { quotient: string; remainder: string } {
+  divide(a: Expression, d: number): { quotient: Expression; remainder: Expression } {
     // The native pool's kernels divide flat positions, integers in [0, 2^31), in int32: a shift
     // and a mask for a power of two; otherwise a / d, exact enough in float64 (it falls short of
     // the next integer by at least 1 / d), truncated.
     if (this.settings.flatFloat32) {
       const shift = Math.log2(d);
-      if (Number.isInteger(shift)) return { quotient: this.temp(`(${a} >> ${shift})`), remainder: this.temp(`(${a} & ${d - 1})`) };
-      const quotient = this.temp(`((${a} / ${d}) | 0)`);
-      return { quotient, remainder: this.temp(`${a} - ${quotient} * ${d}`) };
+      if (Number.isInteger(shift)) return { quotient: this.temp(code`(${a} >> ${shift})`), remainder: this.temp(code`(${a} & ${d - 1})`) };
+      const quotient = this.temp(code`((${a} / ${d}) | 0)`);
+      return { quotient, remainder: this.temp(code`${a} - ${quotient} * ${d}`) };
     }
-    const rough = this.temp(`Math.floor(${a} / ${d}.0)`);
-    const roughRemainder = this.temp(`${a} - ${rough} * ${d}`);
-    const quotient = this.temp(`${roughRemainder} < 0 ? ${rough} - 1 : (${roughRemainder} >= ${d} ? ${rough} + 1 : ${rough})`);
-    return { quotient, remainder: this.temp(`${a} - ${quotient} * ${d}`) };
+    const rough = this.temp(code`Math.floor(${a} / ${literal(d)})`);
+    const roughRemainder = this.temp(code`${a} - ${rough} * ${d}`);
+    const quotient = this.temp(code`${roughRemainder} < 0 ? ${rough} - 1 : (${roughRemainder} >= ${d} ? ${rough} + 1 : ${rough})`);
+    return { quotient, remainder: this.temp(code`${a} - ${quotient} * ${d}`) };
   }
 
   /** Multi-index of a flat position (below 2^24, where float32 holds every integer). */
-  unravel(flat: string, shape: Shape): string[] {
+  unravel(flat: Expression, shape: Shape): Expression[] {
     this.checkExact(sizeOf(shape), `flat positions in ${JSON.stringify(shape)}`);
-    const index = new Array<string>(shape.length);
+    const index = new Array<Expression>(shape.length);
     let rest = flat;
     for (let axis = shape.length - 1; axis >= 0; axis--) {
       const d = shape[axis];
       if (axis === 0) index[axis] = rest;
-      else if (d === 1) index[axis] = '0';
+      else if (d === 1) index[axis] = zero;
       else {
         const { quotient, remainder } = this.divide(rest, d);
         index[axis] = remainder;
@@ -404,7 +380,7 @@ export class Emitter {
   }
 
   /** The body as a gpu.js kernel function. */
-  source(result: string, parameters: readonly string[]): string {
-    return `function(${parameters.join(', ')}) {\n${renderStatements(this.root.statements, 1).join('\n')}\n  return ${result};\n}`;
+  source(result: Expression, parameters: readonly string[]): string {
+    return `function(${parameters.join(', ')}) {\n${renderStatements(this.root.statements, 1).join('\n')}\n  return ${result.text};\n}`;
   }
 }

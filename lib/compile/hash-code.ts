@@ -6,57 +6,62 @@
 
 import { KEY_WORDS, LIMB, ROUND_CONSTANTS, WORD } from '../random/hash.ts';
 import type { Emitter } from './emitter.ts';
+import { code, type Expression, knownFloat32, literal } from '../codegen/expression.ts';
 
-const floorDiv = (w: Emitter, a: string, d: number): string => w.temp(`Math.floor(${a} / ${d}.0)`);
+const limb = literal(LIMB);
+const word = literal(WORD);
+
+const floorDiv = (w: Emitter, a: Expression, d: number): Expression => w.temp(code`Math.floor(${a} / ${literal(d)})`);
 
 /** (a + b) mod 2^24, limb by limb. */
-const addWords = (w: Emitter, a: string, b: string): string => {
+const addWords = (w: Emitter, a: Expression, b: Expression): Expression => {
   const aHigh = floorDiv(w, a, LIMB);
-  const aLow = w.temp(`${a} - ${aHigh} * ${LIMB}.0`);
+  const aLow = w.temp(code`${a} - ${aHigh} * ${limb}`);
   const bHigh = floorDiv(w, b, LIMB);
-  const bLow = w.temp(`${b} - ${bHigh} * ${LIMB}.0`);
-  const low = w.temp(`${aLow} + ${bLow}`);
+  const bLow = w.temp(code`${b} - ${bHigh} * ${limb}`);
+  const low = w.temp(code`${aLow} + ${bLow}`);
   const carry = floorDiv(w, low, LIMB);
-  const lowWrapped = w.temp(`${low} - ${carry} * ${LIMB}.0`);
-  const high = w.temp(`${aHigh} + ${bHigh} + ${carry}`);
-  const highWrapped = w.temp(`${high} - ${floorDiv(w, high, LIMB)} * ${LIMB}.0`);
-  return w.temp(`${highWrapped} * ${LIMB}.0 + ${lowWrapped}`);
+  const lowWrapped = w.temp(code`${low} - ${carry} * ${limb}`);
+  const high = w.temp(code`${aHigh} + ${bHigh} + ${carry}`);
+  const highWrapped = w.temp(code`${high} - ${floorDiv(w, high, LIMB)} * ${limb}`);
+  return w.temp(code`${highWrapped} * ${limb} + ${lowWrapped}`);
 };
 
 /** Bits 12 to 35 of the 48-bit square. */
-const middleSquare = (w: Emitter, t: string): string => {
+const middleSquare = (w: Emitter, t: Expression): Expression => {
   const high = floorDiv(w, t, LIMB);
-  const low = w.temp(`${t} - ${high} * ${LIMB}.0`);
-  const lowSquared = w.temp(`${low} * ${low}`);
-  const cross = w.temp(`${high} * ${low}`);
-  const highSquared = w.temp(`${high} * ${high}`);
+  const low = w.temp(code`${t} - ${high} * ${limb}`);
+  const lowSquared = w.temp(code`${low} * ${low}`);
+  const cross = w.temp(code`${high} * ${low}`);
+  const highSquared = w.temp(code`${high} * ${high}`);
   const lowSquaredHigh = floorDiv(w, lowSquared, LIMB);
   const crossHigh = floorDiv(w, cross, LIMB);
-  const crossLow = w.temp(`${cross} - ${crossHigh} * ${LIMB}.0`);
-  const highSquaredLow = w.temp(`${highSquared} - ${floorDiv(w, highSquared, LIMB)} * ${LIMB}.0`);
-  const column1 = w.temp(`${lowSquaredHigh} + 2.0 * ${crossLow}`);
+  const crossLow = w.temp(code`${cross} - ${crossHigh} * ${limb}`);
+  const highSquaredLow = w.temp(code`${highSquared} - ${floorDiv(w, highSquared, LIMB)} * ${limb}`);
+  const column1 = w.temp(code`${lowSquaredHigh} + 2.0 * ${crossLow}`);
   const carry1 = floorDiv(w, column1, LIMB);
-  const column2 = w.temp(`2.0 * ${crossHigh} + ${highSquaredLow} + ${carry1}`);
-  const column1Low = w.temp(`${column1} - ${carry1} * ${LIMB}.0`);
-  const column2Low = w.temp(`${column2} - ${floorDiv(w, column2, LIMB)} * ${LIMB}.0`);
-  return w.temp(`${column2Low} * ${LIMB}.0 + ${column1Low}`);
+  const column2 = w.temp(code`2.0 * ${crossHigh} + ${highSquaredLow} + ${carry1}`);
+  const column1Low = w.temp(code`${column1} - ${carry1} * ${limb}`);
+  const column2Low = w.temp(code`${column2} - ${floorDiv(w, column2, LIMB)} * ${limb}`);
+  return w.temp(code`${column2Low} * ${limb} + ${column1Low}`);
 };
 
 /** A key word as `toKeyWord` reads it: floor, then mod 2^24. */
-export const emitKeyWord = (w: Emitter, value: string): string => {
-  const integer = w.temp(`Math.floor(${value})`);
-  return w.temp(`${integer} - ${floorDiv(w, integer, WORD)} * ${WORD}.0`);
+export const emitKeyWord = (w: Emitter, value: Expression): Expression => {
+  const integer = w.temp(code`Math.floor(${value})`);
+  return w.temp(code`${integer} - ${floorDiv(w, integer, WORD)} * ${word}`);
 };
 
 /** hashToUnit(key, index, stream): the hash word divided by 2^24. */
-export const emitHashToUnit = (w: Emitter, key: readonly string[], index: string, stream: number): string => {
-  let left = `${stream}.0`;
+export const emitHashToUnit = (w: Emitter, key: readonly Expression[], index: Expression, stream: number): Expression => {
+  let left = literal(stream);
   let right = index;
   ROUND_CONSTANTS.forEach((constant, round) => {
-    const roundKey = addWords(w, key[round % KEY_WORDS], `${constant}.0`);
+    const roundKey = addWords(w, key[round % KEY_WORDS], literal(constant));
     const next = addWords(w, left, middleSquare(w, addWords(w, right, roundKey)));
     left = right;
     right = next;
   });
-  return w.temp(`${right} / ${WORD}.0`);
+  // An integer below 2^24 over a power of two: exactly a float32, so a node's value needs no rounding.
+  return w.temp(knownFloat32(code`${right} / ${word}`));
 };

@@ -19,6 +19,7 @@ import { recomputeAcrossPipelines } from './recompute.ts';
 import { isNativeStep, nativeOperands } from '../native/native-step.ts';
 import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment } from './segments.ts';
 import { javascriptKernelSource, passesPerElement } from '../native/javascript-kernel.ts';
+import { literal } from '../codegen/expression.ts';
 
 export type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment };
 
@@ -71,7 +72,7 @@ export const planProgram = <A>(
     const emitter = new Emitter(
       (w, n, index) => {
         // An empty tensor is never really read (no index is valid); gpu.js cannot take empty arguments.
-        if (n.size === 0) return '0.0';
+        if (n.size === 0) return literal(0);
         // Leaves are buffers, including tables a kernel rule made for itself (a scatter's inverse map).
         if (n !== node && isBuffer(n)) return w.read(n, index);
         if (isScalarConstant(n)) return w.literal(constantDataOf(n)![0]);
@@ -94,6 +95,8 @@ export const planProgram = <A>(
       source: capabilities.javascriptKernels
         ? javascriptKernelSource({ statements: emitter.statements, result, parameters, layout })
         : emitter.source(result, parameters),
+      statements: emitter.statements,
+      result,
       passes: passesPerElement(emitter.statements),
       layout,
       inputLayouts: buffers.map((b) => layoutOf(b.shape, layoutFor(b))),

@@ -31,8 +31,9 @@ import { matmulPrimitive } from '../primitives/matmul.ts';
 import { topKIndicesPrimitive } from '../primitives/top-k-indices.ts';
 import { KEY_WORDS } from '../random/hash.ts';
 import { emitHashToUnit, emitKeyWord } from './hash-code.ts';
+import { code, type Expression, integer, join, literal, type Name, zero } from '../codegen/expression.ts';
 
-type Emit = (w: Emitter, node: Tensor<any, any>, index: readonly string[]) => string;
+type Emit = (w: Emitter, node: Tensor<any, any>, index: readonly Expression[]) => Expression;
 
 /** The node's replacement (given its rewritten inputs) and the nodes of it that need buffers; undefined to keep it. */
 export type Rewrite = (node: Tensor<any, any>, inputs: readonly Tensor[]) => { readonly result: Tensor; readonly materialize: readonly Tensor[] } | undefined;
@@ -79,31 +80,27 @@ const elementwise: Emit = (w, node, index) =>
 
 /** Sum or max over the reduced axes: nested loops with literal bounds, the input fused in. */
 const reduction =
-  (initial: number, combine: (accumulator: string, value: string) => string): Emit =>
+  (initial: number, combine: (accumulator: Name, value: Expression) => Expression): Emit =>
   (w, node, index) => {
     const [x] = node.inputs as Tensor[];
     const { axes, keepdims } = node.params as ReduceParams;
     const accumulator = w.variable(w.literal(initial));
-    const inputIndex: string[] = [];
+    // The output index of each input axis that is kept; the reduced axes take the loops' counters.
+    const kept = new Map<number, Expression>();
     let k = 0;
     x.shape.forEach((_, axis) => {
-      if (axes.includes(axis)) {
-        inputIndex.push('');
-        if (keepdims) k++;
-      } else inputIndex.push(index[k++]);
+      if (!axes.includes(axis)) kept.set(axis, index[k++]);
+      else if (keepdims) k++;
     });
-    const nest = (position: number): void => {
-      if (position === axes.length) {
-        w.line(`${accumulator} = ${combine(accumulator, w.value(x, inputIndex))};`);
+    const nest = (counters: readonly Expression[]): void => {
+      if (counters.length === axes.length) {
+        const inputIndex = x.shape.map((_, axis) => kept.get(axis) ?? counters[axes.indexOf(axis)]);
+        w.assign(accumulator, combine(accumulator, w.value(x, inputIndex)));
         return;
       }
-      const axis = axes[position];
-      w.loop(x.shape[axis], (counter) => {
-        inputIndex[axis] = counter;
-        nest(position + 1);
-      });
+      w.loop(x.shape[axes[counters.length]], (counter) => nest([...counters, counter]));
     };
-    nest(0);
+    nest([]);
     return accumulator;
   };
 
@@ -112,9 +109,9 @@ const matmul: Emit = (w, node, index) => {
   const k = a.shape[a.rank - 1];
   const batch = index.slice(0, -2);
   const [row, column] = index.slice(-2);
-  const accumulator = w.variable('0.0');
+  const accumulator = w.variable(literal(0));
   w.loop(k, (p) => {
-    w.line(`${accumulator} += ${w.value(a, [...batch, row, p])} * ${w.value(b, [...batch, p, column])};`);
+    w.accumulate(accumulator, code`${w.value(a, [...batch, row, p])} * ${w.value(b, [...batch, p, column])}`);
   });
   return accumulator;
 };
@@ -128,22 +125,22 @@ const conv2d: Emit = (w, node, index) => {
   // Without padding every tap of a valid output lies inside the input (the compiler pads
   // explicitly before convolving, see explicitlyPadded), so the reads need no checks.
   const padded = padding.flat().some((p) => p > 0);
-  const accumulator = w.variable('0.0');
+  const accumulator = w.variable(literal(0));
   w.loop(channels, (c) =>
     w.loop(kh, (p) => {
-      const row = w.temp(`${i} * ${stride[0]} + ${p} * ${dilation[0]} - ${padding[0][0]}`);
+      const row = w.temp(code`${i} * ${stride[0]} + ${p} * ${dilation[0]} - ${padding[0][0]}`);
       w.loop(kw, (q) => {
-        const column = w.temp(`${j} * ${stride[1]} + ${q} * ${dilation[1]} - ${padding[1][0]}`);
+        const column = w.temp(code`${j} * ${stride[1]} + ${q} * ${dilation[1]} - ${padding[1][0]}`);
         if (!padded) {
-          w.line(`${accumulator} += ${w.value(x, [n, c, row, column])} * ${w.value(weight, [o, c, p, q])};`);
+          w.accumulate(accumulator, code`${w.value(x, [n, c, row, column])} * ${w.value(weight, [o, c, p, q])}`);
           return;
         }
         // Clamped reads keep every index in range; the mask drops the taps that fall in padding.
-        const inside = w.temp(`(${row} >= 0 && ${row} < ${height} && ${column} >= 0 && ${column} < ${width}) ? 1.0 : 0.0`);
-        const r = w.temp(`Math.min(Math.max(${row}, 0), ${height - 1})`);
-        const s = w.temp(`Math.min(Math.max(${column}, 0), ${width - 1})`);
-        const product = w.temp(`${w.value(x, [n, c, r, s])} * ${w.value(weight, [o, c, p, q])}`);
-        w.line(`${accumulator} += ${inside} != 0.0 ? ${product} : 0.0;`);
+        const inside = w.temp(code`(${row} >= 0 && ${row} < ${height} && ${column} >= 0 && ${column} < ${width}) ? 1.0 : 0.0`);
+        const r = w.temp(code`Math.min(Math.max(${row}, 0), ${height - 1})`);
+        const s = w.temp(code`Math.min(Math.max(${column}, 0), ${width - 1})`);
+        const product = w.temp(code`${w.value(x, [n, c, r, s])} * ${w.value(weight, [o, c, p, q])}`);
+        w.accumulate(accumulator, code`${inside} != 0.0 ? ${product} : 0.0`);
       });
     }),
   );
@@ -167,23 +164,20 @@ const pool2d: Emit = (w, node, index) => {
   const { kind, window, stride, padding } = node.params as Pool2dParams;
   const [, , height, width] = x.shape;
   const [n, c, i, j] = index;
-  const accumulator = w.variable(kind === 'max' ? w.literal(-Infinity) : '0.0');
+  const accumulator = w.variable(kind === 'max' ? w.literal(-Infinity) : literal(0));
   w.loop(window[0], (p) => {
-    const row = w.temp(`${i} * ${stride[0]} + ${p} - ${padding[0][0]}`);
+    const row = w.temp(code`${i} * ${stride[0]} + ${p} - ${padding[0][0]}`);
     w.loop(window[1], (q) => {
-      const column = w.temp(`${j} * ${stride[1]} + ${q} - ${padding[1][0]}`);
-      const inside = w.temp(`(${row} >= 0 && ${row} < ${height} && ${column} >= 0 && ${column} < ${width}) ? 1.0 : 0.0`);
-      const r = w.temp(`Math.min(Math.max(${row}, 0), ${height - 1})`);
-      const s = w.temp(`Math.min(Math.max(${column}, 0), ${width - 1})`);
+      const column = w.temp(code`${j} * ${stride[1]} + ${q} - ${padding[1][0]}`);
+      const inside = w.temp(code`(${row} >= 0 && ${row} < ${height} && ${column} >= 0 && ${column} < ${width}) ? 1.0 : 0.0`);
+      const r = w.temp(code`Math.min(Math.max(${row}, 0), ${height - 1})`);
+      const s = w.temp(code`Math.min(Math.max(${column}, 0), ${width - 1})`);
       const v = w.value(x, [n, c, r, s]);
-      w.line(
-        kind === 'max'
-          ? `${accumulator} = ${inside} != 0.0 ? Math.max(${accumulator}, ${v}) : ${accumulator};`
-          : `${accumulator} += ${inside} != 0.0 ? ${v} : 0.0;`,
-      );
+      if (kind === 'max') w.assign(accumulator, code`${inside} != 0.0 ? Math.max(${accumulator}, ${v}) : ${accumulator}`);
+      else w.accumulate(accumulator, code`${inside} != 0.0 ? ${v} : 0.0`);
     });
   });
-  return kind === 'max' ? accumulator : `${accumulator} / ${w.literal(window[0] * window[1])}`;
+  return kind === 'max' ? accumulator : code`${accumulator} / ${w.literal(window[0] * window[1])}`;
 };
 
 /**
@@ -211,14 +205,14 @@ const scatterAdd: Emit = (w, node, index) => {
   const before = index.slice(0, axis);
   const target = index[axis];
   const after = index.slice(axis + 1);
-  const accumulator = w.variable('0.0');
+  const accumulator = w.variable(literal(0));
   if (constantDataOf(indices) !== undefined) {
     const table = inverseTable(indices, size);
     w.loop(table.shape[1], (j) => {
       const k = w.value(table, [target, j]);
-      const position = w.unravel(w.temp(`Math.max(${k}, 0.0)`), indices.shape);
+      const position = w.unravel(w.temp(code`Math.max(${k}, 0.0)`), indices.shape);
       const v = w.value(source, [...before, ...position, ...after]);
-      w.line(`${accumulator} += ${k} >= 0.0 ? ${v} : 0.0;`);
+      w.accumulate(accumulator, code`${k} >= 0.0 ? ${v} : 0.0`);
     });
     return accumulator;
   }
@@ -227,7 +221,7 @@ const scatterAdd: Emit = (w, node, index) => {
     const position = w.unravel(k, indices.shape);
     const picked = w.value(indices, position);
     const v = w.value(source, [...before, ...position, ...after]);
-    w.line(`${accumulator} += ${picked} == ${target} ? ${v} : 0.0;`);
+    w.accumulate(accumulator, code`${picked} == ${target} ? ${v} : 0.0`);
   });
   return accumulator;
 };
@@ -269,7 +263,7 @@ export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Prim
   [broadcastToPrimitive, fused((w, node, index) => {
     const x: Tensor = node.inputs[0];
     const lead = (node.params as BroadcastParams).shape.length - x.rank;
-    return w.value(x, index.slice(lead).map((e, axis) => (x.shape[axis] === 1 ? '0' : e)));
+    return w.value(x, index.slice(lead).map((e, axis) => (x.shape[axis] === 1 ? zero : e)));
   }, { spreadsInput: true })],
   // Axis group by axis group: [n, c, h, w] -> [n, c * h * w] keeps n and ravels only c, h, w,
   // so the flat positions it computes stay far below the whole tensor's size.
@@ -284,7 +278,7 @@ export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Prim
   })],
   [transposePrimitive, fused((w, node, index) => {
     const { permutation } = node.params as TransposeParams;
-    const inputIndex = new Array<string>(permutation.length);
+    const inputIndex = new Array<Expression>(permutation.length);
     permutation.forEach((axis, i) => (inputIndex[axis] = index[i]));
     return w.value(node.inputs[0], inputIndex);
   })],
@@ -293,28 +287,28 @@ export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Prim
     return w.value(
       node.inputs[0],
       index.map((e, axis) => {
-        const scaled = steps[axis] === 1 ? e : `${e} * ${steps[axis]}`;
-        return starts[axis] === 0 ? scaled : w.temp(`${scaled} + ${starts[axis]}`);
+        const scaled = steps[axis] === 1 ? e : code`${e} * ${steps[axis]}`;
+        return starts[axis] === 0 ? scaled : w.temp(code`${scaled} + ${starts[axis]}`);
       }),
     );
   })],
   [flipPrimitive, fused((w, node, index) => {
     const { axes } = node.params as FlipParams;
-    return w.value(node.inputs[0], index.map((e, axis) => (axes.includes(axis) ? w.temp(`${node.shape[axis] - 1} - ${e}`) : e)));
+    return w.value(node.inputs[0], index.map((e, axis) => (axes.includes(axis) ? w.temp(code`${node.shape[axis] - 1} - ${e}`) : e)));
   })],
   [padPrimitive, fused((w, node, index) => {
     const { widths, value } = node.params as PadParams;
     const x: Tensor = node.inputs[0];
-    const checks: string[] = [];
+    const checks: Expression[] = [];
     const inputIndex = index.map((e, axis) => {
       const [before, after] = widths[axis];
       if (before === 0 && after === 0) return e;
-      checks.push(`${e} >= ${before} && ${e} < ${before + x.shape[axis]}`);
+      checks.push(code`${e} >= ${before} && ${e} < ${before + x.shape[axis]}`);
       // Clamped so that the read stays in range; the check discards it in the padding.
-      return w.temp(`Math.min(Math.max(${e} - ${before}, 0), ${x.shape[axis] - 1})`);
+      return w.temp(code`Math.min(Math.max(${e} - ${before}, 0), ${x.shape[axis] - 1})`);
     });
     const inner = w.value(x, inputIndex);
-    return checks.length === 0 ? inner : `(${checks.join(' && ')}) ? ${inner} : ${w.literal(value)}`;
+    return checks.length === 0 ? inner : code`(${join(checks, ' && ')}) ? ${inner} : ${w.literal(value)}`;
   })],
   [concatPrimitive, fused((w, node, index) => {
     const { axis } = node.params as ConcatParams;
@@ -324,18 +318,18 @@ export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Prim
       offset += x.shape[axis];
       // Every part is read at a clamped position; the comparisons pick the one that applies.
       const value = () => {
-        const local = w.temp(`Math.min(Math.max(${index[axis]} - ${start}, 0), ${x.shape[axis] - 1})`);
+        const local = w.temp(code`Math.min(Math.max(${index[axis]} - ${start}, 0), ${x.shape[axis] - 1})`);
         return w.value(x, index.map((e, a) => (a === axis ? local : e)));
       };
       return { end: offset, value };
     });
-    const pick = (k: number): string =>
-      k === parts.length - 1 ? parts[k].value() : w.choose(`${index[axis]} < ${parts[k].end}`, parts[k].value, () => pick(k + 1));
+    const pick = (k: number): Expression =>
+      k === parts.length - 1 ? parts[k].value() : w.choose(code`${index[axis]} < ${parts[k].end}`, parts[k].value, () => pick(k + 1));
     return pick(0);
   })],
   [selectPrimitive, fused((w, node, index) => {
     const [condition, a, b] = node.inputs as Tensor[];
-    return w.choose(`${w.value(condition, index)} != 0`, () => w.value(a, index), () => w.value(b, index));
+    return w.choose(code`${w.value(condition, index)} != 0`, () => w.value(a, index), () => w.value(b, index));
   })],
   [gatherPrimitive, fused((w, node, index) => {
     const [x, indices] = node.inputs as Tensor[];
@@ -346,11 +340,11 @@ export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Prim
   // Counter-based random numbers: the hash of the element's flat index under the key.
   [randomBitsPrimitive, fused((w, node, index) => {
     const key: Tensor = node.inputs[0];
-    const words = Array.from({ length: KEY_WORDS }, (_, k) => emitKeyWord(w, w.value(key, [String(k)])));
+    const words = Array.from({ length: KEY_WORDS }, (_, k) => emitKeyWord(w, w.value(key, [integer(k)])));
     return emitHashToUnit(w, words, w.ravel(index, node.shape), (node.params as RandomBitsParams).stream);
   }, { costly: true })],
-  [sumPrimitive, boundary(reduction(0, (a, v) => `${a} + ${v}`))],
-  [maxPrimitive, boundary(reduction(-Infinity, (a, v) => `Math.max(${a}, ${v})`))],
+  [sumPrimitive, boundary(reduction(0, (a, v) => code`${a} + ${v}`))],
+  [maxPrimitive, boundary(reduction(-Infinity, (a, v) => code`Math.max(${a}, ${v})`))],
   [matmulPrimitive, boundary(matmul, { rereadsInputs: true })],
   [conv2dPrimitive, boundary(conv2d, { rereadsInputs: true, rewrite: explicitlyPadded })],
   [pool2dPrimitive, boundary(pool2d)],

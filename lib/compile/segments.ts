@@ -3,6 +3,8 @@
 
 import type { Tensor } from '../tensor.ts';
 import type { NativePlan } from '../native/native-step.ts';
+import type { Statement } from '../codegen/statements.ts';
+import type { Expression } from '../codegen/expression.ts';
 
 export type { NativePlan };
 
@@ -18,6 +20,9 @@ export interface KernelPlan {
    * arrays (javascript-kernel.ts).
    */
   readonly source: string;
+  /** The body as the emitter wrote it, which `source` renders: its statements and the value it returns. */
+  readonly statements: readonly Statement[];
+  readonly result: Expression;
   /** Inner-loop passes per output element, for the native pool's choice of threads. */
   readonly passes: number;
   /** [width, height, depth] of its output and of each buffer it reads. */

@@ -13,13 +13,14 @@
 // row is the x extent of the layout).
 
 import { loopsIn, renderStatements, type Statement } from '../codegen/statements.ts';
+import type { Expression } from '../codegen/expression.ts';
 
 /** The pieces of a kernel the emitter wrote. */
 export interface KernelBody {
   /** Top-level statements in order. */
   readonly statements: readonly Statement[];
   /** The name or literal that holds the output value. */
-  readonly result: string;
+  readonly result: Expression;
   /** The buffer parameters, in order. */
   readonly parameters: readonly string[];
   /** [width, height, depth] of the output. */
@@ -34,7 +35,7 @@ export interface KernelBody {
 export const hoistable = (statements: readonly Statement[]): boolean[] => {
   const invariant = new Set(['y', 'z']);
   return statements.map((statement) => {
-    if (statement.kind !== 'const' || !statement.reads.every((name) => invariant.has(name))) return false;
+    if (statement.kind !== 'const' || !statement.expression.reads.every((name) => invariant.has(name))) return false;
     invariant.add(statement.name);
     return true;
   });
@@ -61,7 +62,7 @@ export const javascriptKernelSource = (body: KernelBody): string => {
     `    const xEnd = Math.min(${width}, end - base);`,
     '    for (let x = Math.max(0, start - base); x < xEnd; x++) {',
     indent(statements.filter((_, i) => !hoisted[i]), 3),
-    `      out[base + x] = ${body.result};`,
+    `      out[base + x] = ${body.result.text};`,
     '    }',
     '  }',
     '})',

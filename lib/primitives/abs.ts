@@ -1,5 +1,6 @@
 // abs. VJP: ct * sign(x), with sign(0) = 0 (a valid subgradient).
 import { unaryOp, unaryPrimitive } from './elementwise.ts';
+import { keepsFloat32 } from '../codegen/expression.ts';
 import { greater } from './greater.ts';
 import { less } from './less.ts';
 import { mul } from './mul.ts';
@@ -9,6 +10,6 @@ export const absPrimitive = unaryPrimitive(
   'abs',
   Math.abs,
   (ct, { inputs: [x] }) => [mul(ct, sub(greater(x, 0), less(x, 0)))],
-  (x) => `Math.abs(${x})`,
+  (x) => keepsFloat32`Math.abs(${x})`,
 );
 export const abs = unaryOp(absPrimitive);

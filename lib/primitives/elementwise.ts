@@ -12,6 +12,7 @@ import {
 import { apply, type Primitive, shapeError, Tensor, type Value, type VjpRule } from '../tensor.ts';
 import { scalar } from '../constants.ts';
 import { broadcastTo } from './broadcast-to.ts';
+import type { Expression } from '../codegen/expression.ts';
 
 /** A tensor, or a plain number that enters as a scalar constant. */
 export type Operand = Tensor | number;
@@ -31,7 +32,7 @@ export const unaryPrimitive = (
   name: string,
   fn: (x: number) => number,
   vjp: VjpRule<{}>,
-  expression: (x: string) => string,
+  expression: (x: Expression) => Expression,
 ): Primitive<{}> => ({
   name,
   shape: sameShapes(name),
@@ -44,7 +45,7 @@ export const binaryPrimitive = (
   name: string,
   fn: (a: number, b: number) => number,
   vjp: VjpRule<{}>,
-  expression: (a: string, b: string) => string,
+  expression: (a: Expression, b: Expression) => Expression,
 ): Primitive<{}> => ({
   name,
   shape: sameShapes(name),

@@ -1,5 +1,6 @@
 // Elementwise minimum. VJP: the cotangent to the smaller operand, split evenly on ties.
 import { binaryOp, binaryPrimitive } from './elementwise.ts';
+import { keepsFloat32 } from '../codegen/expression.ts';
 import { tieSplit } from './tie-split.ts';
 import { less } from './less.ts';
 
@@ -7,6 +8,6 @@ export const minimumPrimitive = binaryPrimitive(
   'minimum',
   (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
   (ct, { inputs: [a, b] }) => tieSplit(ct, less(a, b), a, b),
-  (a, b) => `Math.min(${a}, ${b})`,
+  (a, b) => keepsFloat32`Math.min(${a}, ${b})`,
 );
 export const minimum = binaryOp(minimumPrimitive);

@@ -5,6 +5,7 @@ import type { Shape } from '../shape.ts';
 import { apply, type Primitive, type Tensor } from '../tensor.ts';
 import { broadcastOperands, type Operand, sameShapes } from './elementwise.ts';
 import { zerosLike } from '../constants.ts';
+import { keepsFloat32 } from '../codegen/expression.ts';
 
 export const selectPrimitive: Primitive<{}> = {
   name: 'select',
@@ -14,7 +15,7 @@ export const selectPrimitive: Primitive<{}> = {
     const zero = zerosLike(ct);
     return [null, select(c, ct, zero), select(c, zero, ct)];
   },
-  elementwise: ([c, a, b]) => `(${c} != 0 ? ${a} : ${b})`,
+  elementwise: ([c, a, b]) => keepsFloat32`(${c} != 0 ? ${a} : ${b})`,
 };
 
 /** `where`: elementwise choice with numpy broadcasting of all three operands. */

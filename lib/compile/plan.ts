@@ -1,25 +1,23 @@
 // Planning a compiled program, before any backend object exists: trace the function for one
 // argument signature, rewrite it (lower.ts), decide kernel boundaries (schedule.ts), lay out
-// the buffers, and write every kernel's source within the backend's capabilities. A kernel that
-// would read more buffers than the backend allows is split: one of its fused subexpressions
-// gets its own kernel and buffer, the one that leaves the fewest reads behind.
+// the buffers, write every kernel's source within the backend's capabilities (kernel-plans.ts,
+// which splits a kernel that would read more buffers than the backend allows), and group the
+// nodes into segments: runs of kernels, host steps and native steps.
 
 import type { Shape } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { flattenTree, unflattenTree } from '../tree.ts';
 import { placeholder } from '../primitives/placeholder.ts';
 import { constantDataOf } from '../primitives/constant.ts';
-import { valueInputsOf } from '../graph.ts';
 import type { Capabilities } from './capabilities.ts';
-import { Emitter, type Layout, layoutOf, rowMajor } from './emitter.ts';
+import { type Layout, layoutOf } from './emitter.ts';
 import { kernelRule } from './rules.ts';
-import { isScalarConstant, schedule } from './schedule.ts';
+import { schedule } from './schedule.ts';
 import { lowerToKernelRules, withoutIdentityOperands } from './lower.ts';
 import { recomputeAcrossPipelines } from './recompute.ts';
 import { isNativeStep, nativeOperands } from '../native/native-step.ts';
 import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment } from './segments.ts';
-import { javascriptKernelSource, passesPerElement } from '../native/javascript-kernel.ts';
-import { literal } from '../codegen/expression.ts';
+import { fittingLayout, planKernelsInOrder } from './kernel-plans.ts';
 
 export type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment };
 
@@ -63,112 +61,26 @@ export const planProgram = <A>(
   const materialized = new Set(scheduled.materialized);
   const order = [...scheduled.order];
   const layouts = bufferLayouts(order, outputs, capabilities, native);
-  const layoutFor = (node: Tensor): Layout => layouts.get(node) ?? rowMajor(node.shape);
 
-  const isBuffer = (n: Tensor) => materialized.has(n) || (constantDataOf(n) !== undefined && !isScalarConstant(n));
-
-  const emit = (node: Tensor): KernelPlan => {
-    const fused: Tensor[] = [];
-    const emitter = new Emitter(
-      (w, n, index) => {
-        // An empty tensor is never really read (no index is valid); gpu.js cannot take empty arguments.
-        if (n.size === 0) return literal(0);
-        // Leaves are buffers, including tables a kernel rule made for itself (a scatter's inverse map).
-        if (n !== node && isBuffer(n)) return w.read(n, index);
-        if (isScalarConstant(n)) return w.literal(constantDataOf(n)![0]);
-        const rule = kernelRule(n);
-        if (rule.kind !== 'fused' && rule.kind !== 'boundary') throw new Error(`compile: ${n} cannot be inlined`);
-        fused.push(n);
-        return rule.emit(w, n, index);
-      },
-      { layoutFor, literals: capabilities.literals, exactIntegers: capabilities.exactIntegers, kernel: String(node), flatFloat32: capabilities.javascriptKernels },
-    );
-    const result = emitter.value(node, emitter.outputIndex(node));
-    const buffers = [...emitter.buffers.keys()];
-    const parameters = [...emitter.buffers.values()];
-    const layout = layoutOf(node.shape, layoutFor(node));
-    return {
-      kind: 'kernel',
-      node,
-      fused: [...new Set(fused)],
-      buffers,
-      source: capabilities.javascriptKernels
-        ? javascriptKernelSource({ statements: emitter.statements, result, parameters, layout })
-        : emitter.source(result, parameters),
-      statements: emitter.statements,
-      result,
-      passes: passesPerElement(emitter.statements),
-      layout,
-      inputLayouts: buffers.map((b) => layoutOf(b.shape, layoutFor(b))),
-    };
-  };
-
-  // A custom VJP's kernel computes only its last input, the value.
-  const inlinedInputs = valueInputsOf;
-
-  /** The buffers a kernel for `root` reads, from the graph alone, as if `cut` were a buffer too. */
-  const readsOf = (root: Tensor, cut?: Tensor): Set<Tensor> => {
-    const memo = new Map<Tensor, Set<Tensor>>();
-    const visit = (n: Tensor): Set<Tensor> => {
-      if (n !== root && (n === cut || isBuffer(n))) return new Set([n]);
-      let reads = memo.get(n);
-      if (reads === undefined) {
-        reads = new Set(inlinedInputs(n).filter((input) => input.size > 0 && !isScalarConstant(input)).flatMap((input) => [...visit(input)]));
-        memo.set(n, reads);
-      }
-      return reads;
-    };
-    return visit(root);
-  };
-
-  /**
-   * The kernel of `node`, or, where it reads more buffers than the backend allows, the fused
-   * subexpression to give a kernel of its own first: of those whose own kernel fits (all, if
-   * none does), the one that leaves the root the fewest reads, and of those the one that takes
-   * the most reads with it. Each split removes at least that node from the root's kernel, so
-   * splitting ends.
-   */
-  const emitWithin = (node: Tensor): { kernel: KernelPlan; split?: Tensor } => {
-    const kernel = emit(node);
-    if (kernel.buffers.length <= capabilities.kernelInputs) return { kernel };
-    const candidates = kernel.fused
-      .filter((candidate) => candidate !== node && candidate.size > 0)
-      .map((candidate) => ({ node: candidate, leaves: readsOf(node, candidate).size, takes: readsOf(candidate).size }));
-    const fitting = candidates.filter((c) => c.takes <= capabilities.kernelInputs);
-    const best = (fitting.length > 0 ? fitting : candidates).reduce<(typeof candidates)[number] | undefined>(
-      (best, c) => (best === undefined || c.leaves < best.leaves || (c.leaves === best.leaves && c.takes > best.takes) ? c : best),
-      undefined,
-    );
-    if (best === undefined)
-      throw new Error(
-        `compile: the kernel for ${node} reads ${kernel.buffers.length} buffers (${kernel.buffers.map(String).join(', ')}), more than the ` +
-          `${capabilities.kernelInputs} this backend allows, and no fused part of it can take some of them into a kernel of its own`,
-      );
-    materialized.add(best.node);
-    const layout = fittingLayout(best.node.shape, capabilities);
-    if (layout !== undefined) layouts.set(best.node, layout);
-    return { kernel, split: best.node };
-  };
-
-  const kernels = new Map<Tensor, KernelPlan>();
-  for (let k = 0; k < order.length; k++) {
-    const node = order[k];
-    const rule = kernelRule(node);
-    if (rule.kind === 'leaf' || rule.kind === 'host' || node.size === 0 || native(node)) continue;
-    const { kernel, split } = emitWithin(node);
-    if (split !== undefined) {
-      // The new buffer's kernel comes first (its inputs are all earlier); then this one again.
-      order.splice(k, 0, split);
-      k--;
-      continue;
-    }
-    kernels.set(node, kernel);
-  }
+  const kernels = planKernelsInOrder(order, { capabilities, materialized, layouts, native });
 
   for (const node of order)
     if (node.size > capabilities.bufferElements)
       throw new Error(`compile: ${node} has ${node.size} elements, more than the ${capabilities.bufferElements} one buffer of this backend can address exactly; split it into smaller calls`);
 
+  const { constants, segments } = segmentsOf(order, kernels, native);
+  const listing = [...kernels.values()]
+    .map((k) => `// kernel for ${k.node} from ${k.fused.map(String).join(', ')}\n// reads ${k.buffers.map(String).join(', ') || 'nothing'}\n${k.source}`)
+    .join('\n\n');
+  return { placeholders, outputTree, outputs, javascriptKernels: capabilities.javascriptKernels, segments: wirePipelines(
+      // The native pool's kernels share memory: a buffer is carried to a later kernel for free.
+      capabilities.javascriptKernels ? segments : recomputeAcrossPipelines(segments, outputs, order),
+      outputs,
+    ), constants, layouts, listing };
+};
+
+/** The program's segments in order (runs of kernels, host steps, native steps) and the constants its kernels read. */
+const segmentsOf = (order: readonly Tensor[], kernels: ReadonlyMap<Tensor, KernelPlan>, native: (node: Tensor) => boolean) => {
   const constants = new Map<Tensor, Float32Array>();
   const segments: Segment[] = [];
   let current: KernelPlan[] | undefined;
@@ -200,25 +112,7 @@ export const planProgram = <A>(
     }
     current.push(kernel);
   }
-  const listing = [...kernels.values()]
-    .map((k) => `// kernel for ${k.node} from ${k.fused.map(String).join(', ')}\n// reads ${k.buffers.map(String).join(', ') || 'nothing'}\n${k.source}`)
-    .join('\n\n');
-  return { placeholders, outputTree, outputs, javascriptKernels: capabilities.javascriptKernels, segments: wirePipelines(
-      // The native pool's kernels share memory: a buffer is carried to a later kernel for free.
-      capabilities.javascriptKernels ? segments : recomputeAcrossPipelines(segments, outputs, order),
-      outputs,
-    ), constants, layouts, listing };
-};
-
-/**
- * A layout other than row-major for a buffer whose row-major layout does not fit the backend:
- * more axes in y where that fits, else wrapped rows. Undefined where row-major fits.
- */
-const fittingLayout = (shape: Shape, capabilities: Capabilities): Layout | undefined => {
-  const order = rowMajor(shape);
-  if (capabilities.fits(layoutOf(shape, order))) return undefined;
-  for (let yAxes = 2; yAxes < shape.length; yAxes++) if (capabilities.fits(layoutOf(shape, { order, yAxes }))) return { order, yAxes };
-  return { wrap: capabilities.wrapWidth };
+  return { constants, segments };
 };
 
 /**

@@ -25,12 +25,11 @@ import {
   cifarTrainAugmentation, invariantSpreadingLoss, key, materialize, resnet18Cifar, sgd, smallCifarEncoder, split,
 } from '../lib/index.ts';
 import type { Encoder } from '../lib/nn/encoder.ts';
-import type { Tensor } from '../lib/tensor.ts';
+import type { Images, Tensor } from '../lib/tensor.ts';
 import type { TensorTree } from '../lib/tree.ts';
 import { type BackendName, type CompiledFunction, compile } from '../lib/compile/index.ts';
 import { trainingStep, trainingStepOnViews } from '../lib/train/training-step.ts';
 import { twoViews } from '../lib/augment/compose.ts';
-import type { Images } from '../lib/tensor.ts';
 import type { Key } from '../lib/random/key.ts';
 import { timeCopies } from './memory-copy.ts';
 import { flattenTree, unflattenTree } from '../lib/tree.ts';

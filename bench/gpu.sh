@@ -23,12 +23,14 @@ step adapter 60 node --import tsx bin/webgpu-adapter.ts
 step compile-tests 240 env TEST_BACKENDS=webgpu node --import tsx --test props/compile.test.ts props/training-step.test.ts
 step compile-tests-8-buffers 240 env TEST_BACKENDS=webgpu TEST_STORAGE_BUFFERS=8 node --import tsx --test props/compile.test.ts props/training-step.test.ts
 step kernels 240 node --import tsx bench/kernels.ts --backends webgpu
+# The full step alone (--without-model-only): the model-only figure beside it is for the CPU's
+# comparison with PyTorch (versus-pytorch.sh), and would double every warm-up here.
 for encoder in small resnet18; do
   for batch in 128 512; do
-    step "step-$encoder-$batch" 240 node --import tsx bench/step.ts --backend webgpu --encoder "$encoder" --batch "$batch" --steps 5
+    step "step-$encoder-$batch" 240 node --import tsx bench/step.ts --backend webgpu --encoder "$encoder" --batch "$batch" --steps 5 --without-model-only
   done
 done
-step step-small-128-profile 240 node --import tsx bench/step.ts --backend webgpu --batch 128 --steps 2 --profile
+step step-small-128-profile 240 node --import tsx bench/step.ts --backend webgpu --batch 128 --steps 2 --profile --without-model-only
 if [ -z "${GPU_SKIP_TRAINING:-}" ] && [ -d .gpu-data/cifar-10-batches-bin ]; then
   rm -rf "$out/cifar-webgpu"
   step cifar-webgpu 900 node --import tsx examples/cifar10.ts --backend webgpu --data .gpu-data/cifar-10-batches-bin --epochs 5 --out "$out/cifar-webgpu"

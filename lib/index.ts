@@ -81,8 +81,8 @@ export * from './augment/index.ts';
 
 // Compiling (gpu.js on a GPU, the native kernels on a CPU), and the training step.
 export * from './compile/index.ts';
-export { trainingStep } from './train/training-step.ts';
-export type { TrainingStepInputs, TrainingStepOptions, TrainingStepOutputs } from './train/training-step.ts';
+export { trainingStep, trainingStepOnViews } from './train/training-step.ts';
+export type { TrainingStepInputs, TrainingStepOptions, TrainingStepOutputs, ViewsStepInputs } from './train/training-step.ts';
 
 // The CIFAR-10 training run and its checkpoints.
 export { trainCifar10 } from './train/run.ts';

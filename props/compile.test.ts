@@ -4,6 +4,7 @@
 // elementwise chain is one kernel, and a backend that cannot run is an error, not a fallback.
 
 import { test } from 'node:test';
+import { availableParallelism } from 'node:os';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { GPU } from 'gpu.js';
@@ -272,6 +273,22 @@ for (const backend of testBackends) {
   });
 
 }
+
+test('native: a profiled call gives each JavaScript kernel its elements, passes and threads, and other kernels none', async () => {
+  // bench:step reads these as nanoseconds a float a thread beside a memory copy.
+  const compiled = compile((p: { x: Tensor }) => sum(exp(mul(p.x, 2)), 1), { backend: 'native', profile: true });
+  await compiled({ x: { shape: [64, 4096], data: new Float32Array(64 * 4096).fill(0.25) } });
+  const profile = compiled.report()!.profile!;
+  const timed = profile.filter((k) => k.work !== undefined);
+  assert.ok(timed.length > 0, JSON.stringify(profile));
+  for (const { work } of timed) {
+    assert.ok(work!.elements >= 1 && work!.passes >= 1, JSON.stringify(work));
+    assert.ok(work!.threads >= 1 && work!.threads <= availableParallelism(), JSON.stringify(work));
+  }
+  // The sum's kernel: 64 rows of 4096 passes each, large enough to be split among the pool's threads.
+  assert.ok(timed.some(({ work }) => work!.elements === 64 && work!.passes > 4096 - 1 && (availableParallelism() === 1 || work!.threads > 1)), JSON.stringify(timed));
+  await compiled.destroy();
+});
 
 test('plain data in the arguments is part of what a compiled program is traced for', async () => {
   const compiled = compile((p: { x: Tensor; scale: number }) => mul(p.x, p.scale), { backend: 'cpu' });

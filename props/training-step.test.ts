@@ -8,7 +8,8 @@ import {
   randomResizedCrop, sgd, smallCifarEncoder, tensor,
 } from '../lib/index.ts';
 import { compile } from '../lib/compile/index.ts';
-import { trainingStep } from '../lib/train/training-step.ts';
+import { trainingStep, trainingStepOnViews } from '../lib/train/training-step.ts';
+import { twoViews } from '../lib/augment/compose.ts';
 import { fastBackends, testLimits } from './backends.ts';
 
 const size = 8;
@@ -60,6 +61,16 @@ test(`${backend}: the compiled training step equals the interpreted one`, async 
   }
   assert.equal(compiled.report()!.hostSteps.length, 0);
   await compiled.destroy();
+});
+
+test('the step on views drawn beforehand is the training step after twoViews', () => {
+  // The model-only step the benchmark times beside the full one must be the same computation.
+  const { images, key: viewKey, ...rest } = initialInputs(4);
+  const onViews = trainingStepOnViews({ encoder, objective: (features) => invariantSpreadingLoss(features), optimizer: (learningRate) => sgd({ learningRate }) });
+  const full: any = interpret(step({ images, key: viewKey, ...rest } as never));
+  const split: any = interpret(onViews({ ...rest, views: twoViews(viewKey, images, augmentation) } as never));
+  assert.deepEqual(Array.from(split.loss.data), Array.from(full.loss.data));
+  assert.deepEqual(Array.from(split.params.projection.weight.data), Array.from(full.params.projection.weight.data));
 });
 
 for (const backend of fastBackends)

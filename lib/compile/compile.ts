@@ -46,7 +46,7 @@ export interface CompileOptions {
   readonly limits?: CompileLimits;
 }
 
-export type { ExecutionReport, KernelTiming, SegmentTiming } from './execution-report.ts';
+export type { ExecutionReport, KernelTiming, KernelWork, SegmentTiming } from './execution-report.ts';
 
 /**
  * The kernels `f` compiles to for arguments of these shapes under a backend's capabilities,

@@ -18,6 +18,18 @@ export interface KernelTiming {
   readonly milliseconds: number;
   /** The graph nodes fused into the kernel. */
   readonly fused: string;
+  /**
+   * A JavaScript kernel on the native pool: its output elements, its inner-loop passes per
+   * element (`passesPerElement`) and the threads it was split among, so that its time can be
+   * read as nanoseconds an element a thread beside a plain memory copy.
+   */
+  readonly work?: KernelWork;
+}
+
+export interface KernelWork {
+  readonly elements: number;
+  readonly passes: number;
+  readonly threads: number;
 }
 
 export interface ExecutionReport {
@@ -78,8 +90,13 @@ export class CallRecord {
   }
 
   /** A kernel timed on its own (in `profile` mode). */
-  kernel(node: unknown, start: number, fused: readonly unknown[] | string): void {
-    this.kernels.push({ node: String(node), milliseconds: performance.now() - start, fused: typeof fused === 'string' ? fused : fused.map(String).join(', ') });
+  kernel(node: unknown, start: number, fused: readonly unknown[] | string, work?: KernelWork): void {
+    this.kernels.push({
+      node: String(node),
+      milliseconds: performance.now() - start,
+      fused: typeof fused === 'string' ? fused : fused.map(String).join(', '),
+      ...(work === undefined ? {} : { work }),
+    });
   }
 
   /**

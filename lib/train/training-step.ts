@@ -2,7 +2,8 @@
 // augmented views of every image with split keys, encode them, score them with the objective,
 // differentiate, and update the parameters and the batch-norm statistics. Compiled once, it
 // runs as one compiled program per call; the key and the learning rate are inputs, so neither a
-// new step's randomness nor a schedule forces a recompile.
+// new step's randomness nor a schedule forces a recompile. `trainingStepOnViews` is the same step
+// after the views are drawn, for timing the model's part alone.
 
 import type { Images, Tensor } from '../tensor.ts';
 import type { TensorTree } from '../tree.ts';
@@ -37,10 +38,19 @@ export interface TrainingStepOptions<P extends TensorTree, S extends TensorTree>
   readonly augmentation: Augmentation;
 }
 
-export const trainingStep =
-  <P extends TensorTree, S extends TensorTree>({ encoder, objective, optimizer, augmentation }: TrainingStepOptions<P, S>) =>
-  ({ params, state, optimizerState, images, key, learningRate }: TrainingStepInputs<P, S>): TrainingStepOutputs<P, S> => {
-    const views = twoViews(key, images, augmentation);
+/** The step's inputs with the two views already drawn: [2N, C, H, W], the N first views, then the N second views. */
+export interface ViewsStepInputs<P extends TensorTree, S extends TensorTree> extends Omit<TrainingStepInputs<P, S>, 'images' | 'key'> {
+  readonly views: Images;
+}
+
+/**
+ * The training step on views augmented beforehand: the model's part alone (encode, score,
+ * differentiate, update). `trainingStep` is this after `twoViews`; a benchmark compiles it on its
+ * own to compare like for like with a framework whose step leaves the augmentation out.
+ */
+export const trainingStepOnViews =
+  <P extends TensorTree, S extends TensorTree>({ encoder, objective, optimizer }: Omit<TrainingStepOptions<P, S>, 'augmentation'>) =>
+  ({ params, state, optimizerState, views, learningRate }: ViewsStepInputs<P, S>): TrainingStepOutputs<P, S> => {
     const [[loss, nextState], grads] = valueAndGrad(
       (p: P) => {
         const { features, state: updated } = encoder.apply(p, state, views, { training: true });
@@ -51,3 +61,9 @@ export const trainingStep =
     const updated = optimizer(learningRate).update(params, optimizerState, grads);
     return { params: updated.params, state: nextState, optimizerState: updated.state, loss };
   };
+
+export const trainingStep = <P extends TensorTree, S extends TensorTree>(options: TrainingStepOptions<P, S>) => {
+  const onViews = trainingStepOnViews(options);
+  return ({ images, key, ...rest }: TrainingStepInputs<P, S>): TrainingStepOutputs<P, S> =>
+    onViews({ ...rest, views: twoViews(key, images, options.augmentation) });
+};

@@ -38,7 +38,7 @@ export const javascriptKernelsRuntime = (profile: boolean): SegmentRuntime<Javas
       record.pipelineThreads = Math.max(record.pipelineThreads, threads);
       // A wrapped layout's last row runs past the tensor's end.
       values.set(step.node, cells === step.node.size ? out : out.subarray(0, step.node.size));
-      if (profile) record.kernel(step.node, stepStart, step.fused);
+      if (profile) record.kernel(step.node, stepStart, step.fused, { elements: cells, passes: step.javascript.passes, threads });
       values.release(step);
     }
     record.segment('javascript', start, segment.steps.map((step) => step.node));

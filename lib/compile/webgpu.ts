@@ -5,7 +5,9 @@
 //
 // gpu.js asks its device for large storage bindings but not for more storage buffers per
 // kernel than WebGPU's default of 8; the adapter handed to gpu.js asks for all the adapter
-// offers, and the compiler is told that number (`WebGPUDevice.storageBuffersPerKernel`).
+// offers, and the compiler is told that number (`WebGPUDevice.storageBuffersPerKernel`). It asks
+// for the adapter's workgroup memory and invocations too, for the tiled kernels that run on
+// gpu.js's device (lib/webgpu/).
 //
 // Dawn's instance (the object `create()` returns) is loaded once and held for the life of the
 // process. Its adapters and devices do not keep it alive, yet the binding processes their
@@ -100,14 +102,30 @@ const liveDevices = new Set<{ destroy: () => void; lost: Promise<unknown> }>();
 /** How many WebGPU devices this process holds now (none once the last holder released). */
 export const webgpuDevicesAlive = (): number => liveDevices.size;
 
-/** The adapter as gpu.js sees it: its device asks for every storage buffer the adapter has. */
+/**
+ * Limits the device gpu.js gets asks for at the adapter's own values: every storage buffer, and
+ * the workgroup memory and invocations that the tiled kernels (lib/webgpu/) may use where the
+ * adapter grants more than WebGPU's defaults of 16 KiB and 256.
+ */
+const adapterLimitsAskedFor = [
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+] as const;
+
+/** The adapter as gpu.js sees it: its device asks for the adapter's limits above. */
 const adapterForGpuJs = (adapter: AdapterLike): AdapterLike => ({
   limits: adapter.limits,
   info: adapter.info,
   requestDevice: async (descriptor: { requiredLimits?: Record<string, number> } = {}) => {
     const device = await adapter.requestDevice({
       ...descriptor,
-      requiredLimits: { ...descriptor.requiredLimits, maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage },
+      requiredLimits: {
+        ...descriptor.requiredLimits,
+        ...Object.fromEntries(adapterLimitsAskedFor.flatMap((name) => (adapter.limits[name] === undefined ? [] : [[name, adapter.limits[name]]]))),
+      },
     });
     liveDevices.add(device);
     device.lost.then(() => liveDevices.delete(device));

@@ -1,0 +1,160 @@
+// Tile sizes for the tiled WGSL kernels, chosen from the device's limits and the problem's shape.
+//
+// A workgroup computes a block of rows x columns of a matrix product C = A B. It stages a slab of
+// A (rows x depth) and of B (depth x columns) in workgroup memory, then each invocation multiplies
+// the slabs into a small register tile of its own (registers[0] x registers[1] outputs), so every
+// value read from workgroup memory feeds several multiply-adds. The block is
+// workgroup[1] * registers[0] rows by workgroup[0] * registers[1] columns.
+//
+// Which block suits a problem depends on the device: a large block reuses each loaded value more
+// but leaves fewer workgroups to spread over the device's cores. WebGPU's default limits (16 KiB
+// of workgroup memory, 256 invocations) fit every block offered here, so a device that grants no
+// more than the defaults (gpu.js asks for none of these limits) runs all of them.
+
+/** The limits a tiled kernel is sized by, under WebGPU's own names. */
+export interface KernelLimits {
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+  readonly maxComputeWorkgroupSizeX: number;
+  readonly maxComputeWorkgroupSizeY: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxStorageBuffersPerShaderStage: number;
+}
+
+/** What every WebGPU device grants unless more was asked for (the specification's defaults). */
+export const webgpuDefaultLimits: KernelLimits = {
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBufferBindingSize: 134217728,
+  maxStorageBuffersPerShaderStage: 8,
+};
+
+/** A device's limits as the kernels need them (a GPUSupportedLimits, or anything shaped like one). */
+export const kernelLimitsOf = (limits: Readonly<Record<keyof KernelLimits, number>>): KernelLimits => ({
+  maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+  maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+  maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+  maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
+  maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+  maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+  maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+});
+
+export interface TileConfig {
+  /** Invocations of a workgroup: [across columns, across rows]. */
+  readonly workgroup: readonly [number, number];
+  /** Outputs one invocation keeps in registers: [rows, columns]. */
+  readonly registers: readonly [number, number];
+  /** How much of the shared (inner) dimension one slab stages at a time. */
+  readonly depth: number;
+}
+
+export const tileRows = (config: TileConfig): number => config.workgroup[1] * config.registers[0];
+export const tileColumns = (config: TileConfig): number => config.workgroup[0] * config.registers[1];
+export const invocations = (config: TileConfig): number => config.workgroup[0] * config.workgroup[1];
+/** Workgroup memory one block stages: a slab of A and one of B, in float32. */
+export const workgroupBytes = (config: TileConfig): number => 4 * config.depth * (tileRows(config) + tileColumns(config));
+
+/**
+ * Whether a device with these limits can run the config, and whether the kernels' loads divide
+ * evenly among the invocations (each loads the same number of values of each slab, and the
+ * column (or row) it loads stays the same from slab to slab, so its index arithmetic is done once).
+ */
+export const fits = (config: TileConfig, limits: KernelLimits): boolean => {
+  const threads = invocations(config);
+  const rows = tileRows(config);
+  const columns = tileColumns(config);
+  return (
+    threads <= limits.maxComputeInvocationsPerWorkgroup &&
+    config.workgroup[0] <= limits.maxComputeWorkgroupSizeX &&
+    config.workgroup[1] <= limits.maxComputeWorkgroupSizeY &&
+    workgroupBytes(config) <= limits.maxComputeWorkgroupStorageSize &&
+    [rows, columns, config.depth].every((extent) => threads % extent === 0) &&
+    (rows * config.depth) % threads === 0 &&
+    (columns * config.depth) % threads === 0
+  );
+};
+
+/** The blocks on offer: 128 x 128 reuses most, 32 x 32 leaves most workgroups; ties go to the first. */
+export const tileConfigs: readonly TileConfig[] = [
+  { workgroup: [16, 16], registers: [8, 8], depth: 16 },
+  { workgroup: [16, 16], registers: [4, 8], depth: 16 },
+  { workgroup: [16, 16], registers: [8, 4], depth: 16 },
+  { workgroup: [32, 8], registers: [4, 4], depth: 16 },
+  { workgroup: [8, 32], registers: [4, 4], depth: 16 },
+  { workgroup: [16, 16], registers: [4, 4], depth: 16 },
+  { workgroup: [8, 8], registers: [4, 4], depth: 16 },
+  // Beyond WebGPU's defaults: a device that grants them (lavapipe: 32 KiB and 1024 invocations).
+  { workgroup: [16, 16], registers: [8, 8], depth: 32 },
+  { workgroup: [32, 32], registers: [4, 4], depth: 16 },
+];
+
+/**
+ * Workgroups a dispatch should have before a larger block is worth its reuse: enough to keep a
+ * large GPU's cores busy a few times over (an H200 has 132 streaming multiprocessors).
+ */
+export const busyWorkgroups = 264;
+
+export interface GemmExtent {
+  readonly rows: number;
+  readonly columns: number;
+  readonly depth: number;
+  /** Independent products (a batch of matrices). */
+  readonly batches: number;
+}
+
+/** Blocks of this config the product needs. */
+export const blocksOf = (extent: GemmExtent, config: TileConfig): number =>
+  Math.ceil(extent.rows / tileRows(config)) * Math.ceil(extent.columns / tileColumns(config)) * extent.batches;
+
+/**
+ * Of the configs that fit the device and leave it busy, the one that does most useful work per
+ * value loaded: a block's reuse (its outputs per value staged) times the share of its outputs
+ * inside the product (a 128-row block over 32 output channels computes three quarters padding).
+ * When none leaves the device busy, the smallest block, which leaves most workgroups.
+ */
+export const chooseTileConfig = (extent: GemmExtent, limits: KernelLimits): TileConfig => {
+  const fitting = tileConfigs.filter((config) => fits(config, limits));
+  if (fitting.length === 0) throw new Error('webgpu tiles: no tile config fits this device (it grants fewer than 64 invocations or 4 KiB of workgroup memory)');
+  const score = (config: TileConfig) => {
+    const rows = tileRows(config);
+    const columns = tileColumns(config);
+    const inside = (extent.rows * extent.columns * extent.batches) / (blocksOf(extent, config) * rows * columns);
+    return ((rows * columns) / (rows + columns)) * inside;
+  };
+  const busy = fitting.filter((config) => blocksOf(extent, config) >= busyWorkgroups);
+  if (busy.length === 0) return fitting.reduce((best, config) => (tileRows(config) * tileColumns(config) < tileRows(best) * tileColumns(best) ? config : best));
+  return busy.reduce((best, config) => (score(config) > score(best) ? config : best));
+};
+
+/**
+ * Into how many ranges of the inner dimension to split a product whose output is too small to
+ * keep the device busy (a convolution's weight gradient: a 3 x 3 kernel's worth of outputs summed
+ * over every pixel of the batch). Each range is a whole number of slabs and at least four slabs
+ * deep; the ranges' partial sums are added by a second kernel.
+ */
+export const chooseSplits = (extent: GemmExtent, config: TileConfig): number => {
+  const blocks = blocksOf(extent, config);
+  const slabs = Math.ceil(extent.depth / config.depth);
+  if (blocks >= busyWorkgroups) return 1;
+  return Math.max(1, Math.min(Math.ceil(busyWorkgroups / blocks), Math.floor(slabs / 4), 64));
+};
+
+/**
+ * A dispatch of `groups` workgroups within the per-dimension limit: along x, folded onto y (and z)
+ * when there are more. The kernels number their workgroups x + y * X + z * X * Y and return early
+ * past `groups`, so any fold works.
+ */
+export const dispatchFor = (groups: number, limits: KernelLimits): [number, number, number] => {
+  const most = limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= most) return [Math.max(groups, 1), 1, 1];
+  const y = Math.ceil(groups / most);
+  if (y <= most) return [Math.ceil(groups / y), y, 1];
+  const z = Math.ceil(y / most);
+  if (z > most) throw new Error(`webgpu tiles: ${groups} workgroups are more than a dispatch holds`);
+  return [most, most, z];
+};

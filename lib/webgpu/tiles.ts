@@ -61,8 +61,10 @@ export const workgroupBytes = (config: TileConfig): number => 4 * config.depth *
 
 /**
  * Whether a device with these limits can run the config, and whether the kernels' loads divide
- * evenly among the invocations (each loads the same number of values of each slab, and the
- * column (or row) it loads stays the same from slab to slab, so its index arithmetic is done once).
+ * evenly among the invocations (each loads the same number of values of each slab, or a slab
+ * smaller than the workgroup is loaded by its first invocations, one value each; and the column
+ * (or row) an invocation loads stays the same from slab to slab, so its index arithmetic is done
+ * once).
  */
 export const fits = (config: TileConfig, limits: KernelLimits): boolean => {
   const threads = invocations(config);
@@ -74,8 +76,7 @@ export const fits = (config: TileConfig, limits: KernelLimits): boolean => {
     config.workgroup[1] <= limits.maxComputeWorkgroupSizeY &&
     workgroupBytes(config) <= limits.maxComputeWorkgroupStorageSize &&
     [rows, columns, config.depth].every((extent) => threads % extent === 0) &&
-    (rows * config.depth) % threads === 0 &&
-    (columns * config.depth) % threads === 0
+    [rows, columns].every((extent) => (extent * config.depth) % threads === 0 || threads % (extent * config.depth) === 0)
   );
 };
 
@@ -88,6 +89,8 @@ export const tileConfigs: readonly TileConfig[] = [
   { workgroup: [8, 32], registers: [4, 4], depth: 16 },
   { workgroup: [16, 16], registers: [4, 4], depth: 16 },
   { workgroup: [8, 8], registers: [4, 4], depth: 16 },
+  // Few rows: an input gradient into 3 channels would leave 29 of a 32-row block's rows idle.
+  { workgroup: [64, 4], registers: [1, 4], depth: 8 },
   // Beyond WebGPU's defaults: a device that grants them (lavapipe: 32 KiB and 1024 invocations).
   { workgroup: [16, 16], registers: [8, 8], depth: 32 },
   { workgroup: [32, 32], registers: [4, 4], depth: 16 },

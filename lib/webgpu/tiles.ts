@@ -115,10 +115,11 @@ export const blocksOf = (extent: GemmExtent, config: TileConfig): number =>
   Math.ceil(extent.rows / tileRows(config)) * Math.ceil(extent.columns / tileColumns(config)) * extent.batches;
 
 /**
- * Of the configs that fit the device and leave it busy, the one that does most useful work per
- * value loaded: a block's reuse (its outputs per value staged) times the share of its outputs
- * inside the product (a 128-row block over 32 output channels computes three quarters padding).
- * When none leaves the device busy, the smallest block, which leaves most workgroups.
+ * Of the configs that fit the device, the one that does most useful work per value loaded while
+ * keeping the device busy: a block's reuse (its outputs per value staged), times the share of its
+ * outputs inside the product (a 128-row block over 32 output channels computes three quarters
+ * padding), times how much of the device its blocks (split along the inner dimension where there
+ * are few, `chooseSplits`) keep busy. Ties go to the config listed first.
  */
 export const chooseTileConfig = (extent: GemmExtent, limits: KernelLimits): TileConfig => {
   const fitting = tileConfigs.filter((config) => fits(config, limits));
@@ -126,12 +127,12 @@ export const chooseTileConfig = (extent: GemmExtent, limits: KernelLimits): Tile
   const score = (config: TileConfig) => {
     const rows = tileRows(config);
     const columns = tileColumns(config);
-    const inside = (extent.rows * extent.columns * extent.batches) / (blocksOf(extent, config) * rows * columns);
-    return ((rows * columns) / (rows + columns)) * inside;
+    const blocks = blocksOf(extent, config);
+    const inside = (extent.rows * extent.columns * extent.batches) / (blocks * rows * columns);
+    const busy = Math.min(1, (blocks * chooseSplits(extent, config)) / busyWorkgroups);
+    return ((rows * columns) / (rows + columns)) * inside * busy;
   };
-  const busy = fitting.filter((config) => blocksOf(extent, config) >= busyWorkgroups);
-  if (busy.length === 0) return fitting.reduce((best, config) => (tileRows(config) * tileColumns(config) < tileRows(best) * tileColumns(best) ? config : best));
-  return busy.reduce((best, config) => (score(config) > score(best) ? config : best));
+  return fitting.reduce((best, config) => (score(config) > score(best) ? config : best));
 };
 
 /**

@@ -22,7 +22,9 @@ nvidia-smi -L 2>/dev/null | head -1
 step adapter 60 node --import tsx bin/webgpu-adapter.ts
 step compile-tests 240 env TEST_BACKENDS=webgpu node --import tsx --test props/compile.test.ts props/training-step.test.ts
 step compile-tests-8-buffers 240 env TEST_BACKENDS=webgpu TEST_STORAGE_BUFFERS=8 node --import tsx --test props/compile.test.ts props/training-step.test.ts
+step tiled-tests 240 env REQUIRE_WEBGPU=1 node --import tsx --test props/webgpu-tiled.test.ts
 step kernels 240 node --import tsx bench/kernels.ts --backends webgpu
+step tiled-kernels 240 node --import tsx bench/tiled-kernels.ts --batch 256
 # The full step alone (--without-model-only): the model-only figure beside it is for the CPU's
 # comparison with PyTorch (versus-pytorch.sh), and would double every warm-up here.
 for encoder in small resnet18; do

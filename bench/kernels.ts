@@ -104,6 +104,7 @@ for (const backend of backends) {
         : report.executorKind
           ? [`gpu.js kernels ${report.kernelMode}, executor ${report.executorKind} on ${threads.pipelines} threads`]
           : []),
+      ...(report.adapter ? [report.adapter] : []),
     ].join('; ');
     const gflops = flops / (median(times) / 1000) / 1e9;
     figures[backend][name] = Number(gflops.toFixed(3));

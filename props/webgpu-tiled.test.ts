@@ -25,6 +25,14 @@ import { TiledRunner } from '../lib/webgpu/runner.ts';
 import type { TileChoice } from '../lib/webgpu/gemm.ts';
 import { fits, kernelLimitsOf, tileConfigs, webgpuDefaultLimits } from '../lib/webgpu/tiles.ts';
 
+// Mesa's lavapipe runs a dispatch on a pool of its own threads, one per core. On a machine whose
+// cores are busy with other work, that pool thrashed: a run of a few milliseconds took 10 to 20
+// seconds (2 cores, two training runs beside; with no pool, 50 ms), and this file took over 15
+// minutes instead of 18 seconds. These tests are for correctness, so unless told otherwise
+// lavapipe runs dispatches without its pool. (Read by Mesa when Dawn first loads the driver,
+// below; other drivers ignore it.)
+process.env.LP_NUM_THREADS ??= '0';
+
 const available = await webgpuDevice();
 const skip = isLeft(available) ? `no WebGPU adapter answered here: ${available.left}` : false;
 

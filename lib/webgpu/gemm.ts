@@ -81,7 +81,9 @@ export const gemmSource = (problem: GemmProblem, config: TileConfig, limits: Ker
   // One operand's share of a slab: `outerExtent` x tk values, `threads` at a time.
   const loadSlab = (operand: GemmOperand, name: 'A' | 'B', outerExtent: number, outerStart: string, outerLimit: number) => {
     const prefix = `prepared${name}_`;
-    const loads = (outerExtent * tk) / threads;
+    // A slab smaller than the workgroup is loaded by its first invocations, one value each.
+    const loads = Math.max(1, (outerExtent * tk) / threads);
+    const loading = outerExtent * tk < threads ? `local < ${outerExtent * tk} && ` : '';
     const lines: string[] = [];
     const prepareLines: string[] = [];
     if (operand.fastest === 'outer') {
@@ -93,7 +95,7 @@ export const gemmSource = (problem: GemmProblem, config: TileConfig, limits: Ker
         const slabInner = `(local / ${outerExtent} + ${r * (threads / outerExtent)})`;
         const { statements, value } = operand.read(`outer${name}`, `(k0 + ${slabInner})`, 'batch', prefix, `operand${name}`);
         lines.push(
-          `    {`,
+          `    if (${loading}true) {`,
           `      var value = 0.0;`,
           `      let innerIndex = k0 + ${slabInner};`,
           `      if (outer${name}Inside && innerIndex < ${inner}) {`,
@@ -109,7 +111,7 @@ export const gemmSource = (problem: GemmProblem, config: TileConfig, limits: Ker
         const slabOuter = `(local / ${tk} + ${r * (threads / tk)})`;
         const { statements, value } = operand.read(`(${outerStart} + ${slabOuter})`, `(k0 + local % ${tk})`, 'batch', prefix, `operand${name}`);
         lines.push(
-          `    {`,
+          `    if (${loading}true) {`,
           `      var value = 0.0;`,
           `      if (${outerStart} + ${slabOuter} < ${outerLimit} && k0 + local % ${tk} < ${inner}) {`,
           statements,

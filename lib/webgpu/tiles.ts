@@ -61,8 +61,10 @@ export const workgroupBytes = (config: TileConfig): number => 4 * config.depth *
 
 /**
  * Whether a device with these limits can run the config, and whether the kernels' loads divide
- * evenly among the invocations (each loads the same number of values of each slab, and the
- * column (or row) it loads stays the same from slab to slab, so its index arithmetic is done once).
+ * evenly among the invocations (each loads the same number of values of each slab, or a slab
+ * smaller than the workgroup is loaded by its first invocations, one value each; and the column
+ * (or row) an invocation loads stays the same from slab to slab, so its index arithmetic is done
+ * once).
  */
 export const fits = (config: TileConfig, limits: KernelLimits): boolean => {
   const threads = invocations(config);
@@ -74,8 +76,7 @@ export const fits = (config: TileConfig, limits: KernelLimits): boolean => {
     config.workgroup[1] <= limits.maxComputeWorkgroupSizeY &&
     workgroupBytes(config) <= limits.maxComputeWorkgroupStorageSize &&
     [rows, columns, config.depth].every((extent) => threads % extent === 0) &&
-    (rows * config.depth) % threads === 0 &&
-    (columns * config.depth) % threads === 0
+    [rows, columns].every((extent) => (extent * config.depth) % threads === 0 || threads % (extent * config.depth) === 0)
   );
 };
 
@@ -88,6 +89,8 @@ export const tileConfigs: readonly TileConfig[] = [
   { workgroup: [8, 32], registers: [4, 4], depth: 16 },
   { workgroup: [16, 16], registers: [4, 4], depth: 16 },
   { workgroup: [8, 8], registers: [4, 4], depth: 16 },
+  // Few rows: an input gradient into 3 channels would leave 29 of a 32-row block's rows idle.
+  { workgroup: [64, 4], registers: [1, 4], depth: 8 },
   // Beyond WebGPU's defaults: a device that grants them (lavapipe: 32 KiB and 1024 invocations).
   { workgroup: [16, 16], registers: [8, 8], depth: 32 },
   { workgroup: [32, 32], registers: [4, 4], depth: 16 },
@@ -112,10 +115,11 @@ export const blocksOf = (extent: GemmExtent, config: TileConfig): number =>
   Math.ceil(extent.rows / tileRows(config)) * Math.ceil(extent.columns / tileColumns(config)) * extent.batches;
 
 /**
- * Of the configs that fit the device and leave it busy, the one that does most useful work per
- * value loaded: a block's reuse (its outputs per value staged) times the share of its outputs
- * inside the product (a 128-row block over 32 output channels computes three quarters padding).
- * When none leaves the device busy, the smallest block, which leaves most workgroups.
+ * Of the configs that fit the device, the one that does most useful work per value loaded while
+ * keeping the device busy: a block's reuse (its outputs per value staged), times the share of its
+ * outputs inside the product (a 128-row block over 32 output channels computes three quarters
+ * padding), times how much of the device its blocks (split along the inner dimension where there
+ * are few, `chooseSplits`) keep busy. Ties go to the config listed first.
  */
 export const chooseTileConfig = (extent: GemmExtent, limits: KernelLimits): TileConfig => {
   const fitting = tileConfigs.filter((config) => fits(config, limits));
@@ -123,12 +127,12 @@ export const chooseTileConfig = (extent: GemmExtent, limits: KernelLimits): Tile
   const score = (config: TileConfig) => {
     const rows = tileRows(config);
     const columns = tileColumns(config);
-    const inside = (extent.rows * extent.columns * extent.batches) / (blocksOf(extent, config) * rows * columns);
-    return ((rows * columns) / (rows + columns)) * inside;
+    const blocks = blocksOf(extent, config);
+    const inside = (extent.rows * extent.columns * extent.batches) / (blocks * rows * columns);
+    const busy = Math.min(1, (blocks * chooseSplits(extent, config)) / busyWorkgroups);
+    return ((rows * columns) / (rows + columns)) * inside * busy;
   };
-  const busy = fitting.filter((config) => blocksOf(extent, config) >= busyWorkgroups);
-  if (busy.length === 0) return fitting.reduce((best, config) => (tileRows(config) * tileColumns(config) < tileRows(best) * tileColumns(best) ? config : best));
-  return busy.reduce((best, config) => (score(config) > score(best) ? config : best));
+  return fitting.reduce((best, config) => (score(config) > score(best) ? config : best));
 };
 
 /**

@@ -5,13 +5,24 @@
 # then one device call with carry [".gpu-bundle", ".gpu-data"] and the command
 #   bash .gpu-bundle/run.sh bash bench/gpu.sh
 # Each step's output goes to $OUT/NAME.log (the device tool brings $OUT back); this prints each
-# step's exit status and last lines. GPU_SKIP_TRAINING=1 leaves out the 5-epoch run.
+# step's exit status and last lines. GPU_SKIP_TRAINING=1 leaves out the 5-epoch run;
+# GPU_STEPS='adapter tiled-*' runs only the steps whose names match one of its patterns.
 set -u
 out=${OUT:-gpu-out}
 mkdir -p "$out"
+chosen() {
+  local pattern
+  [ -z "${GPU_STEPS:-}" ] && return 0
+  for pattern in $GPU_STEPS; do
+    # shellcheck disable=SC2254 # the patterns are globs on purpose
+    case $1 in $pattern) return 0 ;; esac
+  done
+  return 1
+}
 step() {
   local name=$1 limit=$2
   shift 2
+  chosen "$name" || return 0
   echo "== $name (at most ${limit} s): $*"
   local start=$SECONDS
   timeout "$limit" "$@" > "$out/$name.log" 2>&1
@@ -31,6 +42,10 @@ for encoder in small resnet18; do
   for batch in 128 512; do
     step "step-$encoder-$batch" 240 node --import tsx bench/step.ts --backend webgpu --encoder "$encoder" --batch "$batch" --steps 5 --without-model-only
   done
+done
+# PyTorch (cuDNN) on the same GPU in the same call, the same step model only: the ratio's baseline.
+for batch in 128 512; do
+  step "pytorch-small-$batch" 120 python3 bench/pytorch-step.py --device cuda --batch "$batch" --steps 20 --warm-up 3
 done
 step step-small-128-profile 240 node --import tsx bench/step.ts --backend webgpu --batch 128 --steps 2 --profile --without-model-only
 if [ -z "${GPU_SKIP_TRAINING:-}" ] && [ -d .gpu-data/cifar-10-batches-bin ]; then

@@ -5,7 +5,7 @@
 # images made before each step, untimed, so the figure is to be set beside bench:step's
 # model_only_instances_per_second; its instances_per_second also pays for the augmentation.
 #
-#   python3 bench/pytorch-step.py [--batch 128] [--steps 5] [--warm-up 2] [--threads 2]
+#   python3 bench/pytorch-step.py [--batch 128] [--steps 5] [--warm-up 2] [--threads 2] [--device cuda]
 #
 # Debian's python3-torch (1.13) is what it was written against: `apt-get install python3-torch`,
 # then run it with /usr/bin/python3 where another Python comes first on the PATH. The project's
@@ -35,7 +35,9 @@ parser.add_argument('--batch', type=int, default=128, help='instances a step; th
 parser.add_argument('--steps', type=int, default=5, help='timed steps; the figure is their median')
 parser.add_argument('--warm-up', type=int, default=2, help='untimed steps first')
 parser.add_argument('--threads', type=int, default=2, help='torch.set_num_threads')
+parser.add_argument('--device', default='cpu', help="'cpu', or 'cuda' for the GPU side of bench/gpu.sh's comparison")
 flags = parser.parse_args()
+device = torch.device(flags.device)
 
 torch.set_num_threads(flags.threads)
 torch.manual_seed(0)
@@ -78,8 +80,8 @@ def log_one_minus_softmax(logits):
 def invariant_spreading_loss(features, temperature=0.1, negative_weight=1.0):
     rows = features.shape[0]
     m = rows // 2
-    eye = torch.eye(rows, dtype=torch.bool)
-    positive = torch.roll(torch.eye(rows, dtype=torch.bool), m, dims=1)
+    eye = torch.eye(rows, dtype=torch.bool, device=features.device)
+    positive = torch.roll(eye, m, dims=1)
     negative = ~(eye | positive)
     logits = (features @ features.detach().t() / temperature).masked_fill(eye, EXCLUDED_LOGIT)
     log_positive = logits.log_softmax(dim=-1)[positive].sum()
@@ -87,7 +89,7 @@ def invariant_spreading_loss(features, temperature=0.1, negative_weight=1.0):
     return -(log_positive + negative_weight * log_not_negative) / (2 * m)
 
 
-encoder = SmallCifarEncoder()
+encoder = SmallCifarEncoder().to(device)
 encoder.train()
 optimizer = torch.optim.SGD(encoder.parameters(), lr=0.03, momentum=0.9, weight_decay=5e-4)
 
@@ -102,7 +104,13 @@ def step(views):
 
 def views():
     # Two views of each instance, already made: [2N, 3, 32, 32] in [0, 1], first views then second views.
-    return torch.rand(2 * flags.batch, 3, 32, 32)
+    return torch.rand(2 * flags.batch, 3, 32, 32, device=device)
+
+
+def synchronize():
+    # A GPU runs the step asynchronously; loss.item() waits for the loss, this for the update too.
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
 
 
 for w in range(flags.warm_up):
@@ -112,18 +120,21 @@ for w in range(flags.warm_up):
 times = []
 for s in range(flags.steps):
     batch_views = views()
+    synchronize()
     start = time.perf_counter()
     cpu_start = time.process_time()
     loss = step(batch_views)
+    synchronize()
     times.append(time.perf_counter() - start)
     # CPU time of every thread of the process, as bench/step.ts prints it.
     print(f'step {s + 1}: {times[-1]:.2f} s, {time.process_time() - cpu_start:.2f} s of CPU time, loss {loss:.4f}', flush=True)
 # The upper median for an even count, as bench/step.ts takes it.
 seconds = sorted(times)[len(times) // 2]
-print(f'PyTorch {torch.__version__}, {torch.get_num_threads()} threads (mkldnn {"on" if torch.backends.mkldnn.is_available() else "off"}), model only')
+on = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} threads (mkldnn {"on" if torch.backends.mkldnn.is_available() else "off"})'
+print(f'PyTorch {torch.__version__}, {on}, model only')
 print(f'small encoder, batch 2 x {flags.batch}: {flags.batch / seconds:.2f} instances/s ({2 * flags.batch / seconds:.2f} views/s), median of {flags.steps} steps')
 print(json.dumps({
     'benchmark': 'pytorch-step', 'encoder': 'small', 'instances_per_second': round(flags.batch / seconds, 3), 'model_only': True,
     'batch': flags.batch, 'steps': flags.steps, 'seconds_per_step': round(seconds, 3), 'threads': torch.get_num_threads(),
-    'torch': torch.__version__,
+    'device': on, 'torch': torch.__version__,
 }))

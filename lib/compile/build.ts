@@ -4,7 +4,7 @@
 
 import type { GPU, IKernelRunShortcut, Input } from 'gpu.js';
 import type { Tensor } from '../tensor.ts';
-import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Plan } from './plan.ts';
+import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Plan, Segment, TiledPlan } from './plan.ts';
 import { JavascriptKernel } from '../native/javascript-kernel.ts';
 import { inSharedMemory, SharedArrays } from '../native/shared-floats.ts';
 
@@ -31,7 +31,19 @@ export interface JavascriptKernels {
   readonly steps: readonly (KernelPlan & { readonly javascript: JavascriptKernel })[];
 }
 
-export type BuiltSegment = BuiltPipeline | JavascriptKernels | HostPlan | NativePlan;
+/**
+ * On webgpu with tiled kernels: consecutive runs of kernels and tiled steps, run as one command
+ * encoder a call with every intermediate on the device (runtimes/device-runtime.ts).
+ */
+export interface DeviceRun {
+  readonly kind: 'device';
+  readonly steps: readonly (BuiltKernel | TiledPlan)[];
+  /** What the run takes in, and what later segments or the caller need from it. */
+  readonly inputs: readonly Tensor[];
+  readonly exports: readonly Tensor[];
+}
+
+export type BuiltSegment = BuiltPipeline | JavascriptKernels | HostPlan | NativePlan | DeviceRun;
 
 export interface Program extends Omit<Plan, 'segments'> {
   readonly segments: readonly BuiltSegment[];
@@ -53,6 +65,7 @@ const lastReadersOf = (segments: readonly BuiltSegment[]): Map<object, Tensor[]>
       case 'javascript':
         return segment.steps.map((step) => [step, step.buffers]);
       case 'pipeline':
+      case 'device':
         return [[segment, segment.inputs]];
       case 'native':
         return [[segment, segment.operands.map((operand) => operand.base)]];
@@ -120,9 +133,64 @@ const buildPipeline = (gpu: GPU, cache: KernelCache, segment: PipelinePlan): Bui
   return { ...segment, steps, pipeline, run: (...args: Input[]) => pipeline(...args) };
 };
 
+/** What a built segment reads from earlier segments or the arguments. */
+const readsOf = (segment: BuiltSegment): readonly Tensor[] => {
+  switch (segment.kind) {
+    case 'pipeline':
+    case 'device':
+      return segment.inputs;
+    case 'javascript':
+      return segment.steps.flatMap((step) => step.buffers);
+    case 'native':
+      return segment.operands.map((operand) => operand.base);
+    case 'host':
+      return segment.node.inputs;
+  }
+};
+
+/**
+ * Runs of kernels and tiled steps as device runs, each wired as a pipeline is: its inputs (read
+ * but not computed in it) and its exports (read by a later segment, or the program's outputs).
+ */
+const deviceRuns = (cache: KernelCache, segments: readonly Segment[], outputs: readonly Tensor[]): BuiltSegment[] => {
+  const grouped: (BuiltSegment | (BuiltKernel | TiledPlan)[])[] = [];
+  for (const segment of segments) {
+    if (segment.kind !== 'pipeline' && segment.kind !== 'tiled') {
+      grouped.push(segment);
+      continue;
+    }
+    let run = grouped[grouped.length - 1];
+    if (!Array.isArray(run)) grouped.push((run = []));
+    if (segment.kind === 'tiled') run.push(segment);
+    else run.push(...segment.steps.map((step) => ({ ...step, kernel: cache.kernelFor(step) })));
+  }
+  const neededLater = new Set<Tensor>(outputs);
+  const built: BuiltSegment[] = [];
+  for (let i = grouped.length - 1; i >= 0; i--) {
+    const entry = grouped[i];
+    const segment: BuiltSegment = Array.isArray(entry) ? deviceRun(entry, neededLater) : entry;
+    readsOf(segment).forEach((node) => neededLater.add(node));
+    built.unshift(segment);
+  }
+  return built;
+};
+
+const deviceRun = (steps: readonly (BuiltKernel | TiledPlan)[], neededLater: ReadonlySet<Tensor>): DeviceRun => {
+  const produced = new Set(steps.map((step) => step.node));
+  const reads = steps.flatMap((step) => (step.kind === 'tiled' ? step.operands.map((operand) => operand.base) : step.buffers));
+  return {
+    kind: 'device',
+    steps,
+    inputs: [...new Set(reads.filter((node) => !produced.has(node)))],
+    exports: steps.map((step) => step.node).filter((node) => neededLater.has(node)),
+  };
+};
+
 export const buildProgram = (gpu: GPU, cache: KernelCache, plan: Plan): Program => {
-  const segments = plan.segments.map((segment): BuiltSegment => {
-    if (segment.kind !== 'pipeline') return segment;
+  const planned = plan.segments.some((segment) => segment.kind === 'tiled') || plan.tiledKernels ? deviceRuns(cache, plan.segments, plan.outputs) : plan.segments;
+  const segments = planned.map((segment): BuiltSegment => {
+    if (segment.kind === 'tiled') throw new Error(`compile: ${segment.node} was planned for webgpu's tiled kernels outside a device run`);
+    if (segment.kind !== 'pipeline' || 'run' in segment) return segment;
     if (!plan.javascriptKernels) return buildPipeline(gpu, cache, segment);
     return { kind: 'javascript', steps: segment.steps.map((step) => ({ ...step, javascript: cache.javascriptKernelFor(step) })) };
   });

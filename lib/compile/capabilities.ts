@@ -69,6 +69,13 @@ export interface Capabilities {
    * value a pipeline takes in or gives out. Only with `nativeKernels`.
    */
   readonly javascriptKernels: boolean;
+  /**
+   * Whether conv2d and matmul run as tiled WGSL kernels (lib/webgpu) in the same command encoder
+   * as gpu.js's kernels (runtimes/device-runtime.ts): on webgpu, where gpu.js's one-output-per-
+   * invocation kernels reach a few percent of what a kernel staging tiles in workgroup memory
+   * does on the same GPU (`bench/tiled-kernels.ts`).
+   */
+  readonly tiledKernels: boolean;
 }
 
 const float32Integers = 2 ** 24;
@@ -96,18 +103,19 @@ export const capabilitiesOf = (backend: BackendName, webgpu?: WebGPUDevice): Cap
         ...dispatchable(webgpu?.workgroupsPerDimension ?? 65535),
         nativeKernels: false,
         javascriptKernels: false,
+        tiledKernels: true,
       };
     case 'headlessgl':
       // WebGL textures hold at most 16384 texels a side and are addressed in float32.
       return {
         literals: 'javascript', exactIntegers: float32Integers, bufferElements: float32Integers, kernelInputs: Infinity,
-        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384, nativeKernels: false, javascriptKernels: false,
+        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384, nativeKernels: false, javascriptKernels: false, tiledKernels: false,
       };
     case 'native':
-      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: true, javascriptKernels: true };
+      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: true, javascriptKernels: true, tiledKernels: false };
     case 'cpu':
       // gpu.js's cpu kernels are JavaScript: float64 arithmetic, array indices.
-      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: false, javascriptKernels: false };
+      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: false, javascriptKernels: false, tiledKernels: false };
   }
 };
 
@@ -117,6 +125,7 @@ export const lowered = (capabilities: Capabilities, limits: CompileLimits = {}):
   kernelInputs: Math.min(capabilities.kernelInputs, limits.storageBuffersPerKernel === undefined ? Infinity : limits.storageBuffersPerKernel - 1),
   nativeKernels: capabilities.nativeKernels && limits.nativeKernels !== false,
   javascriptKernels: capabilities.javascriptKernels && limits.nativeKernels !== false && limits.javascriptKernels !== false,
+  tiledKernels: capabilities.tiledKernels && limits.tiledKernels !== false,
 });
 
 export interface CompileLimits {
@@ -126,4 +135,6 @@ export interface CompileLimits {
   readonly nativeKernels?: boolean;
   /** false: the kernels other than the native GEMMs run as gpu.js pipelines (to compare them). */
   readonly javascriptKernels?: boolean;
+  /** false: convolutions and matmuls run as gpu.js's kernels on webgpu, not the tiled ones (to compare them). */
+  readonly tiledKernels?: boolean;
 }

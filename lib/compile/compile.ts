@@ -23,6 +23,7 @@ import { runSegment, type Runtimes } from './runtimes/runtime.ts';
 import { hostRuntime } from './runtimes/host-runtime.ts';
 import { gpujsRuntime } from './runtimes/gpujs-runtime.ts';
 import { javascriptKernelsRuntime, nativeStepRuntime } from './runtimes/native-pool-runtime.ts';
+import { deviceRuntime } from './runtimes/device-runtime.ts';
 
 export type { CompiledValue } from './call-values.ts';
 export type { ArgumentValue } from './arguments.ts';
@@ -78,6 +79,7 @@ const runtimesFor = (backend: BackendName, program: Program, profile: boolean): 
   pipeline: gpujsRuntime(backend, program.layouts, profile),
   native: nativeStepRuntime(profile, program.javascriptKernels),
   javascript: javascriptKernelsRuntime(profile),
+  device: deviceRuntime(program, profile),
 });
 
 export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): CompiledFunction<A, O> => {
@@ -158,7 +160,12 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       const built = [...(kernels?.javascriptKernels ?? [])];
       if (built.length > 0) sharedNativePool().forget(built);
       kernels = undefined;
+      const runnables = [...programs.values()];
       programs.clear();
+      for (const runnable of runnables) {
+        const built = await runnable.catch(() => undefined);
+        for (const runtime of Object.values(built?.runtimes ?? {}) as { release?: () => Promise<void> }[]) await runtime.release?.();
+      }
       await pending.then(({ choice }) => choice.release(), () => {});
     },
   });

@@ -6,8 +6,11 @@
 import type { BackendChoice, BackendName } from './backend.ts';
 
 export interface SegmentTiming {
-  /** A gpu.js pipeline, a native GEMM step, or a run of the native pool's JavaScript kernels. */
-  readonly kind: 'pipeline' | 'native' | 'javascript';
+  /**
+   * A gpu.js pipeline, a native GEMM step, a run of the native pool's JavaScript kernels, or
+   * webgpu's device run (gpu.js's kernels and the tiled ones in one command encoder).
+   */
+  readonly kind: 'pipeline' | 'native' | 'javascript' | 'device';
   readonly milliseconds: number;
   /** The nodes the segment computed: a pipeline's kernels, or the native step's node. */
   readonly nodes: readonly string[];
@@ -63,6 +66,20 @@ export interface ExecutionReport {
   readonly hostSteps: readonly string[];
   /** With `profile`: every kernel's time on the last call, slowest first. */
   readonly profile?: readonly KernelTiming[];
+  /** On webgpu's device runs: what crossed between host and device on the last call. */
+  readonly device?: DeviceReport;
+}
+
+export interface DeviceReport {
+  /** Convolutions and matmuls that ran as tiled kernels. */
+  readonly tiledSteps: number;
+  /** gpu.js's kernels recorded into the same encoders. */
+  readonly kernels: number;
+  /** Command buffers submitted (one a device run, or one a step in `profile` mode). */
+  readonly submissions: number;
+  /** Bytes written to the device (the runs' inputs that are not constants) and read back (their exports). */
+  readonly uploadedBytes: number;
+  readonly readBackBytes: number;
 }
 
 /** What one call's segments ran, as the runtimes record it. */
@@ -80,6 +97,19 @@ export class CallRecord {
   readonly modes = new Set<string>();
   /** Why a pipeline fell back, in its own words. */
   readonly fallbackReasons: string[] = [];
+  device: DeviceReport | undefined;
+
+  /** A device run's counts, added to the call's. */
+  deviceRun(run: DeviceReport): void {
+    const sum = this.device ?? { tiledSteps: 0, kernels: 0, submissions: 0, uploadedBytes: 0, readBackBytes: 0 };
+    this.device = {
+      tiledSteps: sum.tiledSteps + run.tiledSteps,
+      kernels: sum.kernels + run.kernels,
+      submissions: sum.submissions + run.submissions,
+      uploadedBytes: sum.uploadedBytes + run.uploadedBytes,
+      readBackBytes: sum.readBackBytes + run.readBackBytes,
+    };
+  }
 
   /** A segment of `kind` that started at `start` (performance.now()) and computed `nodes`. */
   segment(kind: SegmentTiming['kind'], start: number, nodes: readonly unknown[]): void {
@@ -89,11 +119,11 @@ export class CallRecord {
     else this.milliseconds.pipelines += milliseconds;
   }
 
-  /** A kernel timed on its own (in `profile` mode). */
-  kernel(node: unknown, start: number, fused: readonly unknown[] | string, work?: KernelWork): void {
+  /** A kernel timed on its own (in `profile` mode), from `start` (performance.now()) or for `milliseconds`. */
+  kernel(node: unknown, start: number | { readonly milliseconds: number }, fused: readonly unknown[] | string, work?: KernelWork): void {
     this.kernels.push({
       node: String(node),
-      milliseconds: performance.now() - start,
+      milliseconds: typeof start === 'number' ? performance.now() - start : start.milliseconds,
       fused: typeof fused === 'string' ? fused : fused.map(String).join(', '),
       ...(work === undefined ? {} : { work }),
     });
@@ -120,6 +150,7 @@ export class CallRecord {
       segments: this.segments,
       ...(this.pipelineThreads > 0 ? { pipelineThreads: this.pipelineThreads } : {}),
       ...(profile ? { profile: [...this.kernels].sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
+      ...(this.device === undefined ? {} : { device: this.device }),
     };
   }
 }

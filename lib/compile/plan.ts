@@ -16,10 +16,11 @@ import { schedule } from './schedule.ts';
 import { lowerToKernelRules, withoutIdentityOperands } from './lower.ts';
 import { recomputeAcrossPipelines } from './recompute.ts';
 import { isNativeStep, nativeOperands } from '../native/native-step.ts';
-import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment } from './segments.ts';
+import { isTiledStep } from '../webgpu/lowerings.ts';
+import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment, TiledPlan } from './segments.ts';
 import { fittingLayout, planKernelsInOrder } from './kernel-plans.ts';
 
-export type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment };
+export type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Segment, TiledPlan };
 
 export interface Plan {
   readonly placeholders: readonly Tensor[];
@@ -33,6 +34,8 @@ export interface Plan {
   readonly listing: string;
   /** Whether the kernels are the native pool's JavaScript kernels rather than gpu.js's. */
   readonly javascriptKernels: boolean;
+  /** Whether conv2d and matmul are webgpu's tiled kernels, run with gpu.js's in device runs (build.ts). */
+  readonly tiledKernels: boolean;
 }
 
 export const toFloat32 = (data: ArrayLike<number>): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data));
@@ -51,10 +54,11 @@ export const planProgram = <A>(
 ): Plan => {
   const placeholders = leaves.map((leaf, i) => placeholder(leaf.shape as Shape, paths[i], i));
   const traced = f(unflattenTree(args, placeholders, isLeaf) as A);
-  // The native kernels pad as they gather patches: a padded copy would only cost a pass.
-  const native = (node: Tensor) => capabilities.nativeKernels && isNativeStep(node);
+  // Native and tiled steps read their operands as views of buffers, and pad as they gather
+  // patches: a padded copy would only cost a pass.
+  const native = (node: Tensor) => (capabilities.nativeKernels && isNativeStep(node)) || (capabilities.tiledKernels && isTiledStep(node));
   const simplified = withoutIdentityOperands(flattenTree(traced).leaves);
-  const lowered = capabilities.nativeKernels ? { outputs: simplified, materialize: new Set<Tensor>() } : lowerToKernelRules(simplified);
+  const lowered = capabilities.nativeKernels || capabilities.tiledKernels ? { outputs: simplified, materialize: new Set<Tensor>() } : lowerToKernelRules(simplified);
   const outputs = lowered.outputs;
   const outputTree = unflattenTree(traced, outputs);
   const scheduled = schedule(outputs, lowered.materialize, native);
@@ -68,19 +72,20 @@ export const planProgram = <A>(
     if (node.size > capabilities.bufferElements)
       throw new Error(`compile: ${node} has ${node.size} elements, more than the ${capabilities.bufferElements} one buffer of this backend can address exactly; split it into smaller calls`);
 
-  const { constants, segments } = segmentsOf(order, kernels, native);
+  const { constants, segments } = segmentsOf(order, kernels, native, capabilities.tiledKernels ? 'tiled' : 'native');
   const listing = [...kernels.values()]
     .map((k) => `// kernel for ${k.node} from ${k.fused.map(String).join(', ')}\n// reads ${k.buffers.map(String).join(', ') || 'nothing'}\n${k.source}`)
     .join('\n\n');
-  return { placeholders, outputTree, outputs, javascriptKernels: capabilities.javascriptKernels, segments: wirePipelines(
-      // The native pool's kernels share memory: a buffer is carried to a later kernel for free.
-      capabilities.javascriptKernels ? segments : recomputeAcrossPipelines(segments, outputs, order),
+  return { placeholders, outputTree, outputs, javascriptKernels: capabilities.javascriptKernels, tiledKernels: capabilities.tiledKernels, segments: wirePipelines(
+      // The native pool's kernels share memory, and webgpu's device program keeps every value on
+      // the device: a buffer is carried to a later kernel for free.
+      capabilities.javascriptKernels || capabilities.tiledKernels ? segments : recomputeAcrossPipelines(segments, outputs, order),
       outputs,
     ), constants, layouts, listing };
 };
 
-/** The program's segments in order (runs of kernels, host steps, native steps) and the constants its kernels read. */
-const segmentsOf = (order: readonly Tensor[], kernels: ReadonlyMap<Tensor, KernelPlan>, native: (node: Tensor) => boolean) => {
+/** The program's segments in order (runs of kernels, host steps, native or tiled steps) and the constants its kernels read. */
+const segmentsOf = (order: readonly Tensor[], kernels: ReadonlyMap<Tensor, KernelPlan>, native: (node: Tensor) => boolean, nativeKind: 'native' | 'tiled') => {
   const constants = new Map<Tensor, Float32Array>();
   const segments: Segment[] = [];
   let current: KernelPlan[] | undefined;
@@ -98,7 +103,7 @@ const segmentsOf = (order: readonly Tensor[], kernels: ReadonlyMap<Tensor, Kerne
     }
     if (native(node)) {
       current = undefined;
-      segments.push({ kind: 'native', node, operands: nativeOperands(node) });
+      segments.push({ kind: nativeKind, node, operands: nativeOperands(node) });
       continue;
     }
     const kernel = kernels.get(node)!;
@@ -157,7 +162,7 @@ const wirePipelines = (segments: readonly Segment[], outputs: readonly Tensor[])
       wired.unshift(segment);
       continue;
     }
-    if (segment.kind === 'native') {
+    if (segment.kind === 'native' || segment.kind === 'tiled') {
       segment.operands.forEach((operand) => neededLater.add(operand.base));
       wired.unshift(segment);
       continue;

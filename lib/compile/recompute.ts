@@ -23,7 +23,7 @@ export const recomputeAcrossPipelines = (segments: readonly Segment[], outputs: 
   const pinned = new Set<Tensor>(outputs);
   for (const segment of segments) {
     if (segment.kind === 'host') segment.node.inputs.forEach((input) => pinned.add(input));
-    if (segment.kind === 'native') segment.operands.forEach((operand) => pinned.add(operand.base));
+    if (segment.kind === 'native' || segment.kind === 'tiled') segment.operands.forEach((operand) => pinned.add(operand.base));
   }
   return segments.map((segment, index) => {
     if (segment.kind !== 'pipeline') return segment;

@@ -44,4 +44,12 @@ export interface PipelinePlan {
   readonly exports: readonly Tensor[];
 }
 
-export type Segment = PipelinePlan | HostPlan | NativePlan;
+/**
+ * A node on webgpu's tiled kernels (lib/webgpu), reading its operands as views of buffers, as a
+ * native step does; built into one device program with the kernels around it (build.ts).
+ */
+export interface TiledPlan extends Omit<NativePlan, 'kind'> {
+  readonly kind: 'tiled';
+}
+
+export type Segment = PipelinePlan | HostPlan | NativePlan | TiledPlan;

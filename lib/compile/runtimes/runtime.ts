@@ -11,6 +11,8 @@ export type SegmentKind = BuiltSegment['kind'];
 
 export interface SegmentRuntime<S extends BuiltSegment> {
   readonly run: (segment: S, values: CallValues, record: CallRecord) => Promise<void>;
+  /** Lets go of what the runtime holds on a backend (device buffers), when the compiled function is destroyed. */
+  readonly release?: () => Promise<void>;
 }
 
 /** One runtime for each kind of segment. */

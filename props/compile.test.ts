@@ -52,12 +52,13 @@ const leafPairs = (compiled: unknown, reference: unknown, path = ''): [string, F
 
 for (const backend of testBackends) {
   const native = capabilitiesOf(backend).nativeKernels && limits.nativeKernels !== false;
-  // Where convolutions and matmuls run on the native kernels, their gpu.js kernels are still
-  // what `nativeKernels: false` runs, and are checked too.
+  const tiled = capabilitiesOf(backend).tiledKernels && limits.tiledKernels !== false;
+  // Where convolutions and matmuls run on the native or the tiled kernels, their gpu.js kernels
+  // are still what `nativeKernels: false` or `tiledKernels: false` runs, and are checked too.
   const variants = [
     ...Object.entries(gradientCases).map(([name, c]) => ({ name, ...c, limits })),
-    ...(native
-      ? (['conv2d', 'matmul'] as const).map((name) => ({ name: `${name} on gpu.js's own kernels`, ...gradientCases[name], limits: { ...limits, nativeKernels: false } }))
+    ...(native || tiled
+      ? (['conv2d', 'matmul'] as const).map((name) => ({ name: `${name} on gpu.js's own kernels`, ...gradientCases[name], limits: { ...limits, nativeKernels: false, tiledKernels: false } }))
       : []),
     // Where the other kernels run as the native pool's JavaScript, gpu.js's pipelines are still
     // what `javascriptKernels: false` runs (with the native GEMMs), and are checked too.
@@ -172,7 +173,7 @@ for (const backend of testBackends) {
   test(`${backend}: conv2d followed by its bias and relu is one kernel (after the padded copy of its input)`, async () => {
     let listing = '';
     const layer = (p: { x: Tensor; w: Tensor; b: Tensor }) => relu(add(conv2d(p.x, p.w, { padding: 1 }), reshape(p.b, [1, 2, 1, 1])));
-    const compiled = compile(layer, { backend, limits: { ...limits, nativeKernels: false }, debug: (text) => (listing = text) });
+    const compiled = compile(layer, { backend, limits: { ...limits, nativeKernels: false, tiledKernels: false }, debug: (text) => (listing = text) });
     const args = { x: { shape: [1, 3, 4, 4], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)) }, w: { shape: [2, 3, 3, 3], data: Float32Array.from({ length: 54 }, (_, i) => Math.cos(i)) }, b: { shape: [2], data: Float32Array.of(0.5, -0.5) } };
     const out = await compiled(args);
     assert.equal(compiled.stats().kernelsBuilt, 2, listing);
@@ -182,8 +183,8 @@ for (const backend of testBackends) {
     await compiled.destroy();
   });
 
-  if (native)
-    test(`${backend}: conv2d runs on the native kernels, reading its operands' views in place; its bias and relu are one kernel`, async () => {
+  if (native || tiled)
+    test(`${backend}: conv2d runs on the ${tiled ? 'tiled' : 'native'} kernels, reading its operands' views in place; its bias and relu are one kernel`, async () => {
       let listing = '';
       // The weight gradient is a convolution of two transposes: read as views, they need no kernels.
       const layer = (p: { x: Tensor; w: Tensor; b: Tensor }) => relu(add(conv2d(p.x, p.w, { padding: 1 }), reshape(p.b, [1, 2, 1, 1])));
@@ -193,8 +194,11 @@ for (const backend of testBackends) {
       const out = await compiled(args);
       const report = compiled.report()!;
       // y's convolution, the same again inside grad (traced twice), and the weight gradient's.
-      assert.equal(report.native?.steps, 3, listing);
-      assert.ok(report.native!.threads >= 1);
+      if (tiled) assert.equal(report.device?.tiledSteps, 3, listing);
+      else {
+        assert.equal(report.native?.steps, 3, listing);
+        assert.ok(report.native!.threads >= 1);
+      }
       assert.doesNotMatch(listing, /^\/\/ kernel for (pad|conv2d)#/m, listing);
       // The one transpose kernel lays out the weight gradient's result; none copies an operand.
       for (const [, reads] of listing.matchAll(/^\/\/ kernel for transpose#.*\n\/\/ reads (.*)$/gm)) assert.match(reads, /^conv2d#\d+\[[\d, ]+\]$/, listing);

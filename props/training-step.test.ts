@@ -11,6 +11,7 @@ import { compile } from '../lib/compile/index.ts';
 import { trainingStep, trainingStepOnViews } from '../lib/train/training-step.ts';
 import { twoViews } from '../lib/augment/compose.ts';
 import { fastBackends, testLimits } from './backends.ts';
+import { assertOneDeviceRun } from './device-transfers.ts';
 
 const size = 8;
 const encoder = smallCifarEncoder({ widths: [4, 6, 8], featureDimension: 8 });
@@ -60,6 +61,8 @@ test(`${backend}: the compiled training step equals the interpreted one`, async 
     r.forEach((v, i) => assert.ok(Math.abs(c[i] - v) <= 1e-3 * scale, `compiled ${c[i]} vs interpreted ${v}`));
   }
   assert.equal(compiled.report()!.hostSteps.length, 0);
+  // On webgpu the whole step is one device run: the arguments up, the results back, nothing else.
+  if (backend === 'webgpu') await assertOneDeviceRun(compiled, inputs, out);
   await compiled.destroy();
 });
 

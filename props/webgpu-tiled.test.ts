@@ -23,6 +23,7 @@ import { fromGpuJs, type GpuJsBufferResult, type GpuJsContext, gpuJsContext, toG
 import { isTiledStep, runTiledStep, tiledKernelFor, tiledOperands, webgpuLowerings } from '../lib/webgpu/lowerings.ts';
 import { TiledRunner } from '../lib/webgpu/runner.ts';
 import type { TileChoice } from '../lib/webgpu/gemm.ts';
+import { countTransfers } from './device-transfers.ts';
 import { fits, kernelLimitsOf, tileConfigs, webgpuDefaultLimits } from '../lib/webgpu/tiles.ts';
 
 // Mesa's lavapipe runs a dispatch on a pool of its own threads, one per core. On a machine whose
@@ -236,42 +237,6 @@ test('the lowering table holds matmul and conv2d, keyed by the primitive', () =>
   assert.deepEqual([...webgpuLowerings.keys()], [conv2dPrimitive, matmulPrimitive]);
   assert.ok(!isTiledStep(flip(random([2, 2], 1), [0])));
 });
-
-/**
- * Counts what crosses between host and device: bytes written to storage buffers (arguments) and to
- * uniform buffers (gpu.js's per-run parameters), and bytes copied into mappable buffers (read back).
- */
-const countTransfers = (device: GPUDevice) => {
-  const counts = { arguments: 0, parameters: 0, readBack: 0 };
-  const queue = device.queue as unknown as { writeBuffer: (...args: any[]) => undefined };
-  const writeBuffer = queue.writeBuffer;
-  queue.writeBuffer = function (buffer: GPUBuffer, offset: number, data: ArrayBuffer | ArrayBufferView, dataOffset?: number, size?: number) {
-    const unit = ArrayBuffer.isView(data) ? (data as Float32Array).BYTES_PER_ELEMENT ?? 1 : 1;
-    const total = ArrayBuffer.isView(data) ? data.byteLength / unit : data.byteLength;
-    const bytes = (size ?? total - (dataOffset ?? 0)) * unit;
-    if (buffer.usage & 0x0040) counts.parameters += bytes;
-    else counts.arguments += bytes;
-    return writeBuffer.call(this, buffer, offset, data, dataOffset, size);
-  };
-  const createCommandEncoder = device.createCommandEncoder;
-  device.createCommandEncoder = function (descriptor?: GPUCommandEncoderDescriptor) {
-    const encoder = createCommandEncoder.call(this, descriptor);
-    const copy = encoder.copyBufferToBuffer;
-    encoder.copyBufferToBuffer = function (this: GPUCommandEncoder, ...args: any[]) {
-      const [, , destination, , size] = args as [GPUBuffer, number, GPUBuffer, number, number];
-      if (destination.usage & 0x0001) counts.readBack += size;
-      return (copy as (...args: any[]) => void).apply(this, args);
-    } as GPUCommandEncoder['copyBufferToBuffer'];
-    return encoder;
-  };
-  return {
-    counts,
-    restore: () => {
-      queue.writeBuffer = writeBuffer;
-      device.createCommandEncoder = createCommandEncoder;
-    },
-  };
-};
 
 test("gpu.js's kernels and the tiled kernels read each other's buffers on the device: only the arguments go up and the result comes back", { skip }, async () => {
   const [m, k, n, p] = [19, 33, 27, 6];

@@ -36,16 +36,19 @@ step compile-tests-8-buffers 240 env TEST_BACKENDS=webgpu TEST_STORAGE_BUFFERS=8
 step tiled-tests 240 env REQUIRE_WEBGPU=1 node --import tsx --test props/webgpu-tiled.test.ts
 step kernels 240 node --import tsx bench/kernels.ts --backends webgpu
 step tiled-kernels 240 node --import tsx bench/tiled-kernels.ts --batch 256
-# The full step alone (--without-model-only): the model-only figure beside it is for the CPU's
-# comparison with PyTorch (versus-pytorch.sh), and would double every warm-up here.
+# The small encoder's step with the model-only figure beside it (the same step on views drawn
+# beforehand), which is what PyTorch's step below compares with; ResNet18's full step alone.
+for batch in 128 512; do
+  step "step-small-$batch" 240 node --import tsx bench/step.ts --backend webgpu --batch "$batch" --steps 5
+  step "step-resnet18-$batch" 240 node --import tsx bench/step.ts --backend webgpu --encoder resnet18 --batch "$batch" --steps 5 --without-model-only
+done
+# The same step as gpu.js's kernels in gpu.js's pipelines: the baseline of the tiled kernels.
+step step-small-128-without-tiled 240 node --import tsx bench/step.ts --backend webgpu --batch 128 --steps 5 --without-model-only --without-tiled
+# PyTorch (cuDNN) on the same GPU in the same call, the same step model only: the ratio's baseline.
 for encoder in small resnet18; do
   for batch in 128 512; do
-    step "step-$encoder-$batch" 240 node --import tsx bench/step.ts --backend webgpu --encoder "$encoder" --batch "$batch" --steps 5 --without-model-only
+    step "pytorch-$encoder-$batch" 120 python3 bench/pytorch-step.py --device cuda --encoder "$encoder" --batch "$batch" --steps 20 --warm-up 3
   done
-done
-# PyTorch (cuDNN) on the same GPU in the same call, the same step model only: the ratio's baseline.
-for batch in 128 512; do
-  step "pytorch-small-$batch" 120 python3 bench/pytorch-step.py --device cuda --batch "$batch" --steps 20 --warm-up 3
 done
 step step-small-128-profile 240 node --import tsx bench/step.ts --backend webgpu --batch 128 --steps 2 --profile --without-model-only
 if [ -z "${GPU_SKIP_TRAINING:-}" ] && [ -d .gpu-data/cifar-10-batches-bin ]; then

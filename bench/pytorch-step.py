@@ -35,6 +35,7 @@ parser.add_argument('--batch', type=int, default=128, help='instances a step; th
 parser.add_argument('--steps', type=int, default=5, help='timed steps; the figure is their median')
 parser.add_argument('--warm-up', type=int, default=2, help='untimed steps first')
 parser.add_argument('--threads', type=int, default=2, help='torch.set_num_threads')
+parser.add_argument('--encoder', default='small', choices=['small', 'resnet18'], help="resnet18: torchvision's, with the CIFAR stem (for the GPU's comparison)")
 parser.add_argument('--device', default='cpu', help="'cpu', or 'cuda' for the GPU side of bench/gpu.sh's comparison")
 flags = parser.parse_args()
 device = torch.device(flags.device)
@@ -64,6 +65,21 @@ class SmallCifarEncoder(nn.Module):
         return F.normalize(self.projection(pooled), dim=1, eps=1e-12)
 
 
+class ResNet18Cifar(nn.Module):
+    # As lib/nn/resnet18-cifar.ts: torchvision's ResNet18 with a 3x3 stride-1 stem to 64 channels
+    # and no max pool, a linear layer to 128 features, L2 normalisation.
+    def __init__(self, feature_dimension=128):
+        super().__init__()
+        import torchvision  # only here: the CPU comparison needs only torch
+        self.network = torchvision.models.resnet18(num_classes=feature_dimension)
+        self.network.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
+        self.network.maxpool = nn.Identity()
+        nn.init.zeros_(self.network.fc.bias)
+
+    def forward(self, images):
+        return F.normalize(self.network(images), dim=1, eps=1e-12)
+
+
 EXCLUDED_LOGIT = -1e30
 
 
@@ -89,7 +105,7 @@ def invariant_spreading_loss(features, temperature=0.1, negative_weight=1.0):
     return -(log_positive + negative_weight * log_not_negative) / (2 * m)
 
 
-encoder = SmallCifarEncoder().to(device)
+encoder = (SmallCifarEncoder() if flags.encoder == 'small' else ResNet18Cifar()).to(device)
 encoder.train()
 optimizer = torch.optim.SGD(encoder.parameters(), lr=0.03, momentum=0.9, weight_decay=5e-4)
 
@@ -132,9 +148,9 @@ for s in range(flags.steps):
 seconds = sorted(times)[len(times) // 2]
 on = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} threads (mkldnn {"on" if torch.backends.mkldnn.is_available() else "off"})'
 print(f'PyTorch {torch.__version__}, {on}, model only')
-print(f'small encoder, batch 2 x {flags.batch}: {flags.batch / seconds:.2f} instances/s ({2 * flags.batch / seconds:.2f} views/s), median of {flags.steps} steps')
+print(f'{flags.encoder} encoder, batch 2 x {flags.batch}: {flags.batch / seconds:.2f} instances/s ({2 * flags.batch / seconds:.2f} views/s), median of {flags.steps} steps')
 print(json.dumps({
-    'benchmark': 'pytorch-step', 'encoder': 'small', 'instances_per_second': round(flags.batch / seconds, 3), 'model_only': True,
+    'benchmark': 'pytorch-step', 'encoder': flags.encoder, 'instances_per_second': round(flags.batch / seconds, 3), 'model_only': True,
     'batch': flags.batch, 'steps': flags.steps, 'seconds_per_step': round(seconds, 3), 'threads': torch.get_num_threads(),
     'device': on, 'torch': torch.__version__,
 }))

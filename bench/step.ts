@@ -4,7 +4,7 @@
 // traces and builds the kernels; its time is printed separately). The last line is one JSON
 // object: instances_per_second, model_only_instances_per_second, backend, batch.
 //
-//   npm run bench:step -- [--backend native] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native] [--gpujs-kernels] [--without-model-only]
+//   npm run bench:step -- [--backend native] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native] [--gpujs-kernels] [--without-tiled] [--without-model-only]
 //
 // Beside the full step it times the model only: the same step compiled without the
 // augmentation (trainingStepOnViews), on views that a third compiled program draws from the same
@@ -19,6 +19,8 @@
 // --without-native runs the native backend's kernels, convolutions and matmuls included, as gpu.js's own
 // kernels and pipelines (the baseline of the native GEMMs and JavaScript kernels, side by side
 // on the same build); --gpujs-kernels keeps the native GEMMs and only the other kernels in gpu.js.
+// --without-tiled runs webgpu's convolutions and matmuls as gpu.js's kernels in gpu.js's
+// pipelines, as before the tiled kernels and device runs (their baseline on the same GPU).
 
 import { parseArgs } from 'node:util';
 import {
@@ -45,6 +47,7 @@ const { values: flags } = parseArgs({
     segments: { type: 'boolean', default: false },
     'without-native': { type: 'boolean', default: false },
     'gpujs-kernels': { type: 'boolean', default: false },
+    'without-tiled': { type: 'boolean', default: false },
     'without-model-only': { type: 'boolean', default: false },
   },
 });
@@ -82,7 +85,7 @@ type StepResult = Awaited<ReturnType<CompiledFunction<unknown, ReturnType<Traced
 const options = {
   backend: flags.backend as BackendName | undefined,
   profile: flags.profile,
-  limits: { nativeKernels: !flags['without-native'], javascriptKernels: !flags['gpujs-kernels'] },
+  limits: { nativeKernels: !flags['without-native'], javascriptKernels: !flags['gpujs-kernels'], tiledKernels: !flags['without-tiled'] },
 };
 const compiled = compile(step as TracedStep, options);
 const compiledOnViews = modelOnly ? compile(stepOnViews as TracedStep, options) : undefined;
@@ -150,8 +153,9 @@ if (flags.segments && report.segments) {
     console.log(`${s.milliseconds.toFixed(1).padStart(9)} ms  ${s.kind.padEnd(8)} ${s.nodes.length} node(s): ${s.nodes.join(' ').slice(0, 140)}`);
 }
 if (flags.profile) {
-  // Kernels run one by one here (each input copied in, each output read back), so the total is
-  // above a pipelined step's; the ranking shows where the time goes.
+  // Kernels run one by one here (on webgpu each submitted and waited for; elsewhere each input
+  // copied in and each output read back), so the total is above a pipelined step's; the ranking
+  // shows where the time goes.
   const profile = compiled.report()!.profile!;
   const total = profile.reduce((a, k) => a + k.milliseconds, 0);
   console.log(`profile of the last step: ${profile.length} kernels, ${total.toFixed(0)} ms in all; the slowest:`);
@@ -194,7 +198,12 @@ console.log(
 );
 const native = report.native ? `; native GEMM steps ${report.native.steps} on ${report.native.threads} worker threads` : '';
 const kernelThreads = report.executorKind === 'native-pool' ? 'JavaScript kernels on the native pool' : 'gpu.js pipelines';
-console.log(`threads: ${kernelThreads} ${report.pipelineThreads ?? 'none ran'}${native}; last step ${report.milliseconds?.pipelines} ms in kernels, ${report.milliseconds?.native} ms in native steps`);
+if (report.device)
+  console.log(
+    `device runs: ${report.device.tiledSteps} tiled convolutions and matmuls and ${report.device.kernels} of gpu.js's kernels in ${report.device.submissions} submission(s); ` +
+      `last step ${report.device.uploadedBytes} bytes up, ${report.device.readBackBytes} bytes back, ${report.milliseconds?.pipelines} ms from the first write to the last read`,
+  );
+else console.log(`threads: ${kernelThreads} ${report.pipelineThreads ?? 'none ran'}${native}; last step ${report.milliseconds?.pipelines} ms in kernels, ${report.milliseconds?.native} ms in native steps`);
 console.log(`${flags.encoder} encoder, batch 2 x ${batch}: ${(batch / stepSeconds).toFixed(2)} instances/s (${((2 * batch) / stepSeconds).toFixed(2)} views/s), median of ${steps} steps`);
 if (modelSeconds !== undefined)
   console.log(
@@ -207,6 +216,7 @@ console.log(JSON.stringify({
   backend: report.backend, kernels: report.kernelMode, ...(report.adapter ? { adapter: report.adapter } : {}), batch, steps,
   seconds_per_step: Number(stepSeconds.toFixed(3)), ...(modelSeconds === undefined ? {} : { model_only_seconds_per_step: Number(modelSeconds.toFixed(3)) }),
   pipeline_threads: report.pipelineThreads, native_threads: report.native?.threads ?? 0, ...(elementwise ?? {}),
+  ...(report.device ? { tiled_steps: report.device.tiledSteps, uploaded_bytes: report.device.uploadedBytes, read_back_bytes: report.device.readBackBytes } : {}),
 }));
 await compiled.destroy();
 await compiledOnViews?.destroy();

@@ -80,6 +80,17 @@ export const fits = (config: TileConfig, limits: KernelLimits): boolean => {
   );
 };
 
+/**
+ * For small products only (`smallProduct`): a product that small is bound by the latency of one
+ * dispatch, not by what a block reuses, and this config's short body (8 multiply-adds a slab)
+ * a driver compiles fastest: lavapipe takes about 1 s for it against 4 s for 8x8/4x4/16, which
+ * the compiled-equals-interpreted properties, drawing new shapes each run, pay every time.
+ */
+export const smallProductConfig: TileConfig = { workgroup: [8, 8], registers: [1, 1], depth: 8 };
+
+/** Multiply-adds up to which a product is small, and its output up to which it is; both must hold. */
+export const smallProduct = { multiplyAdds: 2 ** 20, outputs: 4096 } as const;
+
 /** The blocks on offer: 128 x 128 reuses most, 32 x 32 leaves most workgroups; ties go to the first. */
 export const tileConfigs: readonly TileConfig[] = [
   { workgroup: [16, 16], registers: [8, 8], depth: 16 },
@@ -94,6 +105,7 @@ export const tileConfigs: readonly TileConfig[] = [
   // Beyond WebGPU's defaults: a device that grants them (lavapipe: 32 KiB and 1024 invocations).
   { workgroup: [16, 16], registers: [8, 8], depth: 32 },
   { workgroup: [32, 32], registers: [4, 4], depth: 16 },
+  smallProductConfig,
 ];
 
 /**
@@ -119,10 +131,13 @@ export const blocksOf = (extent: GemmExtent, config: TileConfig): number =>
  * keeping the device busy: a block's reuse (its outputs per value staged), times the share of its
  * outputs inside the product (a 128-row block over 32 output channels computes three quarters
  * padding), times how much of the device its blocks (split along the inner dimension where there
- * are few, `chooseSplits`) keep busy. Ties go to the config listed first.
+ * are few, `chooseSplits`) keep busy. Ties go to the config listed first. A small product
+ * takes `smallProductConfig`.
  */
 export const chooseTileConfig = (extent: GemmExtent, limits: KernelLimits): TileConfig => {
-  const fitting = tileConfigs.filter((config) => fits(config, limits));
+  const outputs = extent.rows * extent.columns * extent.batches;
+  if (outputs <= smallProduct.outputs && outputs * extent.depth <= smallProduct.multiplyAdds && fits(smallProductConfig, limits)) return smallProductConfig;
+  const fitting = tileConfigs.filter((config) => config !== smallProductConfig && fits(config, limits));
   if (fitting.length === 0) throw new Error('webgpu tiles: no tile config fits this device (it grants fewer than 64 invocations or 4 KiB of workgroup memory)');
   const score = (config: TileConfig) => {
     const rows = tileRows(config);

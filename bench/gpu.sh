@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check and measurement of the webgpu backend on a GPU, in one run on the device machine
 # (it has no npm: scripts run as `node --import tsx FILE`). Prepare here, once:
-#   npm ci && bash ../shared/gpu/pack.sh && bash bench/gpu-data.sh
+#   npm ci && bash bench/gpu-pack.sh && bash bench/gpu-data.sh
 # then one device call with carry [".gpu-bundle", ".gpu-data"] and the command
 #   bash .gpu-bundle/run.sh bash bench/gpu.sh
 # Every step's output is appended to $OUT/gpu.log as it ends (the device tool brings back at most

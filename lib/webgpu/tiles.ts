@@ -154,13 +154,18 @@ export const chooseTileConfig = (extent: GemmExtent, limits: KernelLimits): Tile
  * Into how many ranges of the inner dimension to split a product whose output is too small to
  * keep the device busy (a convolution's weight gradient: a 3 x 3 kernel's worth of outputs summed
  * over every pixel of the batch). Each range is a whole number of slabs and at least four slabs
- * deep; the ranges' partial sums are added by a second kernel.
+ * deep; the ranges' partial sums are added by a second kernel. Enough ranges for `busyWorkgroups`
+ * however few the blocks: the first convolution's weight gradient of the small encoder is one
+ * block, and when its splits stopped at 64 it ran 64 workgroups on the H200's 132 multiprocessors
+ * at 185 GFLOP/s, where the next two layers' (53 splits of several blocks) reached 2,800 and
+ * 4,200 (bench/tiled-kernels.ts, batch 256). Their partial sums stay below busyWorkgroups blocks'
+ * worth of floats (17 MB at 128 x 128).
  */
 export const chooseSplits = (extent: GemmExtent, config: TileConfig): number => {
   const blocks = blocksOf(extent, config);
   const slabs = Math.ceil(extent.depth / config.depth);
   if (blocks >= busyWorkgroups) return 1;
-  return Math.max(1, Math.min(Math.ceil(busyWorkgroups / blocks), Math.floor(slabs / 4), 64));
+  return Math.max(1, Math.min(Math.ceil(busyWorkgroups / blocks), Math.floor(slabs / 4)));
 };
 
 /**

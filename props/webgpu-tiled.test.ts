@@ -157,10 +157,13 @@ const variants: [string, () => TiledRunner][] = [
   }],
 ];
 
-test("gpu.js's device has the adapter's workgroup limits, and a default device WebGPU's", { skip }, () => {
+test("gpu.js's device has the adapter's workgroup and buffer limits, and a default device WebGPU's", { skip }, () => {
   const limits = kernelLimitsOf(context!.device.limits);
   assert.equal(limits.maxComputeWorkgroupStorageSize, context!.adapter.limits.maxComputeWorkgroupStorageSize);
   assert.equal(limits.maxComputeInvocationsPerWorkgroup, context!.adapter.limits.maxComputeInvocationsPerWorkgroup);
+  // The planner is promised buffers as large as the adapter's (capabilities' bufferElements).
+  assert.equal(context!.device.limits.maxStorageBufferBindingSize, context!.adapter.limits.maxStorageBufferBindingSize);
+  assert.equal(context!.device.limits.maxBufferSize, context!.adapter.limits.maxBufferSize);
   if (defaults !== undefined) {
     assert.equal(defaults.limits.maxComputeWorkgroupStorageSize, webgpuDefaultLimits.maxComputeWorkgroupStorageSize);
     assert.equal(defaults.limits.maxComputeInvocationsPerWorkgroup, webgpuDefaultLimits.maxComputeInvocationsPerWorkgroup);

@@ -103,12 +103,16 @@ const liveDevices = new Set<{ destroy: () => void; lost: Promise<unknown> }>();
 export const webgpuDevicesAlive = (): number => liveDevices.size;
 
 /**
- * Limits the device gpu.js gets asks for at the adapter's own values: every storage buffer, and
+ * Limits the device gpu.js gets asks for at the adapter's own values: every storage buffer; a
+ * buffer as large as the adapter allows, which the capabilities (`bufferBytes`, below) promise
+ * the planner (a ResNet18 activation at batch 2 x 512 is 268 MB, past the default 128 MiB); and
  * the workgroup memory and invocations that the tiled kernels (lib/webgpu/) may use where the
  * adapter grants more than WebGPU's defaults of 16 KiB and 256.
  */
 const adapterLimitsAskedFor = [
   'maxStorageBuffersPerShaderStage',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
   'maxComputeWorkgroupStorageSize',
   'maxComputeInvocationsPerWorkgroup',
   'maxComputeWorkgroupSizeX',

@@ -68,5 +68,7 @@ export const deviceRuntime = (program: Program, profile: boolean): SegmentRuntim
 };
 
 /** A run's steps as an error names them: each kernel's node and what was fused into it, and each tiled step. */
-const runNames = (segment: DeviceRun): string =>
-  `the device run of ${segment.steps.map((step) => (step.kind === 'tiled' ? `${step.node} (tiled)` : `${step.node} (fused: ${step.fused.map(String).join(', ')})`)).join('; ')}`;
+const runNames = (segment: DeviceRun): string => {
+  const names = segment.steps.map((step) => (step.kind === 'tiled' ? `${step.node} (tiled)` : `${step.node} (fused: ${step.fused.map(String).join(', ')})`));
+  return names.length === 1 ? `the ${segment.steps[0].kind === 'tiled' ? 'tiled step' : 'kernel'} ${names[0]}` : `the device run of ${names.join('; ')}`;
+};

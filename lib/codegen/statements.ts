@@ -7,6 +7,13 @@ import type { Expression } from './expression.ts';
 /** A thread's position along one axis of the output's layout. */
 export type ThreadAxis = 'x' | 'y' | 'z';
 
+/**
+ * In the native pool's kernels, the output element's flat position, `z * height * width + y *
+ * width + x` (javascript-kernel.ts defines it): a buffer laid out as the output and read at the
+ * output's own index is read there, with no index arithmetic.
+ */
+export const FLAT_POSITION = 'f';
+
 export type Statement =
   /** `const name = expression;`: a temporary, which reads what its expression reads. */
   | { readonly kind: 'const'; readonly name: string; readonly expression: Expression }
@@ -43,6 +50,21 @@ export const renderStatements = (statements: readonly Statement[], depth = 0): s
         ];
     }
   });
+};
+
+/** The names a statement reads, at any depth (a loop's counter and a branch's own names among them). */
+export const namesRead = (statement: Statement): string[] => {
+  switch (statement.kind) {
+    case 'const':
+    case 'assign':
+      return [...statement.expression.reads];
+    case 'let':
+      return [...(statement.initial?.reads ?? [])];
+    case 'loop':
+      return statement.body.flatMap(namesRead);
+    case 'if':
+      return [...statement.condition.reads, ...[...statement.then, ...statement.otherwise].flatMap(namesRead)];
+  }
 };
 
 /** The loops inside a statement, itself included, at any depth. */

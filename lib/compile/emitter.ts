@@ -11,7 +11,7 @@ import type { Shape } from '../shape.ts';
 import { sizeOf, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import type { LiteralDialect } from './capabilities.ts';
-import { renderStatements, type Statement, type ThreadAxis } from '../codegen/statements.ts';
+import { FLAT_POSITION, renderStatements, type Statement, type ThreadAxis } from '../codegen/statements.ts';
 import {
   code, type Expression, integer, isZero, join, literal, type Name, name, parameter, roundedToFloat32, threadPosition, zero,
 } from '../codegen/expression.ts';
@@ -58,6 +58,12 @@ export type Layout = AxisOrder | Folded | Wrapped;
 export const isWrapped = (layout: Layout): layout is Wrapped => 'wrap' in layout;
 
 export const rowMajor = (shape: Shape): AxisOrder => shape.map((_, i) => i);
+
+/**
+ * The order of axes in which a layout stores a tensor's elements one after another: a wrapped
+ * layout and a folded one store them as their axis order does, only cut into rows differently.
+ */
+const flatOrder = (layout: Layout, shape: Shape): AxisOrder => (isWrapped(layout) ? rowMajor(shape) : Array.isArray(layout) ? (layout as AxisOrder) : (layout as Folded).order);
 
 /** An axis layout's axes, in buffer order, split into z, y and x. */
 const axesOf = (layout: AxisOrder | Folded): { z: number[]; y: number[]; x: number[] } => {
@@ -168,8 +174,8 @@ export class Emitter {
 
   /** The scope that declares each loop counter, accumulator, chosen value and placed temporary. */
   private readonly definedIn = new Map<string, Scope>();
-  /** Names whose value differs from element to element of a row (x, and what depends on it). */
-  private readonly perElement = new Set<string>();
+  /** Names whose value differs from element to element of a row (x, f, and what depends on them). */
+  private readonly perElement = new Set<string>([FLAT_POSITION]);
   /** The accumulators, which change as their loops run. */
   private readonly accumulators = new Set<string>();
 
@@ -231,6 +237,10 @@ export class Emitter {
       [z, y, x] = [position(axes.z), position(axes.y), position(axes.x)];
     }
     if (!this.settings.flatFloat32) return { ...code`${b}[${z}][${y}][${x}]`, float32: true };
+    // Where the buffer is laid out as the output and read at the output's own index, its flat
+    // position is the output's: no index arithmetic, and javascript-kernel.ts may run such a
+    // kernel as one flat loop.
+    if (this.isOutputPosition(node, index)) return { ...code`${b}[${threadPosition(FLAT_POSITION)}]`, float32: true };
     // The row's start is an integer that may pass 2^24: a temporary of its own, never rounded.
     const [width, height] = layoutOf(node.shape, layout);
     const terms = [...(isZero(z) ? [] : [code`${z} * ${width * height}`]), ...(isZero(y) ? [] : [code`${y} * ${width}`])];
@@ -245,8 +255,25 @@ export class Emitter {
     return threadPosition(this.settings.flatFloat32 ? axis : `this.thread.${axis}`);
   }
 
+  /** The output's node and the multi-index `outputIndex` gave for it. */
+  private output: { readonly node: Tensor; readonly index: readonly Expression[] } | undefined;
+
+  /** Whether reading `node` at `index` reads the output's own flat position: same shape, same order of axes, same index. */
+  private isOutputPosition(node: Tensor, index: readonly Expression[]): boolean {
+    const output = this.output;
+    if (output === undefined || node.rank !== output.node.rank || node.shape.some((d, i) => d !== output.node.shape[i])) return false;
+    const [order, outputOrder] = [flatOrder(this.layoutFor(node), node.shape), flatOrder(this.layoutFor(output.node), node.shape)];
+    return order.every((axis, i) => axis === outputOrder[i]) && index.every((e, i) => e.text === output.index[i].text);
+  }
+
   /** The multi-index of the output element this kernel thread computes, in `node`'s layout. */
   outputIndex(node: Tensor): Expression[] {
+    const index = this.outputIndexOf(node);
+    this.output = { node, index };
+    return index;
+  }
+
+  private outputIndexOf(node: Tensor): Expression[] {
     const layout = this.layoutFor(node);
     if (isWrapped(layout)) {
       this.checkExact(layoutOf(node.shape, layout)[1] * layout.wrap, 'wrapped flat positions');

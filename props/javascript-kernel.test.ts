@@ -110,6 +110,8 @@ test('every form of kernel, flat or row by row, run in shares cut anywhere, equa
         assert.equal(kernels.length, 1, `${program.name}: one kernel`);
         const [kernel] = kernels;
         assert.equal(runsFlat({ statements: kernel.statements, result: kernel.result, parameters: [], layout: kernel.layout }), program.flat([h, w]), `${program.name}: flat`);
+        // A divisor computed once a plane is divided by once a plane, as its reciprocal.
+        if (program.name === 'a bias per channel') assert.match(kernel.source, /\(1 \/ /, `${program.name}: a reciprocal`);
         const byPath = new Map(Object.entries(args).map(([path, value]) => [path, value.data]));
         const buffers = kernel.buffers.map((buffer) => byPath.get(String((buffer.params as { path?: string }).path).replace(/^\./, ''))!);
         assert.ok(buffers.every((buffer) => buffer !== undefined), `${program.name}: buffers are the arguments`);
@@ -127,10 +129,38 @@ test('every form of kernel, flat or row by row, run in shares cut anywhere, equa
         const value = (argument: { shape: number[]; data: Float32Array }) => tensor(argument.data, argument.shape);
         const reference = interpret(program.f(value(args.x), value(args.bias), value(args.row), value(args.column)));
         reference.data.forEach((r, i) => assert.ok(Math.abs(out[i] - r) <= 1e-5 * (1 + Math.abs(r)), `${program.name} [${n}, ${c}, ${h}, ${w}] at ${i}: ${out[i]}, interpreted ${r}`));
+        if (program.name === 'a bias per channel') {
+          // Each node rounded to float32, as the native kernels store it: the quotient by the
+          // reciprocal is the quotient, bit for bit.
+          const channel = (i: number) => Math.floor(i / (h * w)) % c;
+          args.x.data.forEach((v, i) => {
+            const bias = args.bias.data[channel(i)];
+            const exact = Math.fround(Math.fround(v - bias) / Math.fround(bias + 3));
+            assert.ok(Object.is(out[i], exact), `${program.name} at ${i}: ${out[i]}, each node rounded ${exact}`);
+          });
+        }
       },
     ),
     { numRuns: runs(80) },
   );
+});
+
+test('a float32 quotient rounded to float32 is the dividend times the divisor\'s float64 reciprocal rounded, on every kind of float32', () => {
+  // The native kernels divide so where the divisor is computed less often than the quotient (emitter.ts, byReciprocal).
+  const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+  const check = (dividend: number, divisor: number) =>
+    assert.ok(same(Math.fround(dividend * (1 / divisor)), Math.fround(dividend / divisor)), `${dividend} / ${divisor}`);
+  fc.assert(fc.property(fc.float(), fc.float(), check), { numRuns: runs(20000) });
+  // Random bit patterns: every exponent, subnormals, and significands near the ends of their range.
+  const bits = new Uint32Array(2);
+  const floats = new Float32Array(bits.buffer);
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  for (let i = 0; i < runs(200000); i++) {
+    bits[0] = next() ^ (next() << 16);
+    bits[1] = next() ^ (next() << 16);
+    check(floats[0], floats[1]);
+  }
 });
 
 test('the primitives that keep float32 operands float32 say so; arithmetic, float64 literals and accumulators do not', () => {

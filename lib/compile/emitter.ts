@@ -159,6 +159,7 @@ export class Emitter {
    */
   temp(expression: Expression, float32 = false): Expression {
     if (expression.atom) return expression;
+    if (float32 && expression.quotient !== undefined) expression = this.byReciprocal(expression.quotient) ?? expression;
     const rounded = float32 && this.settings.flatFloat32 === true && !expression.float32;
     const key = `${rounded ? 'f' : ''}=${expression.text}`;
     for (let s: Scope | undefined = this.scope; s; s = s.parent) {
@@ -188,6 +189,14 @@ export class Emitter {
    * so that only the side of a choice taken computes it.
    */
   private placement(temporary: string, reads: readonly string[]): Scope {
+    const { scope, perElement } = this.placeFor(reads);
+    if (perElement) this.perElement.add(temporary);
+    this.definedIn.set(temporary, scope);
+    return scope;
+  }
+
+  /** Where `placement` would put a temporary that reads `reads`, and whether it differs from element to element. */
+  private placeFor(reads: readonly string[]): { scope: Scope; perElement: boolean } {
     const perElement = reads.some((read) => read === this.thread('x').name || this.perElement.has(read));
     // An accumulator changes as its loop runs: what reads it is computed where it is asked for.
     let scope = reads.some((read) => this.accumulators.has(read)) ? this.scope : this.root;
@@ -196,13 +205,29 @@ export class Emitter {
       if (defined !== undefined && defined.depth > scope.depth) scope = defined;
     }
     if (perElement) {
-      this.perElement.add(temporary);
       let branch: Scope | undefined = this.scope;
       while (branch !== undefined && !branch.branch) branch = branch.parent;
       if (branch !== undefined && branch.depth > scope.depth) scope = branch;
     }
-    this.definedIn.set(temporary, scope);
-    return scope;
+    return { scope, perElement };
+  }
+
+  /**
+   * In the native pool's kernels, a float32 quotient whose divisor is computed less often than
+   * it (a batch norm's standard deviation, once a channel; a divisor outside a reduction's
+   * loops) as the dividend times the divisor's float64 reciprocal, computed where the divisor
+   * is: a multiplication instead of a division for each element. Rounded to float32 it is the
+   * quotient rounded, exactly: the two float64 roundings err by under 2^-52 of it, and a
+   * quotient of float32 numbers lies at least about 2^-49 of itself away from a point where
+   * float32 rounding turns (javascript-kernel.test.ts checks it on every kind of float32).
+   * Undefined where it would gain nothing, or where an operand is not a float32.
+   */
+  private byReciprocal({ dividend, divisor }: { dividend: Expression; divisor: Expression }): Expression | undefined {
+    if (!this.settings.flatFloat32 || !dividend.float32 || !divisor.float32) return undefined;
+    const once = this.placeFor(divisor.reads);
+    const each = this.placeFor([...dividend.reads, ...divisor.reads]);
+    if (once.scope.depth >= each.scope.depth && (once.perElement || !each.perElement)) return undefined;
+    return code`(${dividend} * ${this.temp(code`(1 / ${divisor})`)})`;
   }
 
   /** The value of `node` at `index`, computed once per scope. */

@@ -91,6 +91,8 @@ test('every form of kernel, flat or row by row, run in shares cut anywhere, equa
       f: (x, bias) => div(sub(x, broadcastTo(reshape(bias, [1, bias.shape[0], 1, 1]), x.shape)), add(broadcastTo(reshape(bias, [1, bias.shape[0], 1, 1]), x.shape), 3)),
     },
     { name: 'a bias along x', flat: ([, width]) => width === 1, f: (x, _bias, row) => mul(x, broadcastTo(reshape(row, [1, 1, 1, row.shape[0]]), x.shape)) },
+    // A reshape into pairs and back (a max pool's windows): read at the output's own position.
+    { name: 'pairs and back', flat: () => true, f: (x) => reshape(exp(reshape(x, [x.shape[0], x.shape[1], x.shape[2], x.shape[3] / 2, 2])), x.shape) },
     // Read once a row, and used by every element of it with no index arithmetic.
     { name: 'a bias along y', flat: ([height]) => height === 1, f: (x, _bias, _row, column) => mul(x, broadcastTo(reshape(column, [1, 1, column.shape[0], 1]), x.shape)) },
     { name: 'a transposed read', flat: ([height]) => height === 1, f: (x) => add(transpose(x, [0, 1, 3, 2]), 1) },
@@ -102,7 +104,9 @@ test('every form of kernel, flat or row by row, run in shares cut anywhere, equa
       (p, shape, cuts) => {
         const program = programs[p];
         // The transpose needs a square plane to keep the output's shape the input's.
-        const [n, c, h, w] = program.name === 'a transposed read' ? [shape[0], shape[1], shape[2], shape[2]] : shape;
+        // Pairs need an even width.
+        const [n, c, h, w] =
+          program.name === 'a transposed read' ? [shape[0], shape[1], shape[2], shape[2]] : program.name === 'pairs and back' ? [shape[0], shape[1], shape[2], 2 * shape[3]] : shape;
         const data = (length: number, seed: number) => Float32Array.from({ length }, (_, i) => Math.sin(i * 1.3 + seed) * 2);
         const args = { x: { shape: [n, c, h, w], data: data(n * c * h * w, 1) }, bias: { shape: [c], data: data(c, 2) }, row: { shape: [w], data: data(w, 3) }, column: { shape: [h], data: data(h, 4) } };
         const plan = planKernels(({ x, bias, row, column }: { x: Tensor; bias: Tensor; row: Tensor; column: Tensor }) => program.f(x, bias, row, column), args as never, capabilitiesOf('native'));

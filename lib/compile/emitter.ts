@@ -379,12 +379,38 @@ export class Emitter {
     return accumulator;
   }
 
-  /** Flat row-major position of a multi-index. */
+  /**
+   * Flat row-major position of a multi-index. A run of its axes that `unravel` made from one
+   * position over the same extents is that position again: a reshape and its inverse (a max
+   * pool's gradient reads the ReLU through its windows, [32, 32] as [16, 2, 16, 2]) read at
+   * the index they started from, with no arithmetic.
+   */
   ravel(index: readonly Expression[], shape: Shape): Expression {
     this.checkExact(sizeOf(shape), `flat positions in ${JSON.stringify(shape)}`);
     const strides = stridesOf(shape);
-    const terms = index.flatMap((e, axis) => (shape[axis] === 1 ? [] : [strides[axis] === 1 ? e : code`${e} * ${strides[axis]}`]));
-    return terms.length === 0 ? zero : this.temp(join(terms, ' + '));
+    const terms: Expression[] = [];
+    for (let axis = 0; axis < index.length; ) {
+      const run = this.unravelledAt(index, shape, axis);
+      const [e, last] = run === undefined ? [index[axis], axis] : [run.flat, axis + run.length - 1];
+      if (run !== undefined || shape[axis] !== 1) terms.push(strides[last] === 1 ? e : code`${e} * ${strides[last]}`);
+      axis = last + 1;
+    }
+    const nonzero = terms.filter((term) => !isZero(term));
+    return nonzero.length === 0 ? zero : nonzero.length === 1 && nonzero[0].atom ? nonzero[0] : this.temp(join(nonzero, ' + '));
+  }
+
+  /** What `unravel` made, by the text of the first part it made: the parts, their extents, and the position. */
+  private readonly unravelled = new Map<string, { parts: readonly Expression[]; shape: Shape; flat: Expression }[]>();
+
+  /** The longest run of `index` from `axis` on that `unravel` made from one position over the same extents. */
+  private unravelledAt(index: readonly Expression[], shape: Shape, axis: number): { flat: Expression; length: number } | undefined {
+    let best: { flat: Expression; length: number } | undefined;
+    for (const made of this.unravelled.get(index[axis].text) ?? []) {
+      const { parts } = made;
+      const matches = parts.length >= 2 && axis + parts.length <= index.length && parts.every((part, k) => part.text === index[axis + k].text && made.shape[k] === shape[axis + k]);
+      if (matches && (best === undefined || parts.length > best.length)) best = { flat: made.flat, length: parts.length };
+    }
+    return best;
   }
 
   /**
@@ -422,6 +448,10 @@ export class Emitter {
         index[axis] = remainder;
         rest = quotient;
       }
+    }
+    if (shape.length >= 2) {
+      const key = index[0].text;
+      this.unravelled.set(key, [...(this.unravelled.get(key) ?? []), { parts: index, shape, flat }]);
     }
     return index;
   }

@@ -21,7 +21,8 @@ export type Statement =
   | { readonly kind: 'let'; readonly name: string; readonly initial?: Expression }
   /** `name = expression;` or `name += expression;`: an accumulator's update, a chosen value's choice. */
   | { readonly kind: 'assign'; readonly name: string; readonly operator: '=' | '+='; readonly expression: Expression }
-  | { readonly kind: 'loop'; readonly counter: string; readonly count: number; readonly body: readonly Statement[] }
+  /** A loop of `count` passes; each pass takes `perPass` elements of what it reduces (two in a paired reduction), 1 unless said. */
+  | { readonly kind: 'loop'; readonly counter: string; readonly count: number; readonly body: readonly Statement[]; readonly perPass?: number }
   /** A choice whose branches assign the chosen value: only the side taken runs. */
   | { readonly kind: 'if'; readonly condition: Expression; readonly then: readonly Statement[]; readonly otherwise: readonly Statement[] };
 

@@ -117,6 +117,11 @@ export class Emitter {
     this.layoutFor = settings.layoutFor ?? ((node) => rowMajor(node.shape));
   }
 
+  /** Whether the kernel is the native pool's JavaScript (`EmitterSettings.flatFloat32`). */
+  get flatFloat32(): boolean {
+    return this.settings.flatFloat32 === true;
+  }
+
   /**
    * A number in this kernel's dialect. WGSL has no literal for an infinity or NaN and rejects a
    * constant division by zero, so there they divide by a zero computed from the thread index.
@@ -320,8 +325,11 @@ export class Emitter {
     return index;
   }
 
-  /** `for (let kN = 0; kN < count; kN++) { ... }` with its own scope for temporaries. */
-  loop(count: number, body: (counter: Expression) => void): void {
+  /**
+   * `for (let kN = 0; kN < count; kN++) { ... }` with its own scope for temporaries; `perPass`,
+   * the elements of a reduction each pass takes, is what the kernel's cost counts.
+   */
+  loop(count: number, body: (counter: Expression) => void, perPass = 1): void {
     // A short loop (a 3x3 window) is unrolled: its index arithmetic folds into literals.
     if (count <= Emitter.unrollLimit) {
       for (let k = 0; k < count; k++) body(integer(k));
@@ -335,7 +343,7 @@ export class Emitter {
     this.scope = inner;
     body(counter);
     this.scope = outer;
-    this.scope.statements.push({ kind: 'loop', counter: counter.name, count, body: inner.statements });
+    this.scope.statements.push({ kind: 'loop', counter: counter.name, count, body: inner.statements, ...(perPass === 1 ? {} : { perPass }) });
   }
 
   /**

@@ -145,7 +145,7 @@ export const javascriptKernelSource = (body: KernelBody): string => {
  */
 export const passesPerElement = (statements: readonly Statement[]): number =>
   statements.reduce((total, statement) => {
-    const counts = loopsIn(statement).map((loop) => loop.count);
+    const counts = loopsIn(statement).map((loop) => loop.count * (loop.perPass ?? 1));
     return total + (counts.length === 0 ? 0 : counts.reduce((a, b) => a * b, 1));
   }, 1);
 

@@ -20,7 +20,7 @@ import { trainingStep } from '../lib/train/training-step.ts';
 import { planKernels } from '../lib/compile/compile.ts';
 import { type Capabilities, capabilitiesOf, lowered } from '../lib/compile/capabilities.ts';
 import type { KernelPlan } from '../lib/compile/plan.ts';
-import type { Statement } from '../lib/codegen/statements.ts';
+import { FLAT_POSITION, type Statement } from '../lib/codegen/statements.ts';
 import { code, type Expression, literal } from '../lib/codegen/expression.ts';
 import { javascriptKernelSource } from '../lib/native/javascript-kernel.ts';
 import { runs } from './runs.ts';
@@ -95,10 +95,10 @@ const allKernels = (capabilities: Capabilities): { name: string; kernel: KernelP
 
 /**
  * The names a kernel's text reads, found independently of the structure: temporaries, counters,
- * accumulators, chosen values and the thread's position (`x` in the native pool's kernels,
+ * accumulators, chosen values and the thread's position (`x` and the flat position `f` in the native pool's kernels,
  * `this.thread.x` in gpu.js's). Only this test reads generated text, as the oracle.
  */
-const namesInText = (text: string): Set<string> => new Set(text.match(/\bthis\.thread\.[xyz]\b|(?<!\.)\b(?:[takc]\d+|[xyz])\b/g) ?? []);
+const namesInText = (text: string): Set<string> => new Set(text.match(/\bthis\.thread\.[xyz]\b|(?<!\.)\b(?:[takc]\d+|[xyzf])\b/g) ?? []);
 
 /** Fails unless every statement reads only names defined before it, and reads what its text reads. */
 const checkReads = (statements: readonly Statement[], defined: ReadonlySet<string>, where: string): void => {
@@ -134,7 +134,8 @@ const checkReads = (statements: readonly Statement[], defined: ReadonlySet<strin
 };
 
 /** The names a kernel body is given before its first statement: the thread's position. */
-const threadNames = (capabilities: Capabilities): string[] => (capabilities.javascriptKernels ? ['x', 'y', 'z'] : ['this.thread.x', 'this.thread.y', 'this.thread.z']);
+/** The thread's position, which javascript-kernel.ts defines: in the native pool's kernels, the flat position too. */
+const threadNames = (capabilities: Capabilities): string[] => (capabilities.javascriptKernels ? ['x', 'y', 'z', FLAT_POSITION] : ['this.thread.x', 'this.thread.y', 'this.thread.z']);
 
 /** The names a kernel body defines anywhere: its statements', its loop counters'. */
 const definedIn = (statements: readonly Statement[]): string[] =>

@@ -7,14 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { hoistable, JavascriptKernel } from '../lib/native/javascript-kernel.ts';
+import { hoistable, JavascriptKernel, levels, runsFlat } from '../lib/native/javascript-kernel.ts';
 import type { Statement } from '../lib/codegen/statements.ts';
 import { code, type Expression, literal, type Name, name, parameter, roundedToFloat32, threadPosition } from '../lib/codegen/expression.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
 import { sharedFloats } from '../lib/native/shared-floats.ts';
 import { planKernels } from '../lib/compile/compile.ts';
 import { capabilitiesOf } from '../lib/compile/capabilities.ts';
-import { add, concat, exp, maximum, mul, reshape, select, sum, transpose } from '../lib/index.ts';
+import { add, broadcastTo, concat, div, exp, interpret, max, maximum, mul, neg, reshape, select, sub, sum, tensor, transpose } from '../lib/index.ts';
 import { greater } from '../lib/primitives/greater.ts';
 import type { Primitive, Tensor } from '../lib/tensor.ts';
 import { primitives } from '../lib/primitives/registry.ts';
@@ -58,6 +58,117 @@ test('a statement runs once a row only when nothing it reads depends on x', () =
     constant(t10, roundedToFloat32(code`${t1} + ${z}`)), // row-invariant again, after all of those
   ];
   assert.deepEqual(hoistable(statements), [true, false, true, false, false, false, false, false, false, false, true]);
+});
+
+test('a statement runs once a plane when it reads z at most, once a row when it reads y too', () => {
+  const [x, y, z] = ['x', 'y', 'z'].map(threadPosition);
+  const b0 = parameter('b0');
+  const [t1, t2, t3, t4, t5] = ['t1', 't2', 't3', 't4', 't5'].map((text) => name(text, true));
+  const constant = ({ name }: Name, expression: Expression): Statement => ({ kind: 'const', name, expression });
+  const statements: Statement[] = [
+    constant(t1, code`(${z} & 3)`), // a channel: once a plane
+    constant(t2, code`${b0}[${t1}]`), // a bias read there: once a plane
+    constant(t3, code`${y} * 5 + ${t1}`), // reads y: once a row
+    constant(t4, roundedToFloat32(code`${b0}[${t3} + ${x}] + ${t2}`)), // reads x: each element
+    constant(t5, roundedToFloat32(code`${t2} * 2`)), // once a plane again, after all of those
+  ];
+  assert.deepEqual(levels(statements), ['plane', 'plane', 'row', 'element', 'plane']);
+});
+
+/**
+ * Each form of a kernel, checked against the interpreter: one flat loop over the whole output (an
+ * elementwise pass over buffers of its own shape), one flat loop a plane (a per-channel bias, its
+ * reads hoisted out once a plane), and row by row (a bias along x, a transposed read). Shapes of
+ * odd extents, run in shares cut anywhere, in the middle of rows and planes.
+ */
+test('every form of kernel, flat or row by row, run in shares cut anywhere, equals the interpreter', () => {
+  type Program = { readonly name: string; readonly flat?: (plane: readonly [number, number]) => boolean; readonly f: (x: Tensor, bias: Tensor, row: Tensor, column: Tensor) => Tensor };
+  const programs: Program[] = [
+    { name: 'elementwise', flat: () => true, f: (x) => maximum(mul(x, exp(x)), add(x, x)) },
+    {
+      name: 'a bias per channel',
+      flat: () => true,
+      f: (x, bias) => div(sub(x, broadcastTo(reshape(bias, [1, bias.shape[0], 1, 1]), x.shape)), add(broadcastTo(reshape(bias, [1, bias.shape[0], 1, 1]), x.shape), 3)),
+    },
+    { name: 'a bias along x', flat: ([, width]) => width === 1, f: (x, _bias, row) => mul(x, broadcastTo(reshape(row, [1, 1, 1, row.shape[0]]), x.shape)) },
+    // A reshape into pairs and back (a max pool's windows): read at the output's own position.
+    { name: 'pairs and back', flat: () => true, f: (x) => reshape(exp(reshape(x, [x.shape[0], x.shape[1], x.shape[2], x.shape[3] / 2, 2])), x.shape) },
+    // Reductions whose innermost loop, of even length, takes pairs into two accumulators.
+    { name: 'a sum in pairs', f: (x) => sum(mul(x, x), [0, 3]) },
+    { name: 'a maximum in pairs', f: (x) => max(neg(x), [1, 3]) },
+    // Read once a row, and used by every element of it with no index arithmetic.
+    { name: 'a bias along y', flat: ([height]) => height === 1, f: (x, _bias, _row, column) => mul(x, broadcastTo(reshape(column, [1, 1, column.shape[0], 1]), x.shape)) },
+    { name: 'a transposed read', flat: ([height]) => height === 1, f: (x) => add(transpose(x, [0, 1, 3, 2]), 1) },
+  ];
+  const extent = fc.integer({ min: 1, max: 7 });
+  fc.assert(
+    fc.property(
+      fc.nat(programs.length - 1), fc.tuple(extent, extent, extent, extent), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }),
+      (p, shape, cuts) => {
+        const program = programs[p];
+        // The transpose needs a square plane to keep the output's shape the input's.
+        // Pairs need an even width: 8 or more takes a reduction's pairs into two accumulators.
+        const [n, c, h, w] =
+          program.name === 'a transposed read' ? [shape[0], shape[1], shape[2], shape[2]] : program.name === 'pairs and back' || program.name.endsWith('in pairs') ? [shape[0], shape[1], shape[2], 2 * shape[3]] : shape;
+        const data = (length: number, seed: number) => Float32Array.from({ length }, (_, i) => Math.sin(i * 1.3 + seed) * 2);
+        const args = { x: { shape: [n, c, h, w], data: data(n * c * h * w, 1) }, bias: { shape: [c], data: data(c, 2) }, row: { shape: [w], data: data(w, 3) }, column: { shape: [h], data: data(h, 4) } };
+        const plan = planKernels(({ x, bias, row, column }: { x: Tensor; bias: Tensor; row: Tensor; column: Tensor }) => program.f(x, bias, row, column), args as never, capabilitiesOf('native'));
+        const kernels = plan.segments.flatMap((s) => (s.kind === 'pipeline' ? [...s.steps] : []));
+        assert.equal(kernels.length, 1, `${program.name}: one kernel`);
+        const [kernel] = kernels;
+        if (program.flat !== undefined)
+          assert.equal(runsFlat({ statements: kernel.statements, result: kernel.result, parameters: [], layout: kernel.layout }), program.flat([h, w]), `${program.name}: flat`);
+        // A divisor computed once a plane is divided by once a plane, as its reciprocal.
+        if (program.name === 'a bias per channel') assert.match(kernel.source, /\(1 \/ /, `${program.name}: a reciprocal`);
+        const byPath = new Map(Object.entries(args).map(([path, value]) => [path, value.data]));
+        const buffers = kernel.buffers.map((buffer) => byPath.get(String((buffer.params as { path?: string }).path).replace(/^\./, ''))!);
+        assert.ok(buffers.every((buffer) => buffer !== undefined), `${program.name}: buffers are the arguments`);
+        const cells = kernel.layout[0] * kernel.layout[1] * kernel.layout[2];
+        const out = new Float32Array(cells).fill(NaN);
+        const run = new JavascriptKernel(kernel.source, kernel.passes, String(kernel.node));
+        const bounds = [0, ...cuts.map((cut) => Math.floor(cut * cells)).sort((a, b) => a - b), cells];
+        for (let i = 0; i + 1 < bounds.length; i++) {
+          // Each share writes its own positions and no others (two threads write one array).
+          const share = new Float32Array(cells).fill(NaN);
+          run.runHere(share, buffers, bounds[i], bounds[i + 1]);
+          share.forEach((v, f) => assert.ok((f >= bounds[i] && f < bounds[i + 1]) || Number.isNaN(v), `${program.name}: the share [${bounds[i]}, ${bounds[i + 1]}) wrote ${f}`));
+          out.set(share.subarray(bounds[i], bounds[i + 1]), bounds[i]);
+        }
+        const value = (argument: { shape: number[]; data: Float32Array }) => tensor(argument.data, argument.shape);
+        const reference = interpret(program.f(value(args.x), value(args.bias), value(args.row), value(args.column)));
+        reference.data.forEach((r, i) => assert.ok(Math.abs(out[i] - r) <= 1e-5 * (1 + Math.abs(r)), `${program.name} [${n}, ${c}, ${h}, ${w}] at ${i}: ${out[i]}, interpreted ${r}`));
+        if (program.name === 'a bias per channel') {
+          // Each node rounded to float32, as the native kernels store it: the quotient by the
+          // reciprocal is the quotient, bit for bit.
+          const channel = (i: number) => Math.floor(i / (h * w)) % c;
+          args.x.data.forEach((v, i) => {
+            const bias = args.bias.data[channel(i)];
+            const exact = Math.fround(Math.fround(v - bias) / Math.fround(bias + 3));
+            assert.ok(Object.is(out[i], exact), `${program.name} at ${i}: ${out[i]}, each node rounded ${exact}`);
+          });
+        }
+      },
+    ),
+    { numRuns: runs(80) },
+  );
+});
+
+test('a float32 quotient rounded to float32 is the dividend times the divisor\'s float64 reciprocal rounded, on every kind of float32', () => {
+  // The native kernels divide so where the divisor is computed less often than the quotient (emitter.ts, byReciprocal).
+  const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+  const check = (dividend: number, divisor: number) =>
+    assert.ok(same(Math.fround(dividend * (1 / divisor)), Math.fround(dividend / divisor)), `${dividend} / ${divisor}`);
+  fc.assert(fc.property(fc.float(), fc.float(), check), { numRuns: runs(20000) });
+  // Random bit patterns: every exponent, subnormals, and significands near the ends of their range.
+  const bits = new Uint32Array(2);
+  const floats = new Float32Array(bits.buffer);
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  for (let i = 0; i < runs(200000); i++) {
+    bits[0] = next() ^ (next() << 16);
+    bits[1] = next() ^ (next() << 16);
+    check(floats[0], floats[1]);
+  }
 });
 
 test('the primitives that keep float32 operands float32 say so; arithmetic, float64 literals and accumulators do not', () => {

@@ -113,6 +113,23 @@ test('on the native backend the training step runs its convolutions and matmuls 
   assert.equal(gpujsOnly.segments.length, 1);
 });
 
+test('a node several kernels read gets no buffer where it is an operation or two over buffers: a max pool\'s gradient compares a ReLU with its pool in place', () => {
+  const encoder = smallCifarEncoder({ widths: [4, 8, 8], featureDimension: 16 });
+  for (const capabilities of [capabilitiesOf('native'), capabilitiesOf('cpu')]) {
+    const plan = trainingStepPlan(encoder, 8, capabilities);
+    const kernels = plan.segments.flatMap((s) => (s.kind === 'pipeline' ? [...s.steps] : []));
+    // The pooling windows' comparison, read by the sum of ties and by the gradient's product,
+    // and the ReLU it compares, which the convolution after the pool never reads itself.
+    const named = (name: string) => kernels.filter((k) => k.node.primitive.name === name).map((k) => String(k.node));
+    assert.deepEqual(named('equal'), [], `${capabilities.literals}: ${named('equal').join(', ')}`);
+    // A batch norm's output, four operations over buffers, is read by the pool at four places
+    // of each window and by the backward pass: it keeps its buffer.
+    const pools = kernels.filter((k) => k.node.primitive.name === 'pool2d');
+    assert.equal(pools.length, 3);
+    for (const pool of pools) assert.deepEqual(pool.buffers.map((b) => b.primitive.name), ['add'], String(pool.node));
+  }
+});
+
 test('a product with ones is planned as its other factor; a product with anything else is kept', () => {
   // The gradient of sum(x * g) with respect to x is g: ones broadcast from the seed, times g.
   const gradient = (p: { x: Tensor; g: Tensor }) => grad((x: Tensor) => sum(mul(x, p.g)))(p.x);

@@ -23,6 +23,8 @@ export interface Expression {
   readonly float32: boolean;
   /** The integer it is, where it is one written out (an index of 0 drops its term). */
   readonly integer?: number;
+  /** Where it is a quotient, its operands: the native kernels may multiply by a divisor's reciprocal computed once. */
+  readonly quotient?: { readonly dividend: Expression; readonly divisor: Expression };
 }
 
 /** A name the emitter minted (a temporary, a counter, an accumulator, a chosen value), which reads itself. */
@@ -102,6 +104,9 @@ export const knownFloat32 = (expression: Expression): Expression => ({ ...expres
 
 /** The expression rounded to float32, as the native pool's kernels store every node's value. */
 export const roundedToFloat32 = (expression: Expression): Expression => knownFloat32(code`Math.fround(${expression})`);
+
+/** `dividend / divisor`, which says that it is a quotient and of what. */
+export const quotient = (dividend: Expression, divisor: Expression): Expression => ({ ...code`(${dividend} / ${divisor})`, quotient: { dividend, divisor } });
 
 /** `parts` (at least one) joined by `separator` (` + `, ` && `), reading what they read; one part is itself. */
 export const join = (parts: readonly Expression[], separator: string): Expression => {

@@ -7,6 +7,13 @@ import type { Expression } from './expression.ts';
 /** A thread's position along one axis of the output's layout. */
 export type ThreadAxis = 'x' | 'y' | 'z';
 
+/**
+ * In the native pool's kernels, the output element's flat position, `z * height * width + y *
+ * width + x` (javascript-kernel.ts defines it): a buffer laid out as the output and read at the
+ * output's own index is read there, with no index arithmetic.
+ */
+export const FLAT_POSITION = 'f';
+
 export type Statement =
   /** `const name = expression;`: a temporary, which reads what its expression reads. */
   | { readonly kind: 'const'; readonly name: string; readonly expression: Expression }
@@ -14,7 +21,8 @@ export type Statement =
   | { readonly kind: 'let'; readonly name: string; readonly initial?: Expression }
   /** `name = expression;` or `name += expression;`: an accumulator's update, a chosen value's choice. */
   | { readonly kind: 'assign'; readonly name: string; readonly operator: '=' | '+='; readonly expression: Expression }
-  | { readonly kind: 'loop'; readonly counter: string; readonly count: number; readonly body: readonly Statement[] }
+  /** A loop of `count` passes; each pass takes `perPass` elements of what it reduces (two in a paired reduction), 1 unless said. */
+  | { readonly kind: 'loop'; readonly counter: string; readonly count: number; readonly body: readonly Statement[]; readonly perPass?: number }
   /** A choice whose branches assign the chosen value: only the side taken runs. */
   | { readonly kind: 'if'; readonly condition: Expression; readonly then: readonly Statement[]; readonly otherwise: readonly Statement[] };
 
@@ -43,6 +51,21 @@ export const renderStatements = (statements: readonly Statement[], depth = 0): s
         ];
     }
   });
+};
+
+/** The names a statement reads, at any depth (a loop's counter and a branch's own names among them). */
+export const namesRead = (statement: Statement): string[] => {
+  switch (statement.kind) {
+    case 'const':
+    case 'assign':
+      return [...statement.expression.reads];
+    case 'let':
+      return [...(statement.initial?.reads ?? [])];
+    case 'loop':
+      return statement.body.flatMap(namesRead);
+    case 'if':
+      return [...statement.condition.reads, ...[...statement.then, ...statement.otherwise].flatMap(namesRead)];
+  }
 };
 
 /** The loops inside a statement, itself included, at any depth. */

@@ -11,7 +11,7 @@ import type { Shape } from '../shape.ts';
 import { sizeOf, stridesOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import type { LiteralDialect } from './capabilities.ts';
-import { renderStatements, type Statement, type ThreadAxis } from '../codegen/statements.ts';
+import { FLAT_POSITION, renderStatements, type Statement, type ThreadAxis } from '../codegen/statements.ts';
 import {
   code, type Expression, integer, isZero, join, literal, type Name, name, parameter, roundedToFloat32, threadPosition, zero,
 } from '../codegen/expression.ts';
@@ -58,6 +58,12 @@ export type Layout = AxisOrder | Folded | Wrapped;
 export const isWrapped = (layout: Layout): layout is Wrapped => 'wrap' in layout;
 
 export const rowMajor = (shape: Shape): AxisOrder => shape.map((_, i) => i);
+
+/**
+ * The order of axes in which a layout stores a tensor's elements one after another: a wrapped
+ * layout and a folded one store them as their axis order does, only cut into rows differently.
+ */
+const flatOrder = (layout: Layout, shape: Shape): AxisOrder => (isWrapped(layout) ? rowMajor(shape) : Array.isArray(layout) ? (layout as AxisOrder) : (layout as Folded).order);
 
 /** An axis layout's axes, in buffer order, split into z, y and x. */
 const axesOf = (layout: AxisOrder | Folded): { z: number[]; y: number[]; x: number[] } => {
@@ -111,6 +117,11 @@ export class Emitter {
     this.layoutFor = settings.layoutFor ?? ((node) => rowMajor(node.shape));
   }
 
+  /** Whether the kernel is the native pool's JavaScript (`EmitterSettings.flatFloat32`). */
+  get flatFloat32(): boolean {
+    return this.settings.flatFloat32 === true;
+  }
+
   /**
    * A number in this kernel's dialect. WGSL has no literal for an infinity or NaN and rejects a
    * constant division by zero, so there they divide by a zero computed from the thread index.
@@ -153,6 +164,7 @@ export class Emitter {
    */
   temp(expression: Expression, float32 = false): Expression {
     if (expression.atom) return expression;
+    if (float32 && expression.quotient !== undefined) expression = this.byReciprocal(expression.quotient) ?? expression;
     const rounded = float32 && this.settings.flatFloat32 === true && !expression.float32;
     const key = `${rounded ? 'f' : ''}=${expression.text}`;
     for (let s: Scope | undefined = this.scope; s; s = s.parent) {
@@ -168,8 +180,8 @@ export class Emitter {
 
   /** The scope that declares each loop counter, accumulator, chosen value and placed temporary. */
   private readonly definedIn = new Map<string, Scope>();
-  /** Names whose value differs from element to element of a row (x, and what depends on it). */
-  private readonly perElement = new Set<string>();
+  /** Names whose value differs from element to element of a row (x, f, and what depends on them). */
+  private readonly perElement = new Set<string>([FLAT_POSITION]);
   /** The accumulators, which change as their loops run. */
   private readonly accumulators = new Set<string>();
 
@@ -182,6 +194,14 @@ export class Emitter {
    * so that only the side of a choice taken computes it.
    */
   private placement(temporary: string, reads: readonly string[]): Scope {
+    const { scope, perElement } = this.placeFor(reads);
+    if (perElement) this.perElement.add(temporary);
+    this.definedIn.set(temporary, scope);
+    return scope;
+  }
+
+  /** Where `placement` would put a temporary that reads `reads`, and whether it differs from element to element. */
+  private placeFor(reads: readonly string[]): { scope: Scope; perElement: boolean } {
     const perElement = reads.some((read) => read === this.thread('x').name || this.perElement.has(read));
     // An accumulator changes as its loop runs: what reads it is computed where it is asked for.
     let scope = reads.some((read) => this.accumulators.has(read)) ? this.scope : this.root;
@@ -190,13 +210,29 @@ export class Emitter {
       if (defined !== undefined && defined.depth > scope.depth) scope = defined;
     }
     if (perElement) {
-      this.perElement.add(temporary);
       let branch: Scope | undefined = this.scope;
       while (branch !== undefined && !branch.branch) branch = branch.parent;
       if (branch !== undefined && branch.depth > scope.depth) scope = branch;
     }
-    this.definedIn.set(temporary, scope);
-    return scope;
+    return { scope, perElement };
+  }
+
+  /**
+   * In the native pool's kernels, a float32 quotient whose divisor is computed less often than
+   * it (a batch norm's standard deviation, once a channel; a divisor outside a reduction's
+   * loops) as the dividend times the divisor's float64 reciprocal, computed where the divisor
+   * is: a multiplication instead of a division for each element. Rounded to float32 it is the
+   * quotient rounded, exactly: the two float64 roundings err by under 2^-52 of it, and a
+   * quotient of float32 numbers lies at least about 2^-49 of itself away from a point where
+   * float32 rounding turns (javascript-kernel.test.ts checks it on every kind of float32).
+   * Undefined where it would gain nothing, or where an operand is not a float32.
+   */
+  private byReciprocal({ dividend, divisor }: { dividend: Expression; divisor: Expression }): Expression | undefined {
+    if (!this.settings.flatFloat32 || !dividend.float32 || !divisor.float32) return undefined;
+    const once = this.placeFor(divisor.reads);
+    const each = this.placeFor([...dividend.reads, ...divisor.reads]);
+    if (once.scope.depth >= each.scope.depth && (once.perElement || !each.perElement)) return undefined;
+    return code`(${dividend} * ${this.temp(code`(1 / ${divisor})`)})`;
   }
 
   /** The value of `node` at `index`, computed once per scope. */
@@ -231,6 +267,10 @@ export class Emitter {
       [z, y, x] = [position(axes.z), position(axes.y), position(axes.x)];
     }
     if (!this.settings.flatFloat32) return { ...code`${b}[${z}][${y}][${x}]`, float32: true };
+    // Where the buffer is laid out as the output and read at the output's own index, its flat
+    // position is the output's: no index arithmetic, and javascript-kernel.ts may run such a
+    // kernel as one flat loop.
+    if (this.isOutputPosition(node, index)) return { ...code`${b}[${threadPosition(FLAT_POSITION)}]`, float32: true };
     // The row's start is an integer that may pass 2^24: a temporary of its own, never rounded.
     const [width, height] = layoutOf(node.shape, layout);
     const terms = [...(isZero(z) ? [] : [code`${z} * ${width * height}`]), ...(isZero(y) ? [] : [code`${y} * ${width}`])];
@@ -245,8 +285,25 @@ export class Emitter {
     return threadPosition(this.settings.flatFloat32 ? axis : `this.thread.${axis}`);
   }
 
+  /** The output's node and the multi-index `outputIndex` gave for it. */
+  private output: { readonly node: Tensor; readonly index: readonly Expression[] } | undefined;
+
+  /** Whether reading `node` at `index` reads the output's own flat position: same shape, same order of axes, same index. */
+  private isOutputPosition(node: Tensor, index: readonly Expression[]): boolean {
+    const output = this.output;
+    if (output === undefined || node.rank !== output.node.rank || node.shape.some((d, i) => d !== output.node.shape[i])) return false;
+    const [order, outputOrder] = [flatOrder(this.layoutFor(node), node.shape), flatOrder(this.layoutFor(output.node), node.shape)];
+    return order.every((axis, i) => axis === outputOrder[i]) && index.every((e, i) => e.text === output.index[i].text);
+  }
+
   /** The multi-index of the output element this kernel thread computes, in `node`'s layout. */
   outputIndex(node: Tensor): Expression[] {
+    const index = this.outputIndexOf(node);
+    this.output = { node, index };
+    return index;
+  }
+
+  private outputIndexOf(node: Tensor): Expression[] {
     const layout = this.layoutFor(node);
     if (isWrapped(layout)) {
       this.checkExact(layoutOf(node.shape, layout)[1] * layout.wrap, 'wrapped flat positions');
@@ -268,8 +325,11 @@ export class Emitter {
     return index;
   }
 
-  /** `for (let kN = 0; kN < count; kN++) { ... }` with its own scope for temporaries. */
-  loop(count: number, body: (counter: Expression) => void): void {
+  /**
+   * `for (let kN = 0; kN < count; kN++) { ... }` with its own scope for temporaries; `perPass`,
+   * the elements of a reduction each pass takes, is what the kernel's cost counts.
+   */
+  loop(count: number, body: (counter: Expression) => void, perPass = 1): void {
     // A short loop (a 3x3 window) is unrolled: its index arithmetic folds into literals.
     if (count <= Emitter.unrollLimit) {
       for (let k = 0; k < count; k++) body(integer(k));
@@ -283,7 +343,7 @@ export class Emitter {
     this.scope = inner;
     body(counter);
     this.scope = outer;
-    this.scope.statements.push({ kind: 'loop', counter: counter.name, count, body: inner.statements });
+    this.scope.statements.push({ kind: 'loop', counter: counter.name, count, body: inner.statements, ...(perPass === 1 ? {} : { perPass }) });
   }
 
   /**
@@ -327,12 +387,38 @@ export class Emitter {
     return accumulator;
   }
 
-  /** Flat row-major position of a multi-index. */
+  /**
+   * Flat row-major position of a multi-index. A run of its axes that `unravel` made from one
+   * position over the same extents is that position again: a reshape and its inverse (a max
+   * pool's gradient reads the ReLU through its windows, [32, 32] as [16, 2, 16, 2]) read at
+   * the index they started from, with no arithmetic.
+   */
   ravel(index: readonly Expression[], shape: Shape): Expression {
     this.checkExact(sizeOf(shape), `flat positions in ${JSON.stringify(shape)}`);
     const strides = stridesOf(shape);
-    const terms = index.flatMap((e, axis) => (shape[axis] === 1 ? [] : [strides[axis] === 1 ? e : code`${e} * ${strides[axis]}`]));
-    return terms.length === 0 ? zero : this.temp(join(terms, ' + '));
+    const terms: Expression[] = [];
+    for (let axis = 0; axis < index.length; ) {
+      const run = this.unravelledAt(index, shape, axis);
+      const [e, last] = run === undefined ? [index[axis], axis] : [run.flat, axis + run.length - 1];
+      if (run !== undefined || shape[axis] !== 1) terms.push(strides[last] === 1 ? e : code`${e} * ${strides[last]}`);
+      axis = last + 1;
+    }
+    const nonzero = terms.filter((term) => !isZero(term));
+    return nonzero.length === 0 ? zero : nonzero.length === 1 && nonzero[0].atom ? nonzero[0] : this.temp(join(nonzero, ' + '));
+  }
+
+  /** What `unravel` made, by the text of the first part it made: the parts, their extents, and the position. */
+  private readonly unravelled = new Map<string, { parts: readonly Expression[]; shape: Shape; flat: Expression }[]>();
+
+  /** The longest run of `index` from `axis` on that `unravel` made from one position over the same extents. */
+  private unravelledAt(index: readonly Expression[], shape: Shape, axis: number): { flat: Expression; length: number } | undefined {
+    let best: { flat: Expression; length: number } | undefined;
+    for (const made of this.unravelled.get(index[axis].text) ?? []) {
+      const { parts } = made;
+      const matches = parts.length >= 2 && axis + parts.length <= index.length && parts.every((part, k) => part.text === index[axis + k].text && made.shape[k] === shape[axis + k]);
+      if (matches && (best === undefined || parts.length > best.length)) best = { flat: made.flat, length: parts.length };
+    }
+    return best;
   }
 
   /**
@@ -370,6 +456,10 @@ export class Emitter {
         index[axis] = remainder;
         rest = quotient;
       }
+    }
+    if (shape.length >= 2) {
+      const key = index[0].text;
+      this.unravelled.set(key, [...(this.unravelled.get(key) ?? []), { parts: index, shape, flat }]);
     }
     return index;
   }

@@ -80,6 +80,7 @@ export const schedule = (outputs: readonly Tensor[], materialize: ReadonlySet<Te
   // as the kernel would recompute it), capped: a handful of operations costs less to recompute
   // than a buffer costs to write and read.
   const RECOMPUTED_OPERATIONS = 8;
+  const RECOMPUTED_OVER_BUFFERS = 2;
   const operationCounts = new Map<Tensor, number>();
   const operationsIn = (node: Tensor): number => {
     let count = operationCounts.get(node);
@@ -94,6 +95,8 @@ export const schedule = (outputs: readonly Tensor[], materialize: ReadonlySet<Te
     }
     return count;
   };
+  // Fused nodes given a buffer because several kernels read them.
+  const sharedBuffers: Tensor[] = [];
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k];
     const reaching = kernelsReaching.get(node) ?? new Set<Tensor>();
@@ -105,8 +108,10 @@ export const schedule = (outputs: readonly Tensor[], materialize: ReadonlySet<Te
         // kernel re-reads it (as cheap as reading a buffer of the broadcast's size, which would
         // have to be written and carried between pipelines first).
         materialized.add(input);
-      else if (rule.kind === 'boundary' ? reaching.size !== 1 || elementwiseFromRoot.get(node) !== true : (reaching.size > 1 || readAtSeveralIndices(node)) && !cheap(node) && operationsIn(node) >= RECOMPUTED_OPERATIONS)
+      else if (rule.kind === 'boundary' ? reaching.size !== 1 || elementwiseFromRoot.get(node) !== true : (reaching.size > 1 || readAtSeveralIndices(node)) && !cheap(node) && operationsIn(node) >= RECOMPUTED_OPERATIONS) {
         materialized.add(node);
+        if (rule.kind !== 'boundary') sharedBuffers.push(node);
+      }
     }
     const isRoot = materialized.has(node);
     const roots = isRoot ? new Set([node]) : reaching;
@@ -122,6 +127,34 @@ export const schedule = (outputs: readonly Tensor[], materialize: ReadonlySet<Te
       const counts = uses.get(input) ?? { all: 0, remapped: 0 };
       uses.set(input, { all: counts.all + 1, remapped: counts.remapped + (sameIndex ? 0 : 1) });
     }
+  }
+  // A second look at those, producers first, now that every buffer they read is known: their
+  // operations were counted up to the leaves, through nodes that were given buffers only after
+  // them (consumers are decided first). Over buffers, a comparison of a ReLU's output with its
+  // max pool's (the pool's gradient, read by a sum and a product) is one operation a kernel
+  // recomputes for less than a buffer costs to write and read again.
+  const operationsOverBuffers = new Map<Tensor, number>();
+  const operationsOver = (node: Tensor): number => {
+    let count = operationsOverBuffers.get(node);
+    if (count === undefined) {
+      const rule = kernelRule(node);
+      count =
+        materialized.has(node) || node.primitive.leaf === true || rule.kind === 'host' || rule.kind === 'boundary' ? 0
+        : rule.kind === 'fused' && rule.costly ? RECOMPUTED_OPERATIONS
+        : Math.min(RECOMPUTED_OPERATIONS, (node.primitive.elementwise !== undefined ? 1 : 0) + inputsOf(node).reduce((total, input) => total + operationsOver(input), 0));
+      operationsOverBuffers.set(node, count);
+    }
+    return count;
+  };
+  // Producers first: a node's count reads only earlier nodes, whose buffers are settled. Only
+  // a couple of operations: a kernel may read the node at several indices (a pooling window),
+  // and a batch norm recomputed at each of them cost more than its buffer.
+  for (const node of sharedBuffers.reverse()) {
+    materialized.delete(node);
+    if (operationsOver(node) <= RECOMPUTED_OVER_BUFFERS) continue;
+    materialized.add(node);
+    // Read from its buffer by what reads it.
+    operationsOverBuffers.set(node, 0);
   }
   return { order: order.filter((node) => materialized.has(node)), materialized };
 };

@@ -14,7 +14,8 @@ import { reshape } from '../primitives/reshape.ts';
 import { sqrt } from '../primitives/sqrt.ts';
 import { stopGradient } from '../primitives/stop-gradient.ts';
 import { sub } from '../primitives/sub.ts';
-import { mean, variance } from '../composites/statistics.ts';
+import { mean } from '../composites/statistics.ts';
+import { square } from '../composites/activations.ts';
 import type { Mode, StatefulLayer } from './layer.ts';
 import { onesConstant, zerosConstant } from './filled-constant.ts';
 
@@ -56,8 +57,12 @@ export const batchNorm = <X extends Tensor>(
   }
   if (count < 2) throw new RangeError(`batchNorm: training needs more than one value per channel, got ${count}`);
   const batchMean = mean(input, axes) as Tensor<readonly [number]>;
-  const batchVariance = variance(input, axes) as Tensor<readonly [number]>;
-  const normalised = div(sub(input, channel(batchMean)), sqrt(add(channel(batchVariance), epsilon)));
+  // The variance from the same centred values the normalisation divides: one mean and one
+  // centring, not one for each (a pass over the activations and a reduction fewer, forward and
+  // backward).
+  const centred = sub(input, channel(batchMean));
+  const batchVariance = mean(square(centred), axes) as Tensor<readonly [number]>;
+  const normalised = div(centred, sqrt(add(channel(batchVariance), epsilon)));
   const towardsBatch = (running: Tensor<readonly [number]>, batch: Tensor) =>
     add(mul(running, 1 - momentum), mul(stopGradient(batch), momentum)) as Tensor<readonly [number]>;
   return {

@@ -1,6 +1,6 @@
 // a / b. VJP: ct / b and -ct * (a / b) / b, reusing the node's own output a / b.
 import { binaryOp, binaryPrimitive } from './elementwise.ts';
-import { code } from '../codegen/expression.ts';
+import { quotient } from '../codegen/expression.ts';
 import { mul } from './mul.ts';
 import { neg } from './neg.ts';
 
@@ -11,6 +11,6 @@ export const divPrimitive = binaryPrimitive(
     const [, b] = node.inputs;
     return [div(ct, b), neg(div(mul(ct, node), b))];
   },
-  (a, b) => code`(${a} / ${b})`,
+  quotient,
 );
 export const div = binaryOp(divPrimitive);

@@ -81,20 +81,26 @@ export const schedule = (outputs: readonly Tensor[], materialize: ReadonlySet<Te
   // than a buffer costs to write and read.
   const RECOMPUTED_OPERATIONS = 8;
   const RECOMPUTED_OVER_BUFFERS = 2;
-  const operationCounts = new Map<Tensor, number>();
-  const operationsIn = (node: Tensor): number => {
-    let count = operationCounts.get(node);
-    if (count === undefined) {
-      const rule = kernelRule(node);
-      count =
-        // A boundary node under a node read by several kernels is read by them all: it has a buffer.
-        node.primitive.leaf === true || rule.kind === 'host' || rule.kind === 'boundary' ? 0
-        : rule.kind === 'fused' && rule.costly ? RECOMPUTED_OPERATIONS
-        : Math.min(RECOMPUTED_OPERATIONS, (node.primitive.elementwise !== undefined ? 1 : 0) + inputsOf(node).reduce((total, input) => total + operationsIn(input), 0));
-      operationCounts.set(node, count);
-    }
-    return count;
+  // Operations a kernel recomputes for a node: counted down to the nodes `stops` at (read from
+  // a buffer, or costing nothing), capped at RECOMPUTED_OPERATIONS.
+  const operationCounter = (stops: (node: Tensor) => boolean) => {
+    const counts = new Map<Tensor, number>();
+    const count = (node: Tensor): number => {
+      let operations = counts.get(node);
+      if (operations === undefined) {
+        const rule = kernelRule(node);
+        operations =
+          // A boundary node under a node read by several kernels is read by them all: it has a buffer.
+          stops(node) || node.primitive.leaf === true || rule.kind === 'host' || rule.kind === 'boundary' ? 0
+          : rule.kind === 'fused' && rule.costly ? RECOMPUTED_OPERATIONS
+          : Math.min(RECOMPUTED_OPERATIONS, (node.primitive.elementwise !== undefined ? 1 : 0) + inputsOf(node).reduce((total, input) => total + count(input), 0));
+        counts.set(node, operations);
+      }
+      return operations;
+    };
+    return { count, readFromBuffer: (node: Tensor) => counts.set(node, 0) };
   };
+  const operationsIn = operationCounter(() => false).count;
   // Fused nodes given a buffer because several kernels read them.
   const sharedBuffers: Tensor[] = [];
   for (let k = order.length - 1; k >= 0; k--) {
@@ -133,28 +139,16 @@ export const schedule = (outputs: readonly Tensor[], materialize: ReadonlySet<Te
   // them (consumers are decided first). Over buffers, a comparison of a ReLU's output with its
   // max pool's (the pool's gradient, read by a sum and a product) is one operation a kernel
   // recomputes for less than a buffer costs to write and read again.
-  const operationsOverBuffers = new Map<Tensor, number>();
-  const operationsOver = (node: Tensor): number => {
-    let count = operationsOverBuffers.get(node);
-    if (count === undefined) {
-      const rule = kernelRule(node);
-      count =
-        materialized.has(node) || node.primitive.leaf === true || rule.kind === 'host' || rule.kind === 'boundary' ? 0
-        : rule.kind === 'fused' && rule.costly ? RECOMPUTED_OPERATIONS
-        : Math.min(RECOMPUTED_OPERATIONS, (node.primitive.elementwise !== undefined ? 1 : 0) + inputsOf(node).reduce((total, input) => total + operationsOver(input), 0));
-      operationsOverBuffers.set(node, count);
-    }
-    return count;
-  };
+  const overBuffers = operationCounter((node) => materialized.has(node));
   // Producers first: a node's count reads only earlier nodes, whose buffers are settled. Only
   // a couple of operations: a kernel may read the node at several indices (a pooling window),
   // and a batch norm recomputed at each of them cost more than its buffer.
   for (const node of sharedBuffers.reverse()) {
     materialized.delete(node);
-    if (operationsOver(node) <= RECOMPUTED_OVER_BUFFERS) continue;
+    if (overBuffers.count(node) <= RECOMPUTED_OVER_BUFFERS) continue;
     materialized.add(node);
     // Read from its buffer by what reads it.
-    operationsOverBuffers.set(node, 0);
+    overBuffers.readFromBuffer(node);
   }
   return { order: order.filter((node) => materialized.has(node)), materialized };
 };

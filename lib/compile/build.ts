@@ -187,10 +187,11 @@ const deviceRun = (steps: readonly (BuiltKernel | TiledPlan)[], neededLater: Rea
 };
 
 export const buildProgram = (gpu: GPU, cache: KernelCache, plan: Plan): Program => {
-  const planned = plan.segments.some((segment) => segment.kind === 'tiled') || plan.tiledKernels ? deviceRuns(cache, plan.segments, plan.outputs) : plan.segments;
+  // On webgpu every run of kernels is a device run: no gpu.js pipeline is left to build.
+  const planned: readonly (Segment | BuiltSegment)[] = plan.tiledKernels ? deviceRuns(cache, plan.segments, plan.outputs) : plan.segments;
   const segments = planned.map((segment): BuiltSegment => {
     if (segment.kind === 'tiled') throw new Error(`compile: ${segment.node} was planned for webgpu's tiled kernels outside a device run`);
-    if (segment.kind !== 'pipeline' || 'run' in segment) return segment;
+    if (segment.kind !== 'pipeline') return segment;
     if (!plan.javascriptKernels) return buildPipeline(gpu, cache, segment);
     return { kind: 'javascript', steps: segment.steps.map((step) => ({ ...step, javascript: cache.javascriptKernelFor(step) })) };
   });

@@ -33,10 +33,22 @@ export const deviceRuntime = (program: Program, profile: boolean): SegmentRuntim
     return device;
   };
 
+  // What an error names and how many tiled steps a run has, worked out once a run, not once a call.
+  const described = new Map<DeviceRun, { readonly names: string; readonly tiledSteps: number }>();
+  const describe = (segment: DeviceRun) => {
+    let description = described.get(segment);
+    if (description === undefined) {
+      description = { names: runNames(segment), tiledSteps: segment.steps.filter((step) => step.kind === 'tiled').length };
+      described.set(segment, description);
+    }
+    return description;
+  };
+
   return {
     run: async (segment, values, record) => {
       const start = performance.now();
-      const call = await raisingDeviceErrors(runNames(segment), async () =>
+      const { names, tiledSteps } = describe(segment);
+      const call = await raisingDeviceErrors(names, async () =>
         (await programFor(segment, values)).run(
           (node) => values.get(node),
           (node, data) => values.set(node, data, true),
@@ -45,7 +57,6 @@ export const deviceRuntime = (program: Program, profile: boolean): SegmentRuntim
       );
       for (const { step, milliseconds } of call.steps ?? []) record.kernel(step.node, { milliseconds }, step.kind === 'kernel' ? step.fused : 'tiled kernel');
       if (!profile) record.segment('device', start, segment.steps.map((step) => step.node));
-      const tiledSteps = segment.steps.filter((step) => step.kind === 'tiled').length;
       record.deviceRun({
         tiledSteps,
         kernels: segment.steps.length - tiledSteps,
@@ -60,6 +71,7 @@ export const deviceRuntime = (program: Program, profile: boolean): SegmentRuntim
     release: async () => {
       const programs = [...prepared.values()];
       prepared.clear();
+      described.clear();
       for (const device of programs) (await device.catch(() => undefined))?.destroy();
       (await runner?.catch(() => undefined))?.destroy();
       runner = undefined;

@@ -96,9 +96,9 @@ for (const backend of backends) {
     }
     const report = compiled.report()!;
     const threads = { pipelines: report.pipelineThreads ?? 0, native: report.native?.threads ?? 0 };
-    ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, fallbackReason: report.fallbackReason, threads, ...(report.adapter ? { adapter: report.adapter } : {}) };
+    ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, ...(report.native ? { multiplyAdd: report.native.multiplyAdd } : {}), fallbackReason: report.fallbackReason, threads, ...(report.adapter ? { adapter: report.adapter } : {}) };
     const where = [
-      ...(report.native ? [`native GEMM on ${threads.native} worker threads`] : []),
+      ...(report.native ? [`native GEMM on ${threads.native} worker threads, multiply-add ${report.native.multiplyAdd}`] : []),
       ...(report.executorKind === 'native-pool'
         ? [`JavaScript kernels on ${threads.pipelines} thread${threads.pipelines === 1 ? '' : 's'} of the native pool`]
         : report.executorKind

@@ -196,7 +196,7 @@ console.log(
   `backend ${report.backend} (${report.adapter ? `adapter ${report.adapter}, ` : ''}kernels ${report.kernelMode}, executor ${report.executorKind}` +
     `${report.skipped.length ? `; passed over: ${report.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}` : ''})`,
 );
-const native = report.native ? `; native GEMM steps ${report.native.steps} on ${report.native.threads} worker threads` : '';
+const native = report.native ? `; native GEMM steps ${report.native.steps} on ${report.native.threads} worker threads, multiply-add ${report.native.multiplyAdd}` : '';
 const kernelThreads = report.executorKind === 'native-pool' ? 'JavaScript kernels on the native pool' : 'gpu.js pipelines';
 if (report.device)
   console.log(
@@ -215,7 +215,7 @@ console.log(JSON.stringify({
   ...(modelSeconds === undefined ? {} : { model_only_instances_per_second: Number((batch / modelSeconds).toFixed(3)) }),
   backend: report.backend, kernels: report.kernelMode, ...(report.adapter ? { adapter: report.adapter } : {}), batch, steps,
   seconds_per_step: Number(stepSeconds.toFixed(3)), ...(modelSeconds === undefined ? {} : { model_only_seconds_per_step: Number(modelSeconds.toFixed(3)) }),
-  pipeline_threads: report.pipelineThreads, native_threads: report.native?.threads ?? 0, ...(elementwise ?? {}),
+  pipeline_threads: report.pipelineThreads, native_threads: report.native?.threads ?? 0, ...(report.native ? { multiply_add: report.native.multiplyAdd } : {}), ...(elementwise ?? {}),
   ...(report.device ? { tiled_steps: report.device.tiledSteps, uploaded_bytes: report.device.uploadedBytes, read_back_bytes: report.device.readBackBytes } : {}),
 }));
 await compiled.destroy();

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assembleModule } from '../lib/native/wasm-assembler.ts';
 import { gemmKernel } from '../lib/native/gemm-kernel.ts';
+import { multiplyAdd } from '../lib/native/relaxed-simd.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
 import { conv2dNative } from '../lib/native/conv2d-native.ts';
 import { matmulNative } from '../lib/native/matmul-native.ts';
@@ -75,38 +76,43 @@ const withPool = async (threads: number, body: (pool: NativePool) => Promise<voi
   await body(pool);
 };
 
-test('the GEMM kernel computes C = A . B and C += A . B on every block shape', async () => {
-  const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(assembleModule([{ name: 'gemm', body: gemmKernel() }], 64)), { env: { memory } });
-  const gemm = instance.exports.gemm as (...args: number[]) => void;
-  const f32 = new Float32Array(memory.buffer);
-  fc.assert(
-    fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 13 }), fc.nat(3), fc.boolean(), (mb, nb, k, extra, accumulate) => {
-      const m = 4 * mb;
-      const n = 8 * nb;
-      // Row strides wider than the rows, as where the GEMM writes into a larger matrix.
-      const lda = k + extra;
-      const ldc = n + 8 * extra;
-      const a = 0;
-      const b = m * lda + 4;
-      const c = b + k * n + 4;
-      f32.set(values(m * lda, 1), a);
-      f32.set(values(k * n, 2), b);
-      const before = values(m * ldc, 3);
-      f32.set(before, c);
-      gemm(a * 4, lda * 4, b * 4, n * 4, c * 4, ldc * 4, m, n, k, accumulate ? 1 : 0);
-      for (let i = 0; i < m; i++)
-        for (let j = 0; j < n; j++) {
-          let want = accumulate ? before[i * ldc + j] : 0;
-          for (let p = 0; p < k; p++) want += f32[a + i * lda + p] * f32[b + p * n + j];
-          assert.ok(Math.abs(f32[c + i * ldc + j] - want) <= 1e-5 * (1 + Math.abs(want)), `C[${i}, ${j}] = ${f32[c + i * ldc + j]}, expected ${want}`);
-        }
-      // Past each row's n columns nothing is written.
-      for (let i = 0; i < m; i++) for (let j = n; j < ldc; j++) assert.equal(f32[c + i * ldc + j], before[i * ldc + j]);
-    }),
-    { numRuns: runs(60) },
-  );
-});
+// Both forms of the kernel: multiply-adds separate, and fused where the engine has relaxed SIMD
+// (the form the pool runs here; Node 20 has it behind a flag that relaxed-simd.ts turns on).
+const fusedHere = multiplyAdd();
+for (const fusedMultiplyAdd of [false, true]) {
+  test(`the GEMM kernel computes C = A . B and C += A . B on every block shape (multiply-adds ${fusedMultiplyAdd ? 'fused' : 'separate'})`, { skip: fusedMultiplyAdd && !fusedHere.fused && `relaxed SIMD is not here: ${(fusedHere as { reason: string }).reason}` }, async () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(assembleModule([{ name: 'gemm', body: gemmKernel({ fusedMultiplyAdd }) }], 64)), { env: { memory } });
+    const gemm = instance.exports.gemm as (...args: number[]) => void;
+    const f32 = new Float32Array(memory.buffer);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 13 }), fc.nat(3), fc.boolean(), (mb, nb, k, extra, accumulate) => {
+        const m = 4 * mb;
+        const n = 8 * nb;
+        // Row strides wider than the rows, as where the GEMM writes into a larger matrix.
+        const lda = k + extra;
+        const ldc = n + 8 * extra;
+        const a = 0;
+        const b = m * lda + 4;
+        const c = b + k * n + 4;
+        f32.set(values(m * lda, 1), a);
+        f32.set(values(k * n, 2), b);
+        const before = values(m * ldc, 3);
+        f32.set(before, c);
+        gemm(a * 4, lda * 4, b * 4, n * 4, c * 4, ldc * 4, m, n, k, accumulate ? 1 : 0);
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let want = accumulate ? before[i * ldc + j] : 0;
+            for (let p = 0; p < k; p++) want += f32[a + i * lda + p] * f32[b + p * n + j];
+            assert.ok(Math.abs(f32[c + i * ldc + j] - want) <= 1e-5 * (1 + Math.abs(want)), `C[${i}, ${j}] = ${f32[c + i * ldc + j]}, expected ${want}`);
+          }
+        // Past each row's n columns nothing is written.
+        for (let i = 0; i < m; i++) for (let j = n; j < ldc; j++) assert.equal(f32[c + i * ldc + j], before[i * ldc + j]);
+      }),
+      { numRuns: runs(60) },
+    );
+  });
+}
 
 const convArbitrary = fc
   .record({

@@ -48,7 +48,12 @@ export interface ExecutionReport {
    * Convolutions and matmuls that ran on the native GEMM kernels between pipelines, and on how
    * many worker threads (one per core).
    */
-  readonly native?: { readonly steps: number; readonly threads: number };
+  readonly native?: {
+    readonly steps: number;
+    readonly threads: number;
+    /** 'fused' where the GEMM kernel multiplies and adds in one instruction (relaxed SIMD), else 'separate' and why. */
+    readonly multiplyAdd: string;
+  };
   /**
    * The threads the kernels other than native steps ran on: the native pool's workers for its
    * JavaScript kernels; for gpu.js's WebAssembly pipelines, its fused-threaded executor's worker pool
@@ -91,6 +96,8 @@ export class CallRecord {
   nativeSteps = 0;
   /** The native pool's threads, when a native step ran. */
   nativeThreads = 0;
+  /** How the native GEMM kernel multiplies and adds, when a native step ran. */
+  nativeMultiplyAdd = '';
   pipelineThreads = 0;
   executorKind: string | undefined;
   /** The kernel modes that really ran (gpu.js's own word for its backend, or 'javascript'). */
@@ -145,7 +152,7 @@ export class CallRecord {
       skipped: choice.skipped,
       ...(choice.adapter === undefined ? {} : { adapter: choice.adapter }),
       hostSteps: this.hostSteps,
-      ...(this.nativeSteps > 0 ? { native: { steps: this.nativeSteps, threads: this.nativeThreads } } : {}),
+      ...(this.nativeSteps > 0 ? { native: { steps: this.nativeSteps, threads: this.nativeThreads, multiplyAdd: this.nativeMultiplyAdd } } : {}),
       milliseconds: { pipelines: Math.round(this.milliseconds.pipelines), native: Math.round(this.milliseconds.native) },
       segments: this.segments,
       ...(this.pipelineThreads > 0 ? { pipelineThreads: this.pipelineThreads } : {}),

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { assembleModule } from './wasm-assembler.ts';
 import { GEMM_COLUMNS, GEMM_ROWS, gemmKernel } from './gemm-kernel.ts';
+import { multiplyAdd, type MultiplyAdd } from './relaxed-simd.ts';
 import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
 import type { JavascriptKernel } from './javascript-kernel.ts';
@@ -23,7 +24,7 @@ const MAXIMUM_PAGES = 65536;
 
 let compiledModule: WebAssembly.Module | undefined;
 const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModule([
-      { name: 'gemm', body: gemmKernel() },
+      { name: 'gemm', body: gemmKernel({ fusedMultiplyAdd: multiplyAdd().fused }) },
       { name: 'patchRow', body: patchRowKernel() },
       { name: 'shiftAddRow', body: shiftAddRowKernel() },
     ], MAXIMUM_PAGES)));
@@ -42,6 +43,8 @@ const workerSource = (): string => {
 
 export class NativePool {
   readonly threads: number;
+  /** Whether the GEMM kernel's multiply-adds are fused (relaxed-simd.ts), and how or why not. */
+  readonly multiplyAdd: MultiplyAdd = multiplyAdd();
   private readonly memory: WebAssembly.Memory;
   private workers: Worker[] | undefined;
   private floats: Float32Array;

@@ -164,6 +164,14 @@ export class FunctionBuilder {
   f32x4Mul(): this {
     return this.simd(0xe6);
   }
+  /**
+   * Relaxed SIMD's f32x4.relaxed_madd: stack a, b, c gives a * b + c, fused into one rounding
+   * where the processor has FMA (the proposal leaves fused or not to the implementation). Only
+   * in a module whose engine validates it (relaxed-simd.ts).
+   */
+  f32x4RelaxedMadd(): this {
+    return this.simd(0x105);
+  }
 
   bytes(): number[] {
     const groups: number[][] = [];

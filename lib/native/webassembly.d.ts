@@ -14,5 +14,6 @@ declare namespace WebAssembly {
     constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
     readonly exports: Record<string, unknown>;
   }
+  function validate(bytes: Uint8Array): boolean;
   function instantiate(bytes: Uint8Array, imports?: Record<string, Record<string, unknown>>): Promise<{ module: Module; instance: Instance }>;
 }

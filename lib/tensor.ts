@@ -31,6 +31,13 @@ export interface Primitive<P = unknown> {
    * fuse chains of them; one that keeps float32 operands float32 builds it with `keepsFloat32`.
    */
   readonly elementwise?: (args: readonly Expression[], params: P) => Expression;
+  /**
+   * The same in the native pool's JavaScript kernels, where a branch-free form computes the same
+   * value faster: V8 compiles `c ? 1 : 0` and Math.max to conditional jumps, and on data whose
+   * outcome is a coin toss (a ReLU's sign, a max pool's tie mask) the mispredictions cost more
+   * than the arithmetic.
+   */
+  readonly javascriptElementwise?: (args: readonly Expression[], params: P) => Expression;
   /** A leaf (a constant) has no inputs and nothing to differentiate. */
   readonly leaf?: true;
 

@@ -287,3 +287,30 @@ test('workers drop the kernels they are told to forget, and compile them again w
     await pool.destroy();
   }
 });
+
+test("the native kernels' branch-free forms (comparisons, a maximum or minimum with 0) equal the primitives' references on every kind of float32", () => {
+  const [a, b] = [name('a', true), name('b', true)];
+  const zero = literal(0);
+  const withForm = primitives.filter((primitive) => primitive.javascriptElementwise !== undefined);
+  assert.deepEqual(withForm.map((primitive) => primitive.name).sort(), ['equal', 'greater', 'less', 'maximum', 'minimum']);
+  // Each form with names for operands, and with the literal 0 on either side (a ReLU).
+  const cases = withForm.flatMap((primitive) =>
+    [[a, b], [a, zero], [zero, b]].map((args) => {
+      const expression = primitive.javascriptElementwise!(args, {});
+      assert.equal(expression.float32, true, expression.text);
+      return { primitive, args, run: new Function('a', 'b', `return ${expression.text};`) as (a: number, b: number) => number };
+    }),
+  );
+  const special = [0, -0, Infinity, -Infinity, NaN, 3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45, -1.401298464324817e-45, 1, -1];
+  const float32 = fc.oneof(fc.constantFrom(...special), fc.float());
+  fc.assert(
+    fc.property(float32, float32, (x, y) => {
+      for (const { primitive, args, run } of cases) {
+        const [u, v] = [args[0] === zero ? 0 : x, args[1] === zero ? 0 : y];
+        const [expected] = primitive.evaluate([{ shape: [1], data: Float64Array.of(u) }, { shape: [1], data: Float64Array.of(v) }] as never, {} as never, [1]);
+        assert.ok(Object.is(run(x, y), expected), `${primitive.name}(${u}, ${v}): ${run(x, y)}, not ${expected}`);
+      }
+    }),
+    { numRuns: runs(2000) },
+  );
+});

@@ -23,6 +23,8 @@ export interface Expression {
   readonly float32: boolean;
   /** The integer it is, where it is one written out (an index of 0 drops its term). */
   readonly integer?: number;
+  /** The number it is, where it is a finite literal (a ReLU's 0). */
+  readonly constant?: number;
   /** Where it is a quotient, its operands: the native kernels may multiply by a divisor's reciprocal computed once. */
   readonly quotient?: { readonly dividend: Expression; readonly divisor: Expression };
 }
@@ -67,7 +69,7 @@ export const literal = (value: number): Expression => {
   const written = Number.isInteger(value) && magnitude < 1e21 ? `${value}.0` : String(value);
   // JavaScript prints a number in plain digits from 1e-6 up to 1e21, with an exponent outside.
   const plainDigits = value === 0 || (magnitude >= 1e-6 && magnitude < 1e21);
-  return { text: value < 0 ? `(${written})` : written, reads: [], atom: value >= 0 && plainDigits, float32: Math.fround(value) === value };
+  return { text: value < 0 ? `(${written})` : written, reads: [], atom: value >= 0 && plainDigits, float32: Math.fround(value) === value, constant: value };
 };
 
 /** A name the emitter minted, whose value is a float32 number when `float32` says so. */

@@ -76,7 +76,10 @@ const boundary = (emit: Emit, traits: Omit<Boundary, 'kind' | 'emit'> = {}): Ker
 const passThrough = fused((w, node, index) => w.value(valueInputsOf(node)[0], index));
 
 const elementwise: Emit = (w, node, index) =>
-  node.primitive.elementwise!(node.inputs.map((input: Tensor) => w.value(input, index)), node.params);
+  ((w.flatFloat32 ? node.primitive.javascriptElementwise : undefined) ?? node.primitive.elementwise!)(
+    node.inputs.map((input: Tensor) => w.value(input, index)),
+    node.params,
+  );
 
 /** Sum or max over the reduced axes: nested loops with literal bounds, the input fused in. */
 const reduction =

@@ -46,12 +46,15 @@ export const binaryPrimitive = (
   fn: (a: number, b: number) => number,
   vjp: VjpRule<{}>,
   expression: (a: Expression, b: Expression) => Expression,
+  /** The branch-free form for the native pool's JavaScript kernels (`Primitive.javascriptElementwise`), where there is one. */
+  javascript?: (a: Expression, b: Expression) => Expression,
 ): Primitive<{}> => ({
   name,
   shape: sameShapes(name),
   evaluate: ([a, b]: readonly Value[]) => a.data.map((x, i) => fn(x, b.data[i])),
   vjp,
   elementwise: ([a, b]) => expression(a, b),
+  ...(javascript === undefined ? {} : { javascriptElementwise: ([a, b]: readonly Expression[]) => javascript(a, b) }),
 });
 
 /** Broadcasts operands to their common shape, naming the operation when they clash. */

@@ -1,6 +1,7 @@
 // Elementwise maximum. VJP: the cotangent to the larger operand, split evenly on ties.
 import { binaryOp, binaryPrimitive } from './elementwise.ts';
 import { keepsFloat32 } from '../codegen/expression.ts';
+import { withZero } from './branch-free.ts';
 import { tieSplit } from './tie-split.ts';
 import { greater } from './greater.ts';
 
@@ -9,5 +10,6 @@ export const maximumPrimitive = binaryPrimitive(
   (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   (ct, { inputs: [a, b] }) => tieSplit(ct, greater(a, b), a, b),
   (a, b) => keepsFloat32`Math.max(${a}, ${b})`,
+  (a, b) => withZero('max')(a, b) ?? keepsFloat32`Math.max(${a}, ${b})`,
 );
 export const maximum = binaryOp(maximumPrimitive);

@@ -54,8 +54,11 @@ const inside = (n: number, step: number, shift: number, size: number): [number, 
  * Patch matrix: row (c - c0, p, q), column (b - b0, i, j) holds x[b, c, i*sh + p*dh - pt,
  * j*sw + q*dw - pl], or 0 where that lies in the padding; columns past the last up to `ldb`
  * are zero (the GEMM reads whole blocks of 8). Each row is one call of the module's patchRow.
+ * `padded` says those columns are zero already (patchRow never writes them, so a matrix rebuilt
+ * in the same place keeps them): the weight gradient's patch rows are short (27 floats wide in
+ * the first layer, 1024 rows a batch image) and a fill call a row cost about 6 ms a step.
  */
-const patches = (dst: number, ldb: number, x: StridedView, c0: number, c1: number, b0: number, b1: number, g: ConvGeometry) => {
+const patches = (dst: number, ldb: number, x: StridedView, c0: number, c1: number, b0: number, b1: number, g: ConvGeometry, padded = false) => {
   const [, , height, width] = x.shape;
   const [sb, sc, sy, sx] = x.strides;
   const { kernel: [kh, kw], stride: [strideY, strideX], padding: [pt, pl], dilation: [dy, dx], output: [oh, ow] } = g;
@@ -68,7 +71,7 @@ const patches = (dst: number, ldb: number, x: StridedView, c0: number, c1: numbe
         const [from, to] = inside(ow, strideX, q * dx - pl, width);
         const origin = x.offset + b0 * sb + c * sc + (p * dy - pt) * sy + (q * dx - pl) * sx;
         patchRow(row * 4, origin * 4, sb * 4, b1 - b0, strideY * sy * 4, strideX * sx * 4, rowFrom, rowTo, oh, ow, from, to);
-        if (ldb > columns) f32.fill(0, row + columns, row + ldb);
+        if (ldb > columns && !padded) f32.fill(0, row + columns, row + ldb);
         row += ldb;
       }
     }
@@ -150,7 +153,7 @@ const convChannels = (job: ConvChannelsJob) => {
       a = weightRows;
       lda = depth;
     }
-    patches(patchMatrix, n, x, c, c + 1, 0, x.shape[0], geometry);
+    patches(patchMatrix, n, x, c, c + 1, 0, x.shape[0], geometry, c !== first);
     gemm(a * 4, lda * 4, patchMatrix * 4, n * 4, partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);
   }
   if (first === last) f32.fill(0, partial, partial + m * n);

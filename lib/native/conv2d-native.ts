@@ -6,11 +6,12 @@
 //    out[b, o] is the sum over taps (p, q) of G's row (o, p, q) shifted by where the tap reads.
 //    The form where there are fewer output channels than input channels (the input gradient):
 //    its GEMM reads the image as it is, with no patch matrix C*KH*KW tall.
-//  - by channel: for each input channel c, D (O x B*I*J) += W[:, c] (O x KH*KW) . patches(x[:,
-//    c]) (KH*KW x B*I*J), channels shared among the threads, each summing into its own D. The
+//  - by channel: for each input channel c, D (B*I*J x O) += patches(x[:, c]) (B*I*J x KH*KW) .
+//    W[:, c]^T (KH*KW x O), channels shared among the threads, each summing into its own D. The
 //    form of the weight gradient, a convolution whose "kernel" is the output cotangent (as large
 //    as an image) and whose output is the weight's 3 x 3: by image its GEMMs would be 9 columns
-//    wide and K = N*H*W deep; by channel they are O x KH*KW deep and B*9 wide.
+//    wide and K = N*H*W deep; by channel they are B*9 x KH*KW deep and O wide, and each patch row
+//    is a run of the kernel's rows, as long as the by-image form's.
 // Inputs are strided views (the gradient's transposes and flips are read in place).
 
 import type { Conv2dParams } from '../primitives/conv2d.ts';
@@ -87,28 +88,30 @@ const convolve = async (
     return delivered(memory, outAt, out, destination);
   }
 
+  // By channel, transposed (worker.ts's convChannels): each thread sums D ((image, p, q) x O)
+  // over its channels.
   const depth = kh * kw;
-  const columns = images * oh * ow;
-  const n = roundUp(columns, GEMM_COLUMNS);
+  const plane = oh * ow;
+  const rows = roundUp(images * plane, GEMM_ROWS);
+  const n = roundUp(outChannels, GEMM_COLUMNS);
   const ranges = shares(channels, pool.threads);
   const partialsAt = outAt + roundUp(outSize, 4);
-  const scratchAt = partialsAt + ranges.length * m * n;
-  const scratchSize = m * depth + depth * n;
+  const scratchAt = partialsAt + ranges.length * rows * n;
+  const scratchSize = rows * depth + depth * n;
   const memory = pool.reserve(scratchAt + ranges.length * scratchSize);
   const xView = place(memory, x, xAt);
   const wView = place(memory, w, wAt);
   await pool.run(
     ranges.map(([first, last], t) => ({
-      kind: 'conv-channels', x: xView, w: wView, geometry, first, last, partial: partialsAt + t * m * n, scratch: scratchAt + t * scratchSize,
+      kind: 'conv-channels', x: xView, w: wView, geometry, first, last, partial: partialsAt + t * rows * n, scratch: scratchAt + t * scratchSize,
     })),
   );
-  // Sum the threads' partial products, then lay D[o, (b, i, j)] out as out[b, o, i, j].
-  const plane = oh * ow;
-  for (let o = 0; o < outChannels; o++)
-    for (let b = 0; b < images; b++)
-      for (let s = 0; s < plane; s++) {
+  // Sum the threads' partial products, then lay D[(b, s), o] out as out[b, o, s].
+  for (let b = 0; b < images; b++)
+    for (let s = 0; s < plane; s++)
+      for (let o = 0; o < outChannels; o++) {
         let total = 0;
-        for (let t = 0; t < ranges.length; t++) total += memory[partialsAt + t * m * n + o * n + b * plane + s];
+        for (let t = 0; t < ranges.length; t++) total += memory[partialsAt + t * rows * n + (b * plane + s) * n + o];
         out[(b * outChannels + o) * plane + s] = total;
       }
   return out;

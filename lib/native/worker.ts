@@ -54,11 +54,8 @@ const inside = (n: number, step: number, shift: number, size: number): [number, 
  * Patch matrix: row (c - c0, p, q), column (b - b0, i, j) holds x[b, c, i*sh + p*dh - pt,
  * j*sw + q*dw - pl], or 0 where that lies in the padding; columns past the last up to `ldb`
  * are zero (the GEMM reads whole blocks of 8). Each row is one call of the module's patchRow.
- * `padded` says those columns are zero already (patchRow never writes them, so a matrix rebuilt
- * in the same place keeps them): the weight gradient's patch rows are short (27 floats wide in
- * the first layer, 1024 rows a batch image) and a fill call a row cost about 6 ms a step.
  */
-const patches = (dst: number, ldb: number, x: StridedView, c0: number, c1: number, b0: number, b1: number, g: ConvGeometry, padded = false) => {
+const patches = (dst: number, ldb: number, x: StridedView, c0: number, c1: number, b0: number, b1: number, g: ConvGeometry) => {
   const [, , height, width] = x.shape;
   const [sb, sc, sy, sx] = x.strides;
   const { kernel: [kh, kw], stride: [strideY, strideX], padding: [pt, pl], dilation: [dy, dx], output: [oh, ow] } = g;
@@ -71,7 +68,7 @@ const patches = (dst: number, ldb: number, x: StridedView, c0: number, c1: numbe
         const [from, to] = inside(ow, strideX, q * dx - pl, width);
         const origin = x.offset + b0 * sb + c * sc + (p * dy - pt) * sy + (q * dx - pl) * sx;
         patchRow(row * 4, origin * 4, sb * 4, b1 - b0, strideY * sy * 4, strideX * sx * 4, rowFrom, rowTo, oh, ow, from, to);
-        if (ldb > columns && !padded) f32.fill(0, row + columns, row + ldb);
+        if (ldb > columns) f32.fill(0, row + columns, row + ldb);
         row += ldb;
       }
     }
@@ -130,31 +127,42 @@ const convImages = (job: ConvImagesJob) => {
   }
 };
 
+/**
+ * The by-channel form (conv2d-native.ts), computed transposed: for each channel c of x (a batch
+ * image, in the weight gradient), D ((images, p, q) x O) += patches (rows (image, p, q), columns
+ * (i, j), x's channel c seen through every output position) . w[:, c]^T ((i, j) x O). The patch
+ * rows are the by-image form's: runs as long as the kernel's rows (16 or 32 floats in the
+ * weight gradient) where the untransposed product's are as short as the output's (3), and the
+ * GEMM is as wide as the output channels, with the kernel's extent as its depth.
+ */
 const convChannels = (job: ConvChannelsJob) => {
   const { x, w, geometry, first, last, scratch, partial } = job;
-  const { outChannels, output: [oh, ow], kernel: [kh, kw] } = geometry;
+  const { outChannels, output: [oh, ow], kernel: [kh, kw], stride, dilation } = geometry;
   const depth = kh * kw;
-  const columns = x.shape[0] * oh * ow;
-  const m = roundUp(outChannels, ROWS);
-  const n = roundUp(columns, COLUMNS);
-  const weightRows = scratch;
-  const patchMatrix = scratch + m * depth;
-  // w[o, c, p, q] for one c as a matrix (o, (p, q)).
+  const rows = x.shape[0] * oh * ow;
+  const m = roundUp(rows, ROWS);
+  const n = roundUp(outChannels, COLUMNS);
+  const patchMatrix = scratch;
+  const weightRows = scratch + m * depth;
+  // Rows and columns no product writes stay zero for the whole job.
+  f32.fill(0, patchMatrix + rows * depth, patchMatrix + m * depth);
+  if (n > outChannels) f32.fill(0, weightRows, weightRows + depth * n);
+  // x with its first two axes swapped, and the geometry with kernel and output swapped: the
+  // patches of channel c are then the by-image patches of "image" c. A kernel tap of the swap
+  // moves by the convolution's stride, an output position by its dilation.
+  const swapped: StridedView = { offset: x.offset, shape: [x.shape[1], x.shape[0], x.shape[2], x.shape[3]], strides: [x.strides[1], x.strides[0], x.strides[2], x.strides[3]] };
+  const taps: ConvGeometry = { ...geometry, kernel: [oh, ow], output: [kh, kw], stride: dilation, dilation: stride, depth: rows };
   const [so, sc, sp, sq] = w.strides;
-  const rowsInPlace = m === outChannels && sq === 1 && sp === kw;
   for (let c = first; c < last; c++) {
-    let a = w.offset + c * sc;
-    let lda = so;
-    if (!rowsInPlace) {
-      for (let o = 0; o < m; o++)
-        for (let p = 0; p < kh; p++)
-          for (let q = 0; q < kw; q++)
-            f32[weightRows + o * depth + p * kw + q] = o < outChannels ? f32[w.offset + o * so + c * sc + p * sp + q * sq] : 0;
-      a = weightRows;
-      lda = depth;
-    }
-    patches(patchMatrix, n, x, c, c + 1, 0, x.shape[0], geometry, c !== first);
-    gemm(a * 4, lda * 4, patchMatrix * 4, n * 4, partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);
+    patches(patchMatrix, depth, swapped, 0, x.shape[0], c, c + 1, taps);
+    // w[o, c, i, j] as row (i, j), column o.
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) {
+        const row = weightRows + (i * kw + j) * n;
+        const base = w.offset + c * sc + i * sp + j * sq;
+        for (let o = 0; o < outChannels; o++) f32[row + o] = f32[base + o * so];
+      }
+    gemm(patchMatrix * 4, depth * 4, weightRows * 4, n * 4, partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);
   }
   if (first === last) f32.fill(0, partial, partial + m * n);
 };

@@ -18,6 +18,8 @@ import {
 import { fill } from '../lib/constants.ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { runs } from './runs.ts';
+import { testBackends } from './backends.ts';
+import { resizedCropIn } from '../lib/augment/resized-crop.ts';
 
 type Shape4 = readonly [number, number, number, number];
 
@@ -300,6 +302,31 @@ test('resizedCrop agrees with a plain-JS bilinear resize on random boxes and siz
     }),
     { numRuns: runs(20) },
   );
+});
+
+test('resizedCrop reads the same values through the batch\'s flat positions as through its per-channel view, interpreted and compiled', async () => {
+  const samples = fc.sample(
+    fc.tuple(smallImages, fc.array(boxArbitrary(8, 8), { minLength: 3, maxLength: 3 }), fc.integer({ min: 1, max: 12 })),
+    { numRuns: runs(6), seed: 26 },
+  );
+  for (const [images, boxes, size] of samples) {
+    const crop = (layout: 'batch' | 'channels') => (args: { images: Images }) => resizedCropIn(layout, args.images, boxesTensors(boxes), size);
+    const byBatch = values(crop('batch')({ images }));
+    assert.ok(sameValues(byBatch, values(crop('channels')({ images }))), 'interpreted');
+    const data = Float32Array.from(values(images));
+    for (const backend of testBackends) {
+      const [batch, channels] = [compile(crop('batch'), { backend, onWarning: () => {} }), compile(crop('channels'), { backend, onWarning: () => {} })];
+      try {
+        const input = { images: { shape: [...SHAPE], data } };
+        const [a, b] = [await batch(input as never), await channels(input as never)];
+        assert.ok(sameValues(a.data, b.data), `${backend}: the layouts differ`);
+        assertClose(a.data, byBatch, 1e-6, `${backend} against the interpreter`);
+      } finally {
+        await batch.destroy();
+        await channels.destroy();
+      }
+    }
+  }
 });
 
 test('resizedCrop uses pixel centres (align-corners=false): halving averages 2x2 blocks, doubling interpolates at quarters', () => {

@@ -5,8 +5,13 @@
 // reads outside its box). Downscaling is not antialiased (torchvision's tensor path now is by
 // default, PIL always was); for CIFAR's 32 -> 32 resizes of crops of 14 pixels or more that
 // mostly upsamples anyway.
-// Sampling in the language: the four neighbours' flat positions in a [C, N * H * W] view of the
-// batch (one gather reads the same positions for every channel), blended by the fractions.
+// Sampling in the language: the four neighbours' flat positions in the batch, blended by the
+// fractions. The positions index the batch as it lies, [N * C * H * W], so the native kernel
+// reads each neighbour at its position directly; through a [C, N * H * W] view (one index per
+// pixel for every channel) it took each position apart into image, row and column to find it
+// in the transposed layout, and the result was transposed back. Positions are floats, exact up
+// to 2^24: a batch with more elements than that takes the per-channel view, whose positions go
+// up to N * H * W only.
 
 import type { Tensor } from '../tensor.ts';
 import { arange } from '../constants.ts';
@@ -36,20 +41,43 @@ const sourceCoordinates = (start: Tensor, length: Tensor, size: number, count: n
 
 const lerp = (a: Tensor, b: Tensor, t: Tensor): Tensor => add(a, mul(sub(b, a), t));
 
+/**
+ * The positions' layout: 'batch' indexes [N * C * H * W], 'channels' a [C, N * H * W] view. Both
+ * give the same values; resizedCrop takes 'batch' where its positions are exact floats.
+ */
+export type CropLayout = 'batch' | 'channels';
+
 export const resizedCrop = (images: Images, boxes: CropBoxes, size: number): Images => {
+  const elements = images.shape.reduce((a, b) => a * b, 1);
+  return resizedCropIn(elements <= 2 ** 24 ? 'batch' : 'channels', images, boxes, size);
+};
+
+export const resizedCropIn = (layout: CropLayout, images: Images, boxes: CropBoxes, size: number): Images => {
   const [count, channels, height, width] = imageShape('resizedCrop', images);
   if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`resizedCrop: size ${size} is not a positive integer`);
   const rows = sourceCoordinates(boxes.top, boxes.height, size, count);
   const columns = sourceCoordinates(boxes.left, boxes.width, size, count);
+  const rowWeight = reshape(rows.weight, [count, 1, size, 1]);
+  const columnWeight = reshape(columns.weight, [count, 1, 1, size]);
+  const sample = (read: (row: Tensor, column: Tensor) => Tensor, along: (weight: Tensor) => Tensor): Tensor => {
+    const firstRow = lerp(read(rows.first, columns.first), read(rows.first, columns.second), along(columnWeight));
+    const secondRow = lerp(read(rows.second, columns.first), read(rows.second, columns.second), along(columnWeight));
+    return lerp(firstRow, secondRow, along(rowWeight));
+  };
+  const column = (c: Tensor) => reshape(c, [count, 1, 1, size]);
+  if (layout === 'batch') {
+    // Flat position n C H W + c H W + row W + column, as [N, 1, size, 1] + [1, C, 1, 1] + [N, 1, 1, size].
+    const imageOffset = reshape(mul(arange(count), channels * height * width), [count, 1]);
+    const channelOffset = reshape(mul(arange(channels), height * width), [1, channels, 1, 1]);
+    const rowStart = (row: Tensor) => add(reshape(add(mul(row, width), imageOffset), [count, 1, size, 1]), channelOffset);
+    const flat = reshape(images as Tensor, [count * channels * height * width]);
+    return sample((row, c) => gather(flat, add(rowStart(row), column(c)), 0), (weight) => weight) as Images; // [N, C, size, size]
+  }
   // Flat position n H W + row W + column, as [N, size, 1] + [N, 1, size] -> [N, size, size].
   const imageOffset = reshape(mul(arange(count), height * width), [count, 1]);
-  const rowStart = (row: Tensor) => reshape(add(mul(row, width), imageOffset), [count, size, 1]);
-  const column = (c: Tensor) => reshape(c, [count, 1, size]);
+  const rowStart = (row: Tensor) => reshape(add(mul(row, width), imageOffset), [count, 1, size, 1]);
   const flat = reshape(transpose(images as Tensor, [1, 0, 2, 3]), [channels, count * height * width]);
-  const read = (row: Tensor, c: Tensor) => gather(flat, add(rowStart(row), column(c)), 1); // [C, N, size, size]
-  const rowWeight = reshape(rows.weight, [1, count, size, 1]);
-  const columnWeight = reshape(columns.weight, [1, count, 1, size]);
-  const firstRow = lerp(read(rows.first, columns.first), read(rows.first, columns.second), columnWeight);
-  const secondRow = lerp(read(rows.second, columns.first), read(rows.second, columns.second), columnWeight);
-  return transpose(lerp(firstRow, secondRow, rowWeight), [1, 0, 2, 3]) as Tensor as Images;
+  const read = (row: Tensor, c: Tensor) => gather(flat, reshape(add(rowStart(row), column(c)), [count, size, size]), 1); // [C, N, size, size]
+  const channelsFirst = (weight: Tensor) => reshape(weight, [1, count, ...weight.shape.slice(2)]);
+  return transpose(sample(read, channelsFirst), [1, 0, 2, 3]) as Tensor as Images;
 };

@@ -257,6 +257,16 @@ export class Emitter {
     }
     const b = parameter(buffer);
     const layout = this.layoutFor(node);
+    // Read at an index that `unravel` made from one position over the node's whole shape (a
+    // gather through a reshape to flat positions), from a buffer laid out row-major: that
+    // position is the buffer's own, with no arithmetic to take it apart into planes, rows and
+    // columns and put it back together (the augmentation's resized crop reads four neighbours
+    // an output element so).
+    if (this.settings.flatFloat32 && !isWrapped(layout) && node.rank >= 2) {
+      const whole = this.unravelledAt(index, node.shape, 0);
+      if (whole?.length === node.rank && flatOrder(layout, node.shape).every((axis, i) => axis === i))
+        return { ...code`${b}[${whole.flat}]`, float32: true };
+    }
     let [z, y, x]: Expression[] = [];
     if (isWrapped(layout)) {
       const { quotient, remainder } = this.divide(this.ravel(index, node.shape), layout.wrap);

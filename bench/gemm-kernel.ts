@@ -33,9 +33,9 @@ const shapes: Shape[] = [
   { name: 'conv 64->128 forward (by image)', m: 128, k: 576, n: 64 },
   { name: 'conv 32->64 input gradient (shifts)', m: 288, k: 64, n: 256 },
   { name: 'conv 64->128 input gradient (shifts)', m: 576, k: 128, n: 64 },
-  { name: 'conv 3->32 weight gradient (by channel)', m: 32, k: 1024, n: 27 },
-  { name: 'conv 32->64 weight gradient (by channel)', m: 64, k: 256, n: 288 },
-  { name: 'conv 64->128 weight gradient (by channel)', m: 128, k: 64, n: 576 },
+  { name: 'conv 3->32 weight gradient (by channel)', m: 27, k: 1024, n: 32 },
+  { name: 'conv 32->64 weight gradient (by channel)', m: 288, k: 256, n: 64 },
+  { name: 'conv 64->128 weight gradient (by channel)', m: 576, k: 64, n: 128 },
 ];
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;

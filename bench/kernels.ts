@@ -10,6 +10,7 @@
 // runs them as gpu.js's WebAssembly kernels instead (the baseline, side by side on the same build). Each line says
 // which ran, and on how many worker threads.
 
+import { describeMultiplyAdd } from '../lib/native/relaxed-simd.ts';
 import { parseArgs } from 'node:util';
 import { GPU } from 'gpu.js';
 import { conv2d, grad, matmul, mul, sum, type Tensor } from '../lib/index.ts';
@@ -96,9 +97,9 @@ for (const backend of backends) {
     }
     const report = compiled.report()!;
     const threads = { pipelines: report.pipelineThreads ?? 0, native: report.native?.threads ?? 0 };
-    ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, ...(report.native ? { multiplyAdd: report.native.multiplyAdd } : {}), fallbackReason: report.fallbackReason, threads, ...(report.adapter ? { adapter: report.adapter } : {}) };
+    ran[backend] = { kernelMode: report.kernelMode, executorKind: report.executorKind, ...(report.native ? { multiplyAdd: describeMultiplyAdd(report.native.multiplyAdd) } : {}), fallbackReason: report.fallbackReason, threads, ...(report.adapter ? { adapter: report.adapter } : {}) };
     const where = [
-      ...(report.native ? [`native GEMM on ${threads.native} worker threads, multiply-add ${report.native.multiplyAdd}`] : []),
+      ...(report.native ? [`native GEMM on ${threads.native} worker threads, multiply-add ${describeMultiplyAdd(report.native.multiplyAdd)}`] : []),
       ...(report.executorKind === 'native-pool'
         ? [`JavaScript kernels on ${threads.pipelines} thread${threads.pipelines === 1 ? '' : 's'} of the native pool`]
         : report.executorKind

@@ -22,6 +22,7 @@
 // --without-tiled runs webgpu's convolutions and matmuls as gpu.js's kernels in gpu.js's
 // pipelines, as before the tiled kernels and device runs (their baseline on the same GPU).
 
+import { describeMultiplyAdd } from '../lib/native/relaxed-simd.ts';
 import { parseArgs } from 'node:util';
 import {
   cifarTrainAugmentation, invariantSpreadingLoss, key, materialize, resnet18Cifar, sgd, smallCifarEncoder, split,
@@ -196,7 +197,7 @@ console.log(
   `backend ${report.backend} (${report.adapter ? `adapter ${report.adapter}, ` : ''}kernels ${report.kernelMode}, executor ${report.executorKind}` +
     `${report.skipped.length ? `; passed over: ${report.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}` : ''})`,
 );
-const native = report.native ? `; native GEMM steps ${report.native.steps} on ${report.native.threads} worker threads, multiply-add ${report.native.multiplyAdd}` : '';
+const native = report.native ? `; native GEMM steps ${report.native.steps} on ${report.native.threads} worker threads, multiply-add ${describeMultiplyAdd(report.native.multiplyAdd)}` : '';
 const kernelThreads = report.executorKind === 'native-pool' ? 'JavaScript kernels on the native pool' : 'gpu.js pipelines';
 if (report.device)
   console.log(
@@ -215,7 +216,7 @@ console.log(JSON.stringify({
   ...(modelSeconds === undefined ? {} : { model_only_instances_per_second: Number((batch / modelSeconds).toFixed(3)) }),
   backend: report.backend, kernels: report.kernelMode, ...(report.adapter ? { adapter: report.adapter } : {}), batch, steps,
   seconds_per_step: Number(stepSeconds.toFixed(3)), ...(modelSeconds === undefined ? {} : { model_only_seconds_per_step: Number(modelSeconds.toFixed(3)) }),
-  pipeline_threads: report.pipelineThreads, native_threads: report.native?.threads ?? 0, ...(report.native ? { multiply_add: report.native.multiplyAdd } : {}), ...(elementwise ?? {}),
+  pipeline_threads: report.pipelineThreads, native_threads: report.native?.threads ?? 0, ...(report.native ? { multiply_add: describeMultiplyAdd(report.native.multiplyAdd) } : {}), ...(elementwise ?? {}),
   ...(report.device ? { tiled_steps: report.device.tiledSteps, uploaded_bytes: report.device.uploadedBytes, read_back_bytes: report.device.readBackBytes } : {}),
 }));
 await compiled.destroy();

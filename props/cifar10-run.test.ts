@@ -273,6 +273,11 @@ test('the command line: defaults, explicit flags, errors, and the options a resu
     'backend native (kernels webasm, executor fused-threaded); passed over: webgpu: no adapter; headlessgl: no GL context');
   assert.equal(describeExecution({ ...report, skipped: [], hostSteps: ['gather', 'gather'] }, true),
     'backend native (kernels webasm, executor fused-threaded), as requested with --backend; on the host between kernels: gather');
+  // Native GEMMs without relaxed SIMD are named; with it, nothing is added.
+  const native = (multiplyAdd: { fused: true; how: string } | { fused: false; reason: string }) => ({ ...report, skipped: [], native: { steps: 3, threads: 2, multiplyAdd } });
+  assert.equal(describeExecution(native({ fused: false, reason: 'this engine does not validate relaxed SIMD' }), true),
+    'backend native (kernels webasm, executor fused-threaded), as requested with --backend; native GEMM multiply-adds separate: this engine does not validate relaxed SIMD');
+  assert.equal(describeExecution(native({ fused: true, how: 'relaxed SIMD, on by default' }), true), 'backend native (kernels webasm, executor fused-threaded), as requested with --backend');
 });
 
 test('an objective file is loaded, tried, and refused with a reason', async () => {

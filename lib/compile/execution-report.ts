@@ -3,6 +3,7 @@
 // returns. The backend chosen is not taken as the truth: a gpu.js pipeline runs private copies
 // of its kernels and may degrade on its own, so what each segment says it ran is.
 
+import type { MultiplyAdd } from '../native/relaxed-simd.ts';
 import type { BackendChoice, BackendName } from './backend.ts';
 
 export interface SegmentTiming {
@@ -51,8 +52,8 @@ export interface ExecutionReport {
   readonly native?: {
     readonly steps: number;
     readonly threads: number;
-    /** 'fused' where the GEMM kernel multiplies and adds in one instruction (relaxed SIMD), else 'separate' and why. */
-    readonly multiplyAdd: string;
+    /** Whether the GEMM kernel multiplies and adds in one instruction (relaxed SIMD), and how, or why not. */
+    readonly multiplyAdd: MultiplyAdd;
   };
   /**
    * The threads the kernels other than native steps ran on: the native pool's workers for its
@@ -97,7 +98,7 @@ export class CallRecord {
   /** The native pool's threads, when a native step ran. */
   nativeThreads = 0;
   /** How the native GEMM kernel multiplies and adds, when a native step ran. */
-  nativeMultiplyAdd = '';
+  nativeMultiplyAdd: MultiplyAdd = { fused: false, reason: 'no native step ran' };
   pipelineThreads = 0;
   executorKind: string | undefined;
   /** The kernel modes that really ran (gpu.js's own word for its backend, or 'javascript'). */

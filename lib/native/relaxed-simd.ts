@@ -23,6 +23,9 @@ const probe = (): Uint8Array => {
   return assembleModule([{ name: 'probe', body: f }], 1);
 };
 
+/** The form in a few words, for the benches' lines: "fused (how)" or "separate (why)". */
+export const describeMultiplyAdd = (form: MultiplyAdd): string => (form.fused ? `fused (${form.how})` : `separate (${form.reason})`);
+
 let known: MultiplyAdd | undefined;
 
 /** Whether the GEMM kernel may use relaxed_madd here, turning V8's flag on where that is what it takes. */

@@ -37,6 +37,8 @@ export const describeExecution = (report: ExecutionReport, requested: boolean): 
   (requested ? ', as requested with --backend'
     : report.skipped.length > 0 ? `; passed over: ${report.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}` : ', the first choice') +
   (report.fallbackReason ? `; fell back: ${report.fallbackReason}` : '') +
+  // The GEMM's slower form, where the engine has no relaxed SIMD, is a degradation to name.
+  (report.native !== undefined && !report.native.multiplyAdd.fused ? `; native GEMM multiply-adds separate: ${report.native.multiplyAdd.reason}` : '') +
   (report.hostSteps.length > 0 ? `; on the host between kernels: ${[...new Set(report.hostSteps)].join(', ')}` : '');
 
 /**

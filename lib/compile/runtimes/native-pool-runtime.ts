@@ -19,7 +19,7 @@ export const nativeStepRuntime = (profile: boolean, recycled: boolean): SegmentR
     values.set(segment.node, result, true);
     record.nativeSteps++;
     record.nativeThreads = pool.threads;
-    record.nativeMultiplyAdd = pool.multiplyAdd.fused ? `fused (${pool.multiplyAdd.how})` : `separate (${pool.multiplyAdd.reason})`;
+    record.nativeMultiplyAdd = pool.multiplyAdd;
     record.segment('native', start, [segment.node]);
     if (profile) record.kernel(segment.node, start, `${segment.node} (native)`);
     values.release(segment);

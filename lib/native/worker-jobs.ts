@@ -51,9 +51,10 @@ export interface ConvImagesJob extends Share {
 }
 
 /**
- * For each input channel of the range, the channel's patch matrix across all images, one GEMM
- * summed into this worker's partial sum (for convolutions whose kernel is larger than their
- * output, such as the weight gradient).
+ * For each input channel of the range, the channel's patch matrix across all images (rows image
+ * and output position, columns kernel position), one GEMM with the channel's weights transposed,
+ * summed into this worker's partial sum, (images x output positions) by output channels (for
+ * convolutions whose kernel is larger than their output, such as the weight gradient).
  */
 export interface ConvChannelsJob extends Share {
   readonly kind: 'conv-channels';

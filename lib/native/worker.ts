@@ -7,8 +7,9 @@
 //  - conv-images: for each image of a range, the patch matrix of the image, one GEMM with the
 //    packed weights, the result into the output (the usual im2col convolution);
 //  - conv-channels: for each input channel of a range, the channel's patch matrix across all
-//    images, one GEMM accumulated into this worker's partial sum (for convolutions whose kernel
-//    is larger than their output, such as the weight gradient);
+//    images (rows image and output position, columns kernel position), one GEMM with the
+//    channel's weights transposed, accumulated into this worker's partial sum (for convolutions
+//    whose kernel is larger than their output, such as the weight gradient);
 //  - conv-shifts: for each image of a range, one GEMM of the taps (output channel and kernel
 //    position, by input channel) with the image's channels, then each tap's row added into the
 //    output shifted by where the tap reads (for convolutions with fewer output channels than

@@ -13,7 +13,7 @@
 #
 # The same computation as the project's, piece by piece:
 #  - the small CIFAR encoder (lib/nn/small-cifar-encoder.ts): three stages of a 3x3 convolution
-#    without bias, batch norm (momentum 0.1, epsilon 1e-5), ReLU and 2x2 max pooling, widths
+#    without bias, batch norm (momentum 0.1, epsilon 1e-5), 2x2 max pooling and ReLU, widths
 #    32, 64, 128; global average pooling, a linear layer to 128 features, L2 normalisation;
 #    PyTorch's default initialisation of the convolutions is the project's (uniform in
 #    +-1/sqrt(fan-in)), the linear layer's bias starts at zero as the project's does;
@@ -52,8 +52,9 @@ class SmallCifarEncoder(nn.Module):
             stages += [
                 nn.Conv2d(in_channels if i == 0 else widths[i - 1], width, 3, padding=1, bias=False),
                 nn.BatchNorm2d(width, eps=1e-5, momentum=0.1),
-                nn.ReLU(),
+                # Pooled before the ReLU, as the project's encoder (the same function).
                 nn.MaxPool2d(2),
+                nn.ReLU(),
             ]
         self.stages = nn.Sequential(*stages)
         self.projection = nn.Linear(widths[-1], feature_dimension)

@@ -1,4 +1,4 @@
-// The small CIFAR encoder: three stages of conv3x3-BN-ReLU-maxpool2 (3 -> 32 -> 64 -> 128
+// The small CIFAR encoder: three stages of conv3x3-BN-maxpool2-ReLU (3 -> 32 -> 64 -> 128
 // channels), global average pooling, a linear layer to the feature dimension (128) and L2
 // normalisation: [N, 3, 32, 32] -> [N, 128], about 21 MFLOP per image. Small enough to train
 // on a CPU, deep enough to learn something from CIFAR-10.
@@ -51,7 +51,10 @@ export const smallCifarEncoder = ({
       stages.forEach((stage, i) => {
         const { y, state: next } = stage.apply(params.stages[i], state.stages[i], x, mode);
         nextStates.push(next);
-        x = maxPool(relu(y));
+        // ReLU after the pooling: max pooling commutes with a monotone function, so this is
+        // maxPool(relu(y)) with the ReLU (and its gradient) over a quarter of the values, and
+        // the pooling's comparisons, forward and backward, on y itself.
+        x = relu(maxPool(y));
       });
       const pooled = globalAveragePool(x) as Tensor as Tensor<readonly [N, number]>;
       const features = l2Normalize(projection.apply(params.projection, pooled));

@@ -197,7 +197,7 @@ console.log(
   `backend ${report.backend} (${report.adapter ? `adapter ${report.adapter}, ` : ''}kernels ${report.kernelMode}, executor ${report.executorKind}` +
     `${report.skipped.length ? `; passed over: ${report.skipped.map((s) => `${s.backend} (${s.reason})`).join(', ')}` : ''})`,
 );
-const native = report.native ? `; native GEMM steps ${report.native.steps} on ${report.native.threads} worker threads, multiply-add ${describeMultiplyAdd(report.native.multiplyAdd)}` : '';
+const native = report.native ? `; native steps ${report.native.steps} (GEMMs and max pooling gradients) on ${report.native.threads} worker threads, multiply-add ${describeMultiplyAdd(report.native.multiplyAdd)}` : '';
 const kernelThreads = report.executorKind === 'native-pool' ? 'JavaScript kernels on the native pool' : 'gpu.js pipelines';
 if (report.device)
   console.log(

@@ -44,6 +44,7 @@ export { matmul } from './primitives/matmul.ts';
 export { conv2d } from './primitives/conv2d.ts';
 export type { Conv2dOptions } from './primitives/conv2d.ts';
 export { maxPool2d, avgPool2d } from './primitives/pool2d.ts';
+export { maxPoolGradient } from './primitives/max-pool-gradient.ts';
 export type { Pool2dOptions } from './primitives/pool2d.ts';
 export { gather } from './primitives/gather.ts';
 export { scatterAdd } from './primitives/scatter-add.ts';

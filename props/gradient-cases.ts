@@ -10,11 +10,12 @@ import {
   sum, tensor, transpose, type Tensor,
 } from '../lib/index.ts';
 import {
-  broadcastPairArbitrary, shapeArbitrary, tensorArbitrary, type ValueOptions,
+  broadcastPairArbitrary, shapeArbitrary, tensorArbitrary, type ValueOptions, valuesArbitrary,
 } from '../lib/check/index.ts';
 import { topKIndices } from '../lib/primitives/top-k-indices.ts';
 import { topK } from '../lib/composites/top-k.ts';
 import { randomBits } from '../lib/primitives/random-bits.ts';
+import { maxPoolGradient } from '../lib/primitives/max-pool-gradient.ts';
 import { mean } from '../lib/composites/statistics.ts';
 
 export interface GradientCase {
@@ -103,6 +104,28 @@ const pool2dCase: GradientCase = {
   arbitrary: poolParametersArbitrary()
     .chain((p) => fc.record({ x: tensorArbitrary([2, p.c, p.h, p.w], { distinct: 0.01 }), options: fc.constant(p) })),
   f: ({ x, options }) => (options.kind === 'max' ? maxPool2d : avgPool2d)(x, options),
+};
+
+/**
+ * Max pooling's gradient over windows of 1..3 that tile the input, differentiated with respect to
+ * the cotangent it shares out (it is linear in it). The input travels as plain numbers (checkGrad
+ * differentiates every tensor it is given, and the gradient is a step function of the input), half
+ * the time small integers, so that windows hold ties of every size and the compiled kernels'
+ * shares of 1/k are checked against the interpreter's.
+ */
+const maxPoolGradientCase: GradientCase = {
+  arbitrary: fc
+    .record({ kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), ho: fc.integer({ min: 1, max: 3 }), wo: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 2 }) })
+    .chain(({ kh, kw, ho, wo, c }) => {
+      const shape = [2, c, ho * kh, wo * kw];
+      const size = shape.reduce((a, b) => a * b, 1);
+      const values = fc.oneof(fc.array(fc.integer({ min: -2, max: 1 }), { minLength: size, maxLength: size }), valuesArbitrary(size, { distinct: 0.01 }));
+      return fc.record({ ct: tensorArbitrary([2, c, ho, wo]), x: values.map((numbers) => ({ values: numbers, shape })), window: fc.constant([kh, kw] as [number, number]) });
+    }),
+  f: ({ ct, x, window }) => {
+    const input = tensor(x.values, x.shape);
+    return maxPoolGradient(ct, input, maxPool2d(input, { window }), window);
+  },
 };
 
 const gatherCase: GradientCase = {
@@ -229,6 +252,7 @@ export const gradientCases: Record<string, GradientCase> = {
   },
   conv2d: conv2dCase,
   pool2d: pool2dCase,
+  maxPoolGradient: maxPoolGradientCase,
   gather: gatherCase,
   scatterAdd: scatterAddCase,
   // stopGradient holds its value fixed: d/dx [x * stop(x)] = stop(x), not 2x.

@@ -107,10 +107,10 @@ export const sourceMutants: readonly SourceMutant[] = [
     },
   },
   {
-    name: 'max pooling over windows that tile the input: the tie split dropped in the VJP',
-    file: 'lib/primitives/pool2d.ts',
-    before: 'share = mul(spread, div(isMax, broadcastTo(sum(isMax, [3, 5], true), blocks)));',
-    after: 'share = mul(spread, isMax);',
+    name: 'max pooling over windows that tile the input: the tie split dropped in its gradient',
+    file: 'lib/primitives/max-pool-gradient.ts',
+    before: 'out[at(p, q)] = cotangent * ((x.data[at(p, q)] === top ? 1 : 0) / ties);',
+    after: 'out[at(p, q)] = cotangent * (x.data[at(p, q)] === top ? 1 : 0);',
     caughtBy: {
       'props/primitives.test.ts': ['gradient of pool2d matches finite differences at two-way ties'],
       'props/ties.test.ts': [tieTests.pool],
@@ -175,6 +175,7 @@ const nativeTests = {
   trainingStep: 'native: the compiled training step equals the interpreted one',
   conv2d: 'native conv2d equals the interpreter: any geometry, operands as views, all three GEMM forms',
   jobsTogether: 'jobs started together on one pool (two compiled functions called at once) each get their own result',
+  maxPoolGradient: 'native: maxPoolGradient compiled equals interpreted, forward and gradient',
 };
 
 /**
@@ -230,6 +231,14 @@ export const nativeMutants: readonly SourceMutant[] = [
     before: 'partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);',
     after: 'partial * 4, n * 4, m, n, depth, 1);',
     caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },
+  },
+  {
+    name: "max pooling's gradient on the native pool: each tied maximum gets the whole cotangent",
+    file: 'lib/native/max-pool-gradient-native.ts',
+    before: "'      const one = Math.fround(1 / ties), none = 0 / ties;',",
+    after: "'      const one = 1, none = 0;',",
+    caughtBy: { 'props/compile.test.ts': [nativeTests.maxPoolGradient] },
+    backends: 'native',
   },
   {
     name: "a convolution by shifts adds its taps' rows to an output it did not clear",

@@ -63,7 +63,7 @@ export interface ExecutionReport {
   readonly pipelineThreads?: number;
   /**
    * Where the last call's time went: in pipelines (gpu.js's, data in and out included, or runs
-   * of the native pool's JavaScript kernels) and in native GEMM steps.
+   * of the native pool's JavaScript kernels) and in native steps (GEMMs, max pooling's gradient).
    */
   readonly milliseconds?: { readonly pipelines: number; readonly native: number };
   /** The same, segment by segment in the order they ran (not in `profile` mode, which times kernels instead). */

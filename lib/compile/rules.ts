@@ -18,6 +18,7 @@ import { type GatherParams, gatherPrimitive } from '../primitives/gather.ts';
 import { type ScatterAddParams, scatterAddPrimitive } from '../primitives/scatter-add.ts';
 import { type Conv2dParams, conv2dPrimitive } from '../primitives/conv2d.ts';
 import { type Pool2dParams, pool2dPrimitive } from '../primitives/pool2d.ts';
+import { type MaxPoolGradientParams, maxPoolGradientPrimitive } from '../primitives/max-pool-gradient.ts';
 import { type RandomBitsParams, randomBitsPrimitive } from '../primitives/random-bits.ts';
 import { constantDataOf, constantPrimitive } from '../primitives/constant.ts';
 import { placeholderPrimitive } from '../primitives/placeholder.ts';
@@ -210,6 +211,26 @@ const pool2d: Emit = (w, node, index) => {
 };
 
 /**
+ * Max pooling's gradient over tiling windows (max-pool-gradient.ts), an output element a thread:
+ * its window's maxima counted, then its share of the window's cotangent.
+ */
+const maxPoolGradient: Emit = (w, node, index) => {
+  const [ct, x, y] = node.inputs as Tensor[];
+  const [kh, kw] = (node.params as MaxPoolGradientParams).window;
+  const [n, c, r, s] = index;
+  const i = w.divide(r, kh).quotient;
+  const j = w.divide(s, kw).quotient;
+  const top = w.value(y, [n, c, i, j]);
+  const ties = w.variable(literal(0));
+  w.loop(kh, (p) => {
+    const row = w.temp(code`${i} * ${kh} + ${p}`);
+    w.loop(kw, (q) => w.accumulate(ties, code`(${w.value(x, [n, c, row, w.temp(code`${j} * ${kw} + ${q}`)])} == ${top} ? 1.0 : 0.0)`));
+  });
+  const share = w.temp(code`((${w.value(x, index)} == ${top} ? 1.0 : 0.0) / ${ties})`, true);
+  return code`${w.value(ct, [n, c, i, j])} * ${share}`;
+};
+
+/**
  * The inverse of a constant index map: for each target position, the source positions that
  * scatter into it, padded with -1 to the longest list. With it, scatterAdd reads only its own
  * contributions (pooling's VJP: one or a few per position) instead of scanning every index.
@@ -377,6 +398,7 @@ export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Prim
   [matmulPrimitive, boundary(matmul, { rereadsInputs: true })],
   [conv2dPrimitive, boundary(conv2d, { rereadsInputs: true, rewrite: explicitlyPadded })],
   [pool2dPrimitive, boundary(pool2d)],
+  [maxPoolGradientPrimitive, boundary(maxPoolGradient)],
   [scatterAddPrimitive, boundary(scatterAdd)],
   [topKIndicesPrimitive, { kind: 'host', why: 'it sorts each row, which a kernel of one output element per thread cannot' }],
 ]);

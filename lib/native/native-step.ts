@@ -1,14 +1,17 @@
 // The native lowering of each primitive that has one: a graph node handed to the native kernels
-// (WebAssembly GEMMs on the worker pool) with its operands read as views of buffers. A primitive
+// (WebAssembly GEMMs on the worker pool; max pooling's gradient as a JavaScript kernel written
+// by hand, window by window) with its operands read as views of buffers. A primitive
 // runs natively where the backend has native kernels and it has an entry here; every other node
 // runs as a compiled kernel (its kernel rule, compile/rules.ts).
 
 import type { Primitive, Tensor } from '../tensor.ts';
 import { type Conv2dParams, conv2dPrimitive } from '../primitives/conv2d.ts';
 import { matmulPrimitive } from '../primitives/matmul.ts';
+import { maxPoolGradientPrimitive } from '../primitives/max-pool-gradient.ts';
 import type { NativePool } from './native-pool.ts';
 import { conv2dNative } from './conv2d-native.ts';
 import { matmulNative } from './matmul-native.ts';
+import { maxPoolGradientNative } from './max-pool-gradient-native.ts';
 import { type Allocate, type NativeOperand, type StridedView, viewOf } from './strided-view.ts';
 
 /** A node on the native kernels, reading its operands as views of buffers. */
@@ -24,6 +27,7 @@ export type NativeLowering = (pool: NativePool, operands: readonly NativeOperand
 export const nativeLowerings: ReadonlyMap<Primitive<any>, NativeLowering> = new Map<Primitive<any>, NativeLowering>([
   [conv2dPrimitive, (pool, [x, weight], node, allocate) => conv2dNative(pool, x, weight, node.params as Conv2dParams, node.shape, allocate)],
   [matmulPrimitive, (pool, [a, b], node, allocate) => matmulNative(pool, a, b, node.shape, allocate)],
+  [maxPoolGradientPrimitive, maxPoolGradientNative],
 ]);
 
 export const isNativeStep = (node: Tensor): boolean => nativeLowerings.has(node.primitive) && node.size > 0;

@@ -11,6 +11,7 @@ import { broadcastTo } from './broadcast-to.ts';
 import { div } from './div.ts';
 import { equal } from './equal.ts';
 import { gather } from './gather.ts';
+import { maxPoolGradient } from './max-pool-gradient.ts';
 import { mul } from './mul.ts';
 import { pad } from './pad.ts';
 import { reshape } from './reshape.ts';
@@ -95,11 +96,11 @@ const tilesInput = ({ window, stride, padding }: Pool2dParams) =>
   window[0] === stride[0] && window[1] === stride[1] && padding.flat().every((p) => p === 0);
 
 /**
- * The VJP where windows tile the input: each window is a block of a reshaped view of it, so the
- * same rule (the cotangent shared evenly among a window's maxima, or among all its taps for the
- * average) is elementwise over that view, with no index map to gather through and scatter back
- * along. Compiled, the backward pass then reads each input element once. Rows and columns past
- * the last whole window get no gradient.
+ * The VJP where windows tile the input: each window is a block of a reshaped view of it, so
+ * there is no index map to gather through and scatter back along. The average's is elementwise
+ * over that view; the maximum's (the cotangent shared evenly among a window's maxima) is the
+ * maxPoolGradient primitive, which the native backend runs window by window. Rows and columns
+ * past the last whole window get no gradient.
  */
 const tiledWindowsVjp = (ct: Tensor, node: Tensor<Shape, Pool2dParams>): Tensor => {
   const [x] = node.inputs;
@@ -107,17 +108,14 @@ const tiledWindowsVjp = (ct: Tensor, node: Tensor<Shape, Pool2dParams>): Tensor 
   const [n, c, hIn, wIn] = x.shape;
   const [, , hOut, wOut] = node.shape;
   const [hCovered, wCovered] = [hOut * kh, wOut * kw];
-  const blocks = [n, c, hOut, kh, wOut, kw];
-  const perWindow = [n, c, hOut, 1, wOut, 1];
-  const spread = broadcastTo(reshape(ct, perWindow), blocks);
-  let share: Tensor;
-  if (kind === 'avg') share = div(spread, kh * kw);
-  else {
+  let dx: Tensor;
+  if (kind === 'avg') {
+    const spread = broadcastTo(reshape(ct, [n, c, hOut, 1, wOut, 1]), [n, c, hOut, kh, wOut, kw]);
+    dx = reshape(div(spread, kh * kw), [n, c, hCovered, wCovered]);
+  } else {
     const covered = hCovered === hIn && wCovered === wIn ? x : slice(x, [undefined, undefined, { stop: hCovered }, { stop: wCovered }]);
-    const isMax = equal(reshape(covered, blocks), broadcastTo(reshape(node, perWindow), blocks));
-    share = mul(spread, div(isMax, broadcastTo(sum(isMax, [3, 5], true), blocks)));
+    dx = maxPoolGradient(ct, covered, node, [kh, kw]);
   }
-  const dx = reshape(share, [n, c, hCovered, wCovered]);
   return hCovered === hIn && wCovered === wIn ? dx : pad(dx, [[0, 0], [0, 0], [0, hIn - hCovered], [0, wIn - wCovered]]);
 };
 

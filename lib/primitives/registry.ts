@@ -27,6 +27,7 @@ import { negPrimitive } from './neg.ts';
 import { padPrimitive } from './pad.ts';
 import { placeholderPrimitive } from './placeholder.ts';
 import { pool2dPrimitive } from './pool2d.ts';
+import { maxPoolGradientPrimitive } from './max-pool-gradient.ts';
 import { reshapePrimitive } from './reshape.ts';
 import { scatterAddPrimitive } from './scatter-add.ts';
 import { selectPrimitive } from './select.ts';
@@ -70,6 +71,7 @@ export const primitives: readonly Primitive<any>[] = [
   matmulPrimitive,
   conv2dPrimitive,
   pool2dPrimitive,
+  maxPoolGradientPrimitive,
   gatherPrimitive,
   scatterAddPrimitive,
   stopGradientPrimitive,

@@ -1,5 +1,6 @@
 // The native pool's two kinds of segments: a native step (a convolution or matmul on the
-// WebAssembly GEMMs, its lowering found in the table keyed by its primitive) and a run of
+// WebAssembly GEMMs, or max pooling's gradient window by window, its lowering found in the table
+// keyed by its primitive) and a run of
 // JavaScript kernels over shared memory, each kernel split among the pool's threads. Both
 // write into arrays recycled from call to call (CallValues.allocate) where the kernels run on
 // the pool; a native step between gpu.js pipelines writes a fresh array.
@@ -10,7 +11,7 @@ import type { JavascriptKernels } from '../build.ts';
 import type { NativePlan } from '../segments.ts';
 import type { SegmentRuntime } from './runtime.ts';
 
-/** Native GEMM steps; with `profile`, each is also listed as a kernel. */
+/** Native steps (the GEMMs, max pooling's gradient); with `profile`, each is also listed as a kernel. */
 export const nativeStepRuntime = (profile: boolean, recycled: boolean): SegmentRuntime<NativePlan> => ({
   run: async (segment, values, record) => {
     const pool = sharedNativePool();

@@ -1,5 +1,6 @@
-// The native kernels against plain references: the GEMM on every block shape it is given, and
-// conv2d and matmul over random geometry (strides, per-side padding, dilation, kernels larger
+// The native kernels against plain references: the GEMM on every block shape it is given,
+// max pooling over tiling windows and its gradient (windows of every tie, of -Infinity and NaN),
+// and conv2d and matmul over random geometry (strides, per-side padding, dilation, kernels larger
 // than their output, which take the by-channel form), operands read through transposes and
 // flips, and pools of 1 to 3 threads (more threads than work included).
 
@@ -12,6 +13,10 @@ import { multiplyAdd } from '../lib/native/relaxed-simd.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
 import { conv2dNative } from '../lib/native/conv2d-native.ts';
 import { matmulNative } from '../lib/native/matmul-native.ts';
+import { maxPoolNative } from '../lib/native/max-pool-native.ts';
+import { maxPoolGradientNative } from '../lib/native/max-pool-gradient-native.ts';
+import { maxPool2d, maxPoolGradient, tensor } from '../lib/index.ts';
+import { evaluateNodes } from '../lib/interpret.ts';
 import { type NativeOperand, type StridedView } from '../lib/native/strided-view.ts';
 import { stridesOf } from '../lib/shape.ts';
 import { type Conv2dParams, conv2dPrimitive } from '../lib/primitives/conv2d.ts';
@@ -200,4 +205,53 @@ test('jobs started together on one pool (two compiled functions called at once) 
     const results = await Promise.all(cases.map(({ a, b, shape }) => matmulNative(pool, a, b, shape)));
     results.forEach((got, i) => assertClose(`product ${i}`, got, matmulPrimitive.evaluate([materialize(cases[i].a), materialize(cases[i].b)], {}, cases[i].shape)));
   });
+});
+
+/**
+ * Values for pooling windows: small integers, so that windows are all negative and hold ties of
+ * every size, and now and then -Infinity or NaN, as the interpreter's reference must see them too.
+ */
+const windowValues = (count: number, seed: number) =>
+  Float32Array.from({ length: count }, (_, i) => {
+    const draw = Math.abs(Math.sin(i * 12.9898 + seed * 78.233) * 43758.5453) % 1;
+    return draw < 0.02 ? -Infinity : draw < 0.03 ? NaN : Math.floor(draw * 4) - 2;
+  });
+
+test('native max pooling over tiling windows and its gradient equal the interpreter: operands as views, ties of every size, -Infinity and NaN, 1 to 3 threads', async () => {
+  const arbitrary = fc
+    .record({
+      n: fc.integer({ min: 1, max: 8 }), c: fc.integer({ min: 1, max: 8 }), ho: fc.integer({ min: 1, max: 24 }), wo: fc.integer({ min: 1, max: 24 }),
+      kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }), extra: fc.nat(2), threads: fc.integer({ min: 1, max: 3 }), seed: fc.nat(1000),
+    })
+    .chain((p) => {
+      // Rows and columns past the last whole window too, which pooling leaves out.
+      const xShape = [p.n, p.c, p.ho * p.kh + p.extra, p.wo * p.kw];
+      const rows = Math.floor(xShape[2] / p.kh);
+      return fc.record({ p: fc.constant({ ...p, ho: rows }), x: operandArbitrary(xShape, p.seed), ct: operandArbitrary([p.n, p.c, rows, p.wo], p.seed + 1) });
+    });
+  await fc.assert(
+    fc.asyncProperty(arbitrary, async ({ p, x, ct }) => {
+      const window: [number, number] = [p.kh, p.kw];
+      const xData = windowValues(x.data.length, p.seed);
+      const cotangent = { ...ct, data: values(ct.data.length, p.seed + 2) };
+      const xValue = materialize({ data: xData, view: x.view });
+      const pooled = maxPool2d(tensor(xValue.data, xValue.shape), { window });
+      const covered = { ...x.view, shape: [p.n, p.c, p.ho * p.kh, p.wo * p.kw] };
+      const coveredValue = materialize({ data: xData, view: covered });
+      const ctValue = materialize(cotangent);
+      const [wantPooled, wantGradient] = evaluateNodes([pooled, maxPoolGradient(tensor(ctValue.data, ctValue.shape), tensor(coveredValue.data, coveredValue.shape), pooled, window)]);
+      await withPool(p.threads, async (pool) => {
+        const gotPooled = await maxPoolNative(pool, [{ data: xData, view: x.view }], pooled);
+        assert.deepEqual([...gotPooled], [...wantPooled.data].map(Math.fround), 'pooled');
+        const yOperand = { data: gotPooled, view: { offset: 0, shape: pooled.shape, strides: stridesOf(pooled.shape) } };
+        const node = maxPoolGradient(tensor(ctValue.data, ctValue.shape), tensor(coveredValue.data, coveredValue.shape), pooled, window);
+        const gotGradient = await maxPoolGradientNative(pool, [cotangent, { data: xData, view: covered }, yOperand], node);
+        wantGradient.data.forEach((want, i) => {
+          const got = gotGradient[i];
+          assert.ok(Number.isNaN(want) ? Number.isNaN(got) : Math.abs(got - want) <= 1e-6 * Math.abs(want), `gradient[${i}]: ${got} against ${want}`);
+        });
+      });
+    }),
+    { numRuns: runs(40) },
+  );
 });

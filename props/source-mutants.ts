@@ -176,6 +176,7 @@ const nativeTests = {
   conv2d: 'native conv2d equals the interpreter: any geometry, operands as views, all three GEMM forms',
   jobsTogether: 'jobs started together on one pool (two compiled functions called at once) each get their own result',
   maxPoolGradient: 'native: maxPoolGradient compiled equals interpreted, forward and gradient',
+  pooling: 'native max pooling over tiling windows and its gradient equal the interpreter: operands as views, ties of every size, -Infinity and NaN, 1 to 3 threads',
 };
 
 /**
@@ -237,8 +238,15 @@ export const nativeMutants: readonly SourceMutant[] = [
     file: 'lib/native/max-pool-gradient-native.ts',
     before: "'      const one = Math.fround(1 / ties), none = 0 / ties;',",
     after: "'      const one = 1, none = 0;',",
-    caughtBy: { 'props/compile.test.ts': [nativeTests.maxPoolGradient] },
+    caughtBy: { 'props/compile.test.ts': [nativeTests.maxPoolGradient], 'props/native.test.ts': [nativeTests.pooling] },
     backends: 'native',
+  },
+  {
+    name: 'max pooling on the native pool: a window\'s maximum taken from 0 instead of -Infinity (all-negative windows come out 0)',
+    file: 'lib/native/max-pool-native.ts',
+    before: '`      let top = -Infinity;`,',
+    after: '`      let top = 0;`,',
+    caughtBy: { 'props/native.test.ts': [nativeTests.pooling] },
   },
   {
     name: "a convolution by shifts adds its taps' rows to an output it did not clear",

@@ -7,10 +7,9 @@
 import { sizeOf } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import type { MaxPoolGradientParams } from '../primitives/max-pool-gradient.ts';
-import { JavascriptKernel } from './javascript-kernel.ts';
 import type { NativePool } from './native-pool.ts';
-import { inSharedMemory, sharedFloats } from './shared-floats.ts';
 import { type Allocate, type NativeOperand, newFloats, type StridedView } from './strided-view.ts';
+import { runWindowKernel, windowKernelFor } from './window-kernel.ts';
 
 /**
  * `(out, [ct, x, y], start, end)`: rows [start, end) of windows, a row being (image, channel,
@@ -47,19 +46,9 @@ export const maxPoolGradientSource = (shape: readonly number[], [kh, kw]: readon
   ].join('\n');
 };
 
-/** The kernels by source, so that each shape and view's is compiled once on each thread. */
-const kernels = new Map<string, JavascriptKernel>();
-
-export const maxPoolGradientNative = async (pool: NativePool, operands: readonly NativeOperand[], node: Tensor<any, any>, allocate: Allocate = newFloats): Promise<Float32Array> => {
+export const maxPoolGradientNative = (pool: NativePool, operands: readonly NativeOperand[], node: Tensor<any, any>, allocate: Allocate = newFloats): Promise<Float32Array> => {
   const { window } = node.params as MaxPoolGradientParams;
-  const source = maxPoolGradientSource(node.shape, window, operands.map((operand) => operand.view));
-  let kernel = kernels.get(source);
-  if (kernel === undefined) kernels.set(source, (kernel = new JavascriptKernel(source, window[0] * window[1] * (node.shape[3] / window[1]), String(node))));
-  const out = allocate(sizeOf(node.shape));
-  // The workers write shared memory only: an output elsewhere gets a shared one, copied back.
-  const target = out.buffer instanceof SharedArrayBuffer ? out : sharedFloats(out.length);
-  const [n, c, h] = node.shape;
-  await pool.runKernel(kernel, target, operands.map((operand) => inSharedMemory(operand.data)), n * c * (h / window[0]));
-  if (target !== out) out.set(target);
-  return out;
+  const [n, c, h, w] = node.shape;
+  const kernel = windowKernelFor(maxPoolGradientSource(node.shape, window, operands.map((operand) => operand.view)), window[0] * w, String(node));
+  return runWindowKernel(pool, kernel, operands, sizeOf(node.shape), n * c * (h / window[0]), allocate);
 };

@@ -92,7 +92,7 @@ export const pool2dPrimitive: Primitive<Pool2dParams> = {
 };
 
 /** Windows that tile the input: as wide as their stride, with no padding (the usual 2x2, stride 2). */
-const tilesInput = ({ window, stride, padding }: Pool2dParams) =>
+export const tilesInput = ({ window, stride, padding }: Pool2dParams) =>
   window[0] === stride[0] && window[1] === stride[1] && padding.flat().every((p) => p === 0);
 
 /**

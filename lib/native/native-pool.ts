@@ -9,6 +9,7 @@ import { GEMM_COLUMNS, GEMM_ROWS, gemmKernel } from './gemm-kernel.ts';
 import { multiplyAdd, type MultiplyAdd } from './relaxed-simd.ts';
 import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
+import { transposeTapsKernel } from './transpose-kernel.ts';
 import type { JavascriptKernel } from './javascript-kernel.ts';
 import type { NativeJob, NativeWorkerData, WorkerReply } from './worker-jobs.ts';
 
@@ -27,6 +28,7 @@ const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModu
       { name: 'gemm', body: gemmKernel({ fusedMultiplyAdd: multiplyAdd().fused }) },
       { name: 'patchRow', body: patchRowKernel() },
       { name: 'shiftAddRow', body: shiftAddRowKernel() },
+      { name: 'transposeTaps', body: transposeTapsKernel() },
     ], MAXIMUM_PAGES)));
 
 /**

@@ -32,6 +32,7 @@ interface KernelExports {
     rowFrom: number, rowTo: number, rows: number, columns: number, from: number, to: number,
   ): void;
   shiftAddRow(out: number, origin: number, rowStep: number, columnStep: number, rows: number, columns: number, rowFrom: number, rowTo: number, from: number, to: number): void;
+  transposeTaps(dst: number, dstRowStep: number, src: number, outChannels: number, rows: number, columns: number, oStep: number, rowStep: number, columnStep: number): void;
 }
 
 if (port === null) throw new Error('worker.ts runs as a worker thread of the native pool');
@@ -40,7 +41,7 @@ const parentPort = port;
 // The GEMM's block (rows of A, columns of B a pass) comes from gemm-kernel.ts, its one source.
 const { module, memory, blockRows: ROWS, blockColumns: COLUMNS } = workerData as NativeWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
-const { gemm, patchRow, shiftAddRow } = instance.exports as unknown as KernelExports;
+const { gemm, patchRow, shiftAddRow, transposeTaps } = instance.exports as unknown as KernelExports;
 let f32 = new Float32Array(memory.buffer);
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
@@ -157,12 +158,7 @@ const convChannels = (job: ConvChannelsJob) => {
   for (let c = first; c < last; c++) {
     patches(patchMatrix, depth, swapped, 0, x.shape[0], c, c + 1, taps);
     // w[o, c, i, j] as row (i, j), column o.
-    for (let i = 0; i < kh; i++)
-      for (let j = 0; j < kw; j++) {
-        const row = weightRows + (i * kw + j) * n;
-        const base = w.offset + c * sc + i * sp + j * sq;
-        for (let o = 0; o < outChannels; o++) f32[row + o] = f32[base + o * so];
-      }
+    transposeTaps(weightRows * 4, n * 4, (w.offset + c * sc) * 4, outChannels, kh, kw, so * 4, sp * 4, sq * 4);
     gemm(patchMatrix * 4, depth * 4, weightRows * 4, n * 4, partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);
   }
   if (first === last) f32.fill(0, partial, partial + m * n);

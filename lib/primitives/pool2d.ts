@@ -2,7 +2,8 @@
 // pooling counts padded positions as zeros (divides by the full window); max pooling never
 // picks a padded position. The VJP gathers every window through a constant index map and
 // scatters the cotangent back through the same map, so it is made of gather and scatterAdd;
-// where the windows tile the input it is elementwise over a reshaped view instead.
+// where the windows tile the input it is the maxPoolGradient primitive (max) or elementwise over
+// a reshaped view (average) instead.
 
 import { type RankCheck, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Primitive, shapeError, type Tensor } from '../tensor.ts';

@@ -2,7 +2,7 @@
 // float32 data. Each argument-shape signature is traced and planned once (plan.ts) and built on
 // the chosen backend once (build.ts); every call then walks the program's segments and hands
 // each to the runtime of its kind (runtimes/): gpu.js pipelines, whose intermediates stay in the
-// backend's memory; the native pool's GEMM steps and JavaScript kernels; host steps, which a
+// backend's memory; the native pool's native steps (GEMMs, pooling) and JavaScript kernels; host steps, which a
 // kernel rule asks for and compile reports. ARCHITECTURE.md follows a program through them.
 
 import { isLeft } from 'fp-ts/lib/Either.js';

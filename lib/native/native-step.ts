@@ -1,9 +1,9 @@
 // The native lowering of each primitive that has one: a graph node handed to the native kernels
 // (WebAssembly GEMMs on the worker pool; max pooling over tiling windows and its gradient as
 // JavaScript kernels written by hand, window by window) with its operands read as views of
-// buffers. A primitive
-// runs natively where the backend has native kernels and it has an entry here; every other node
-// runs as a compiled kernel (its kernel rule, compile/rules.ts).
+// buffers. A node runs natively where the backend has native kernels, its primitive has an entry
+// here, and `lowersOnly` takes it where it names the primitive; every other node runs as a
+// compiled kernel (its kernel rule, compile/rules.ts).
 
 import type { Primitive, Tensor } from '../tensor.ts';
 import { type Conv2dParams, conv2dPrimitive } from '../primitives/conv2d.ts';

@@ -41,6 +41,9 @@ const shares = (x: Tensor, y: Tensor, window: readonly [number, number]): Tensor
 
 export const maxPoolGradientPrimitive: Primitive<MaxPoolGradientParams> = {
   name: 'maxPoolGradient',
+  // An element's comparison with its window's maximum, its share of the window's ties (counted
+  // once a window, a comparison an element) and the product with the cotangent.
+  flops: (_inputs, _params, shape) => 3 * sizeOf(shape),
   shape: (inputs, { window: [kh, kw] }) => {
     const [ct, x, y] = inputs;
     if (x.length !== 4) throw shapeError('maxPoolGradient', 'the pooled input must be NCHW (rank 4)', inputs);

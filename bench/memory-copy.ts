@@ -10,7 +10,7 @@
 
 import { JavascriptKernel } from '../lib/native/javascript-kernel.ts';
 import { sharedNativePool } from '../lib/native/native-pool.ts';
-import { sharedFloats } from '../lib/native/shared-floats.ts';
+import { sharedFloatArena } from '../lib/native/float-arena.ts';
 
 export interface CopyTiming {
   readonly name: string;
@@ -37,11 +37,12 @@ export const timeCopies = async (floats: number, runs = 5): Promise<CopyTiming[]
     const milliseconds = median(times);
     return { name, threads, milliseconds, nsPerFloatPerThread: (milliseconds * 1e6 * threads) / floats };
   };
-  // Shared memory for all three, as the kernels' arrays are; the source is not all zeros, so no
-  // copy can take a shortcut on untouched pages.
-  const source = sharedFloats(floats);
+  // Arrays of the float arena for all three, as the kernels' arrays are; the source is not all
+  // zeros, so no copy can take a shortcut on untouched pages.
+  const arena = sharedFloatArena();
+  const source = arena.take(floats);
   for (let i = 0; i < floats; i++) source[i] = i % 251;
-  const target = sharedFloats(floats);
+  const target = arena.take(floats);
   const pool = sharedNativePool();
   // One inner-loop pass an element, as an elementwise kernel's cost is counted.
   const setKernel = new JavascriptKernel('(function kernel(out, buffers, start, end) { out.set(buffers[0].subarray(start, end), start); })', 1, 'memory copy (set)');
@@ -50,10 +51,12 @@ export const timeCopies = async (floats: number, runs = 5): Promise<CopyTiming[]
   );
   const copies = [
     await timed('Float32Array.set, main thread', () => (target.set(source), 1)),
-    await timed('Float32Array.set, split over the pool', () => pool.runKernel(setKernel, target, [source], floats)),
-    await timed('loop out[i] = in[i], split over the pool', () => pool.runKernel(loopKernel, target, [source], floats)),
+    await timed('Float32Array.set, split over the pool', async () => (await pool.runKernel(setKernel, target, [source], floats)).threads),
+    await timed('loop out[i] = in[i], split over the pool', async () => (await pool.runKernel(loopKernel, target, [source], floats)).threads),
   ];
   pool.forget([setKernel, loopKernel]);
   if (target[floats - 1] !== source[floats - 1]) throw new Error('memory copy: the copy is wrong');
+  arena.give(source);
+  arena.give(target);
   return copies;
 };

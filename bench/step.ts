@@ -4,7 +4,7 @@
 // traces and builds the kernels; its time is printed separately). The last line is one JSON
 // object: instances_per_second, model_only_instances_per_second, backend, batch.
 //
-//   npm run bench:step -- [--backend native] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native] [--gpujs-kernels] [--without-tiled] [--without-model-only]
+//   npm run bench:step -- [--backend native] [--encoder small|resnet18] [--batch 128] [--steps 3] [--profile] [--segments] [--without-native] [--gpujs-kernels] [--without-simd] [--without-tiled] [--without-model-only]
 //
 // Beside the full step it times the model only: the same step compiled without the
 // augmentation (trainingStepOnViews), on views that a third compiled program draws from the same
@@ -18,7 +18,8 @@
 // --segments lists the last step's pipelines and native steps by time, as they ran.
 // --without-native runs the native backend's kernels, convolutions and matmuls included, as gpu.js's own
 // kernels and pipelines (the baseline of the native GEMMs and JavaScript kernels, side by side
-// on the same build); --gpujs-kernels keeps the native GEMMs and only the other kernels in gpu.js.
+// on the same build); --gpujs-kernels keeps the native GEMMs and only the other kernels in gpu.js;
+// --without-simd keeps those kernels' element loops in JavaScript, not WebAssembly SIMD.
 // --without-tiled runs webgpu's convolutions and matmuls as gpu.js's kernels in gpu.js's
 // pipelines, as before the tiled kernels and device runs (their baseline on the same GPU).
 
@@ -48,6 +49,7 @@ const { values: flags } = parseArgs({
     segments: { type: 'boolean', default: false },
     'without-native': { type: 'boolean', default: false },
     'gpujs-kernels': { type: 'boolean', default: false },
+    'without-simd': { type: 'boolean', default: false },
     'without-tiled': { type: 'boolean', default: false },
     'without-model-only': { type: 'boolean', default: false },
   },
@@ -86,7 +88,7 @@ type StepResult = Awaited<ReturnType<CompiledFunction<unknown, ReturnType<Traced
 const options = {
   backend: flags.backend as BackendName | undefined,
   profile: flags.profile,
-  limits: { nativeKernels: !flags['without-native'], javascriptKernels: !flags['gpujs-kernels'], tiledKernels: !flags['without-tiled'] },
+  limits: { nativeKernels: !flags['without-native'], javascriptKernels: !flags['gpujs-kernels'], simdLoops: !flags['without-simd'], tiledKernels: !flags['without-tiled'] },
 };
 const compiled = compile(step as TracedStep, options);
 const compiledOnViews = modelOnly ? compile(stepOnViews as TracedStep, options) : undefined;
@@ -177,11 +179,15 @@ if (javascriptKernels.length > 0) {
   const poolCopy = copies[1].nsPerFloatPerThread;
   const kernelMilliseconds = javascriptKernels.reduce((a, k) => a + k.milliseconds, 0);
   console.log(`JavaScript kernels of the profiled step: ${javascriptKernels.length}, ${kernelMilliseconds.toFixed(0)} ms; the slowest, in ns a float (output element x pass) a thread, and as multiples of the pool's split copy:`);
-  console.log(`${'ms'.padStart(9)}  ${'elements'.padStart(9)} x ${'passes'.padEnd(6)} threads  ns/float/thread  x copy  kernel`);
+  console.log(`${'ms'.padStart(9)}  ${'elements'.padStart(9)} x ${'passes'.padEnd(6)} threads  ns/float/thread  x copy  loop  kernel`);
   for (const k of javascriptKernels.slice(0, 12)) {
     const ns = nsPerFloatThread(k);
-    console.log(`${k.milliseconds.toFixed(1).padStart(9)}  ${String(k.work!.elements).padStart(9)} x ${String(k.work!.passes).padEnd(6)} ${String(k.work!.threads).padStart(7)}  ${ns.toFixed(2).padStart(15)}  ${(ns / poolCopy).toFixed(1).padStart(6)}  ${k.node} <- ${k.fused.slice(0, 90)}`);
+    console.log(
+      `${k.milliseconds.toFixed(1).padStart(9)}  ${String(k.work!.elements).padStart(9)} x ${String(k.work!.passes).padEnd(6)} ${String(k.work!.threads).padStart(7)}  ${ns.toFixed(2).padStart(15)}  ${(ns / poolCopy).toFixed(1).padStart(6)}  ${k.work!.simd ? 'SIMD' : 'JS  '}  ${k.node} <- ${k.fused.slice(0, 90)}`,
+    );
   }
+  const simd = javascriptKernels.filter((k) => k.work!.simd);
+  console.log(`element loops as WebAssembly SIMD: ${simd.length} of ${javascriptKernels.length} kernels, ${simd.reduce((a, k) => a + k.milliseconds, 0).toFixed(0)} of ${kernelMilliseconds.toFixed(0)} ms`);
   // All the kernels together: their time over all their floats, each weighted by its work.
   const totalWork = javascriptKernels.reduce((a, k) => a + k.work!.elements * k.work!.passes, 0);
   const threadNanoseconds = javascriptKernels.reduce((a, k) => a + k.milliseconds * 1e6 * k.work!.threads, 0);

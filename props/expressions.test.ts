@@ -198,9 +198,11 @@ test('in the native pool\'s kernels, every temporary said to be a float32 holds 
       if (value !== undefined && !Number.isNaN(value) && Math.fround(value) !== value && broken.length < 3) broken.push(String(value));
       return value;
     };
-    const source = javascriptKernelSource({ statements: checked(kernel.statements), result: kernel.result, parameters: kernel.buffers.map((_, i) => `b${i}`), layout: kernel.layout });
+    // A sum over planes is checked on its input's body, element by element.
+    const layout = kernel.planes ?? kernel.layout;
+    const { source } = javascriptKernelSource({ statements: checked(kernel.statements), result: kernel.result, parameters: kernel.buffers.map((_, i) => `b${i}`), layout });
     const run = new Function('check', `return ${source}`)(check) as (out: Float32Array, buffers: Float32Array[], start: number, end: number) => void;
-    const cells = kernel.layout[0] * kernel.layout[1] * kernel.layout[2];
+    const cells = layout[0] * layout[1] * layout[2];
     // Values in [-2, 2] with zeros among them (ties, the sides of a choice), and small integers where a kernel gathers by index.
     const buffers = kernel.inputLayouts.map(([w, h, d]) => Float32Array.from({ length: w * h * d }, (_, i) => (i % 7 === 0 ? 0 : Math.round(Math.sin(i * 1.7 + k) * 2e4) / 1e4)));
     run(new Float32Array(cells), buffers, 0, cells);

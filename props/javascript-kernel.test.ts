@@ -247,7 +247,7 @@ test('a kernel shared among workers writes what it writes on one thread; one tha
     const here = new Float32Array(210);
     kernel.runHere(here, [input], 0, 210);
     const there = sharedFloats(210);
-    assert.equal(await pool.runKernel(kernel, there, [input], 210), 3);
+    assert.equal((await pool.runKernel(kernel, there, [input], 210)).threads, 3);
     assert.deepEqual(there, here);
 
     const broken = new JavascriptKernel('(function kernel(out, buffers, start, end) { throw new Error("no such value"); })', 1 << 20, 'exp#99[2, 3]');
@@ -277,7 +277,7 @@ test('workers drop the kernels they are told to forget, and compile them again w
     pool.forget([kernel]);
     // The next kernel job tells each worker to drop it: a job naming it without its source fails.
     await pool.runKernel(other, out, [input], 210);
-    const bare = { kind: 'kernel', id: kernel.id, out, buffers: [input], start: 0, end: 210 } as const;
+    const bare = { kind: 'kernel', id: kernel.id, out, buffers: [input], start: 0, end: 210, simd: false } as const;
     await assert.rejects(pool.exclusive(() => pool.run([bare, bare])), new RegExp(`kernel ${kernel.id} was never sent`));
     // Run again, it is sent again.
     out.fill(0);

@@ -86,7 +86,7 @@ test('on the native backend the training step runs its convolutions and matmuls 
   // nothing is computed twice.
   const javascript = trainingStepPlan(encoder, 8, capabilitiesOf('native'));
   assert.equal(javascript.javascriptKernels, true);
-  assert.ok(javascript.listing.includes('(function kernel(out, buffers, start, end)'));
+  assert.ok(javascript.listing.includes('(function kernel(out, buffers, start, end, simd)'));
   const kernelCount = (p: typeof javascript) => p.segments.reduce((n, s) => n + (s.kind === 'pipeline' ? s.steps.length : 0), 0);
   const plan = trainingStepPlan(encoder, 8, lowered(capabilitiesOf('native'), { javascriptKernels: false }));
   assert.equal(plan.javascriptKernels, false);

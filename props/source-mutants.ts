@@ -177,6 +177,9 @@ const nativeTests = {
   jobsTogether: 'jobs started together on one pool (two compiled functions called at once) each get their own result',
   maxPoolGradient: 'native: maxPoolGradient compiled equals interpreted, forward and gradient',
   pooling: 'native max pooling over tiling windows and its gradient equal the interpreter: operands as views, ties of every size, -Infinity and NaN, 1 to 3 threads',
+  simd: 'SIMD element loops equal the JavaScript loops bit for bit: rounded and float64 values, comparisons, reciprocals, special floats, shares cut anywhere',
+  simdOnPool: 'on the pool, a kernel with a SIMD loop runs it where every array is in the arena and its JavaScript loop elsewhere, with the same result',
+  unrounded: "an unrounded value stays a float64 in the SIMD loop: (a + b) - a rounded once equals JavaScript's, not float32 arithmetic's",
 };
 
 /**
@@ -254,5 +257,37 @@ export const nativeMutants: readonly SourceMutant[] = [
     before: 'f32.fill(0, target, target + outChannels * oh * ow);',
     after: '',
     caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },
+  },
+  {
+    name: "a SIMD loop takes a rounded product of a float32 and a float64 reciprocal as a float32 product",
+    file: 'lib/native/simd-kernel.ts',
+    before: " && inner.a.float32 && inner.b.float32)",
+    after: ")",
+    caughtBy: { 'props/simd-kernel.test.ts': [nativeTests.simd, nativeTests.simdOnPool] },
+    backends: 'native',
+  },
+  {
+    name: "a SIMD loop's last vector stores all of its lanes, past the end of its share",
+    file: 'lib/native/simd-kernel.ts',
+    before: '        f.get(offset).i32(4 * lane).add().get(end).ltS();',
+    after: '        f.i32(1);',
+    caughtBy: { 'props/simd-kernel.test.ts': [nativeTests.simd] },
+    backends: 'native',
+  },
+  {
+    name: 'a SIMD loop computes an unrounded sum of float32s in float32',
+    file: 'lib/native/simd-kernel.ts',
+    before: "          return lanewise('f64', arithmetic[tree.op]!, [emit(tree.a, env), emit(tree.b, env)]);",
+    after: "          return lanewise(common([tree.a, tree.b]), arithmetic[tree.op]!, [emit(tree.a, env), emit(tree.b, env)]);",
+    caughtBy: { 'props/simd-kernel.test.ts': [nativeTests.unrounded] },
+    backends: 'native',
+  },
+  {
+    name: "a SIMD loop's backward read keeps its lanes in memory order",
+    file: 'lib/native/simd-kernel.ts',
+    before: '            f.get(v).get(v).i8x16Shuffle([12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3]).set(v);',
+    after: '            f.get(v).get(v).i8x16Shuffle([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]).set(v);',
+    caughtBy: { 'props/simd-kernel.test.ts': [nativeTests.simd] },
+    backends: 'native',
   },
 ];

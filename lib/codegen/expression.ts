@@ -27,7 +27,32 @@ export interface Expression {
   readonly constant?: number;
   /** Where it is a quotient, its operands: the native kernels may multiply by a divisor's reciprocal computed once. */
   readonly quotient?: { readonly dividend: Expression; readonly divisor: Expression };
+  /**
+   * What it computes, as an operation on expressions, where it is one that the native pool's
+   * WebAssembly kernels compute (simd-kernel.ts): the text is JavaScript's, the tree says the
+   * same in a form another back end can lower. An expression without one keeps its kernel in
+   * JavaScript.
+   */
+  readonly tree?: Tree;
 }
+
+/**
+ * An expression's operation, with JavaScript's meaning on float64 numbers: `round` is
+ * Math.fround, `max` and `min` are Math.max and Math.min, a comparison is 1 or 0, `select` takes
+ * `a` where the condition is not 0, `nonzero` is the condition `x != 0` itself. `read` is a
+ * buffer's element at the output's own flat position, or with `column`, at `row` (a name
+ * computed once a row or a plane; absent, 0) plus the thread's x, or with `reversed` too, plus
+ * `reversed` - x (a flip along x); `literal` a number written out.
+ */
+export type Tree =
+  | { readonly op: 'read'; readonly buffer: string; readonly row?: Expression; readonly column?: true; readonly reversed?: number }
+  | { readonly op: 'literal'; readonly value: number }
+  | { readonly op: 'round' | 'neg' | 'sqrt' | 'abs' | 'floor' | 'nonzero'; readonly x: Expression }
+  | { readonly op: '+' | '-' | '*' | '/' | 'max' | 'min' | '==' | '>' | '<'; readonly a: Expression; readonly b: Expression }
+  | { readonly op: 'select'; readonly condition: Expression; readonly a: Expression; readonly b: Expression };
+
+/** `expression` with the tree that says what it computes. */
+export const withTree = (expression: Expression, tree: Tree): Expression => ({ ...expression, tree });
 
 /** A name the emitter minted (a temporary, a counter, an accumulator, a chosen value), which reads itself. */
 export interface Name extends Expression {
@@ -43,7 +68,7 @@ const readsOfAll = (expressions: readonly Expression[]): string[] => [...new Set
 /** An integer as index arithmetic writes it, in plain digits (float32 holds it below 2^24). */
 export const integer = (value: number): Expression => {
   if (!Number.isInteger(value)) throw new Error(`codegen: ${value} is interpolated as an integer, but it is not one; write it with literal()`);
-  return { text: String(value), reads: [], atom: true, float32: Math.fround(value) === value, integer: value };
+  return { text: String(value), reads: [], atom: true, float32: Math.fround(value) === value, integer: value, tree: { op: 'literal', value } };
 };
 
 /** The integer 0, as an index: an axis of extent 1, or a position that adds nothing. */
@@ -60,7 +85,7 @@ export const isZero = (expression: Expression): boolean => expression.integer ==
  */
 export const literal = (value: number): Expression => {
   // NaN, the infinities and -0 are float32 numbers too.
-  const constant = (text: string): Expression => ({ text, reads: [], atom: false, float32: true });
+  const constant = (text: string): Expression => ({ text, reads: [], atom: false, float32: true, tree: { op: 'literal', value } });
   if (Number.isNaN(value)) return constant('(0.0 / 0.0)');
   if (value === Infinity) return constant('(1.0 / 0.0)');
   if (value === -Infinity) return constant('(-1.0 / 0.0)');
@@ -69,7 +94,14 @@ export const literal = (value: number): Expression => {
   const written = Number.isInteger(value) && magnitude < 1e21 ? `${value}.0` : String(value);
   // JavaScript prints a number in plain digits from 1e-6 up to 1e21, with an exponent outside.
   const plainDigits = value === 0 || (magnitude >= 1e-6 && magnitude < 1e21);
-  return { text: value < 0 ? `(${written})` : written, reads: [], atom: value >= 0 && plainDigits, float32: Math.fround(value) === value, constant: value };
+  return {
+    text: value < 0 ? `(${written})` : written,
+    reads: [],
+    atom: value >= 0 && plainDigits,
+    float32: Math.fround(value) === value,
+    constant: value,
+    tree: { op: 'literal', value },
+  };
 };
 
 /** A name the emitter minted, whose value is a float32 number when `float32` says so. */
@@ -105,10 +137,14 @@ export const keepsFloat32 = (strings: TemplateStringsArray, ...pieces: Piece[]):
 export const knownFloat32 = (expression: Expression): Expression => ({ ...expression, float32: true });
 
 /** The expression rounded to float32, as the native pool's kernels store every node's value. */
-export const roundedToFloat32 = (expression: Expression): Expression => knownFloat32(code`Math.fround(${expression})`);
+export const roundedToFloat32 = (expression: Expression): Expression => withTree(knownFloat32(code`Math.fround(${expression})`), { op: 'round', x: expression });
 
 /** `dividend / divisor`, which says that it is a quotient and of what. */
-export const quotient = (dividend: Expression, divisor: Expression): Expression => ({ ...code`(${dividend} / ${divisor})`, quotient: { dividend, divisor } });
+export const quotient = (dividend: Expression, divisor: Expression): Expression => ({
+  ...code`(${dividend} / ${divisor})`,
+  quotient: { dividend, divisor },
+  tree: { op: '/', a: dividend, b: divisor },
+});
 
 /** `parts` (at least one) joined by `separator` (` + `, ` && `), reading what they read; one part is itself. */
 export const join = (parts: readonly Expression[], separator: string): Expression => {

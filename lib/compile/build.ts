@@ -6,7 +6,7 @@ import type { GPU, IKernelRunShortcut, Input } from 'gpu.js';
 import type { Tensor } from '../tensor.ts';
 import type { HostPlan, KernelPlan, NativePlan, PipelinePlan, Plan, Segment, TiledPlan } from './plan.ts';
 import { JavascriptKernel } from '../native/javascript-kernel.ts';
-import { inSharedMemory, SharedArrays } from '../native/shared-floats.ts';
+import { SharedArrays } from '../native/shared-floats.ts';
 
 export interface BuiltKernel extends KernelPlan {
   readonly kernel: IKernelRunShortcut;
@@ -47,7 +47,7 @@ export type BuiltSegment = BuiltPipeline | JavascriptKernels | HostPlan | Native
 
 export interface Program extends Omit<Plan, 'segments'> {
   readonly segments: readonly BuiltSegment[];
-  /** The constants in shared memory, for the native pool's JavaScript kernels. */
+  /** The constants in the arena, for the native pool's kernels: the program's for its life. */
   readonly sharedConstants: ReadonlyMap<Tensor, Float32Array>;
   /** The arrays the program's kernels and native steps write, recycled from call to call. */
   readonly arrays: SharedArrays;
@@ -102,7 +102,7 @@ export class KernelCache {
   javascriptKernelFor(plan: KernelPlan): JavascriptKernel {
     let kernel = this.javascript.get(plan.source);
     if (kernel === undefined) {
-      kernel = new JavascriptKernel(plan.source, plan.passes, String(plan.node));
+      kernel = new JavascriptKernel(plan.source, plan.passes, String(plan.node), plan.simd !== undefined && 'module' in plan.simd ? plan.simd.module : undefined);
       this.javascript.set(plan.source, kernel);
     }
     return kernel;
@@ -195,11 +195,12 @@ export const buildProgram = (gpu: GPU, cache: KernelCache, plan: Plan): Program 
     if (!plan.javascriptKernels) return buildPipeline(gpu, cache, segment);
     return { kind: 'javascript', steps: segment.steps.map((step) => ({ ...step, javascript: cache.javascriptKernelFor(step) })) };
   });
+  const arrays = new SharedArrays();
   return {
     ...plan,
     segments,
-    sharedConstants: new Map(plan.javascriptKernels ? [...plan.constants].map(([node, data]) => [node, inSharedMemory(data)]) : []),
-    arrays: new SharedArrays(),
+    sharedConstants: new Map(plan.javascriptKernels ? [...plan.constants].map(([node, data]) => [node, arrays.copyIn(data)]) : []),
+    arrays,
     lastReaders: lastReadersOf(segments),
   };
 };

@@ -70,6 +70,12 @@ export interface Capabilities {
    */
   readonly javascriptKernels: boolean;
   /**
+   * Whether those JavaScript kernels run their element loops as WebAssembly SIMD where they can
+   * (lib/native/simd-kernel.ts): four floats an instruction, each float32 operation without
+   * JavaScript's rounding calls. Only with `javascriptKernels`.
+   */
+  readonly simdLoops: boolean;
+  /**
    * Whether conv2d and matmul run as tiled WGSL kernels (lib/webgpu) in the same command encoder
    * as gpu.js's kernels (runtimes/device-runtime.ts): on webgpu, where gpu.js's one-output-per-
    * invocation kernels reach a few percent of what a kernel staging tiles in workgroup memory
@@ -103,19 +109,20 @@ export const capabilitiesOf = (backend: BackendName, webgpu?: WebGPUDevice): Cap
         ...dispatchable(webgpu?.workgroupsPerDimension ?? 65535),
         nativeKernels: false,
         javascriptKernels: false,
+        simdLoops: false,
         tiledKernels: true,
       };
     case 'headlessgl':
       // WebGL textures hold at most 16384 texels a side and are addressed in float32.
       return {
         literals: 'javascript', exactIntegers: float32Integers, bufferElements: float32Integers, kernelInputs: Infinity,
-        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384, nativeKernels: false, javascriptKernels: false, tiledKernels: false,
+        fits: ([width, height, depth]) => width <= 16384 && height * depth <= 16384, wrapWidth: 16384, nativeKernels: false, javascriptKernels: false, simdLoops: false, tiledKernels: false,
       };
     case 'native':
-      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: true, javascriptKernels: true, tiledKernels: false };
+      return { literals: 'javascript', exactIntegers: float32Integers, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: true, javascriptKernels: true, simdLoops: true, tiledKernels: false };
     case 'cpu':
       // gpu.js's cpu kernels are JavaScript: float64 arithmetic, array indices.
-      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: false, javascriptKernels: false, tiledKernels: false };
+      return { literals: 'javascript', exactIntegers: 2 ** 53, bufferElements: 2 ** 31 - 1, kernelInputs: Infinity, ...unbounded, nativeKernels: false, javascriptKernels: false, simdLoops: false, tiledKernels: false };
   }
 };
 
@@ -125,6 +132,7 @@ export const lowered = (capabilities: Capabilities, limits: CompileLimits = {}):
   kernelInputs: Math.min(capabilities.kernelInputs, limits.storageBuffersPerKernel === undefined ? Infinity : limits.storageBuffersPerKernel - 1),
   nativeKernels: capabilities.nativeKernels && limits.nativeKernels !== false,
   javascriptKernels: capabilities.javascriptKernels && limits.nativeKernels !== false && limits.javascriptKernels !== false,
+  simdLoops: capabilities.simdLoops && limits.nativeKernels !== false && limits.javascriptKernels !== false && limits.simdLoops !== false,
   tiledKernels: capabilities.tiledKernels && limits.tiledKernels !== false,
 });
 
@@ -135,6 +143,8 @@ export interface CompileLimits {
   readonly nativeKernels?: boolean;
   /** false: the kernels other than the native GEMMs run as gpu.js pipelines (to compare them). */
   readonly javascriptKernels?: boolean;
+  /** false: those JavaScript kernels keep their element loops in JavaScript, not WebAssembly SIMD (to compare them). */
+  readonly simdLoops?: boolean;
   /** false: convolutions and matmuls run as gpu.js's kernels on webgpu, not the tiled ones (to compare them). */
   readonly tiledKernels?: boolean;
 }

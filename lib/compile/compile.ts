@@ -165,6 +165,9 @@ export const compile = <A, O>(f: (args: A) => O, options: CompileOptions = {}): 
       for (const runnable of runnables) {
         const built = await runnable.catch(() => undefined);
         for (const runtime of Object.values(built?.runtimes ?? {}) as { release?: () => Promise<void> }[]) await runtime.release?.();
+        // The program's constants in the arena go back: a run compiles its kNN afresh each epoch.
+        if (built !== undefined)
+          for (const [node, data] of built.program.sharedConstants) if (data !== built.program.constants.get(node)) built.program.arrays.give(data);
       }
       await pending.then(({ choice }) => choice.release(), () => {});
     },

@@ -13,7 +13,7 @@ import type { Tensor } from '../tensor.ts';
 import type { LiteralDialect } from './capabilities.ts';
 import { FLAT_POSITION, renderStatements, type Statement, type ThreadAxis } from '../codegen/statements.ts';
 import {
-  code, type Expression, integer, isZero, join, literal, type Name, name, parameter, roundedToFloat32, threadPosition, zero,
+  code, type Expression, integer, isZero, join, literal, type Name, name, parameter, roundedToFloat32, threadPosition, withTree, zero,
 } from '../codegen/expression.ts';
 
 interface Scope {
@@ -232,7 +232,8 @@ export class Emitter {
     const once = this.placeFor(divisor.reads);
     const each = this.placeFor([...dividend.reads, ...divisor.reads]);
     if (once.scope.depth >= each.scope.depth && (once.perElement || !each.perElement)) return undefined;
-    return code`(${dividend} * ${this.temp(code`(1 / ${divisor})`)})`;
+    const reciprocal = this.temp(code`(1 / ${divisor})`);
+    return withTree(code`(${dividend} * ${reciprocal})`, { op: '*', a: dividend, b: reciprocal });
   }
 
   /** The value of `node` at `index`, computed once per scope. */
@@ -280,11 +281,16 @@ export class Emitter {
     // Where the buffer is laid out as the output and read at the output's own index, its flat
     // position is the output's: no index arithmetic, and javascript-kernel.ts may run such a
     // kernel as one flat loop.
-    if (this.isOutputPosition(node, index)) return { ...code`${b}[${threadPosition(FLAT_POSITION)}]`, float32: true };
+    if (this.isOutputPosition(node, index)) return { ...code`${b}[${threadPosition(FLAT_POSITION)}]`, float32: true, tree: { op: 'read', buffer } };
     // The row's start is an integer that may pass 2^24: a temporary of its own, never rounded.
     const [width, height] = layoutOf(node.shape, layout);
     const terms = [...(isZero(z) ? [] : [code`${z} * ${width * height}`]), ...(isZero(y) ? [] : [code`${y} * ${width}`])];
-    return { ...(terms.length === 0 ? code`${b}[${x}]` : code`${b}[${this.temp(join(terms, ' + '))} + ${x}]`), float32: true };
+    const row = terms.length === 0 ? undefined : this.temp(join(terms, ' + '));
+    const read = { ...(row === undefined ? code`${b}[${x}]` : code`${b}[${row} + ${x}]`), float32: true };
+    // Read along the output's own x, forwards or backwards: a run of the row that SIMD loads take four at a time.
+    if (x === this.column) return withTree(read, { op: 'read', buffer, row, column: true });
+    const mirror = this.mirrors.get(x);
+    return mirror !== undefined && mirror.of === this.column ? withTree(read, { op: 'read', buffer, row, column: true, reversed: mirror.last }) : read;
   }
 
   /**
@@ -293,6 +299,18 @@ export class Emitter {
    */
   thread(axis: ThreadAxis): Name {
     return threadPosition(this.settings.flatFloat32 ? axis : `this.thread.${axis}`);
+  }
+
+  /** The output's index along x where it is the thread's x itself: a read there is along the row. */
+  private column: Expression | undefined;
+  /** Indices that are `last - of` (a flip's), by the name that holds them. */
+  private readonly mirrors = new Map<Expression, { readonly of: Expression; readonly last: number }>();
+
+  /** `last - index` as a temporary: a flip's index along an axis of extent last + 1. */
+  mirrored(index: Expression, last: number): Expression {
+    const mirrored = this.temp(code`${last} - ${index}`);
+    this.mirrors.set(mirrored, { of: index, last });
+    return mirrored;
   }
 
   /** The output's node and the multi-index `outputIndex` gave for it. */
@@ -326,6 +344,7 @@ export class Emitter {
     const assign = (group: number[], axis: ThreadAxis) => {
       if (group.length === 0) return;
       const thread = this.temp(this.thread(axis));
+      if (axis === 'x' && group.length === 1) this.column = thread;
       const parts = group.length === 1 ? [thread] : this.unravel(thread, group.map((axis) => node.shape[axis]));
       group.forEach((axis, k) => (index[axis] = parts[k]));
     };

@@ -34,6 +34,8 @@ export interface KernelWork {
   readonly elements: number;
   readonly passes: number;
   readonly threads: number;
+  /** Whether its element loop ran as WebAssembly SIMD (lib/native/simd-kernel.ts). */
+  readonly simd: boolean;
 }
 
 export interface ExecutionReport {
@@ -61,6 +63,12 @@ export interface ExecutionReport {
    * (1 otherwise).
    */
   readonly pipelineThreads?: number;
+  /**
+   * The native pool's JavaScript kernels of the last call: how many there were, how many had a
+   * SIMD element loop, and how many ran it (a kernel given an array outside the float arena runs
+   * its JavaScript loop, and says so here).
+   */
+  readonly javascriptKernels?: { readonly ran: number; readonly withSimdLoop: number; readonly ranSimd: number };
   /**
    * Where the last call's time went: in pipelines (gpu.js's, data in and out included, or runs
    * of the native pool's JavaScript kernels) and in native steps (GEMMs, max pooling's gradient).
@@ -100,6 +108,7 @@ export class CallRecord {
   /** How the native GEMM kernel multiplies and adds, when a native step ran. */
   nativeMultiplyAdd: MultiplyAdd = { fused: false, reason: 'no native step ran' };
   pipelineThreads = 0;
+  readonly javascriptKernels = { ran: 0, withSimdLoop: 0, ranSimd: 0 };
   executorKind: string | undefined;
   /** The kernel modes that really ran (gpu.js's own word for its backend, or 'javascript'). */
   readonly modes = new Set<string>();
@@ -157,6 +166,7 @@ export class CallRecord {
       milliseconds: { pipelines: Math.round(this.milliseconds.pipelines), native: Math.round(this.milliseconds.native) },
       segments: this.segments,
       ...(this.pipelineThreads > 0 ? { pipelineThreads: this.pipelineThreads } : {}),
+      ...(this.javascriptKernels.ran > 0 ? { javascriptKernels: { ...this.javascriptKernels } } : {}),
       ...(profile ? { profile: [...this.kernels].sort((a, b) => b.milliseconds - a.milliseconds) } : {}),
       ...(this.device === undefined ? {} : { device: this.device }),
     };

@@ -8,12 +8,15 @@ import type { Tensor } from '../tensor.ts';
 import { constantDataOf } from '../primitives/constant.ts';
 import { valueInputsOf } from '../graph.ts';
 import type { Capabilities } from './capabilities.ts';
-import { Emitter, type Layout, layoutOf, rowMajor } from './emitter.ts';
+import { Emitter, type Folded, isWrapped, type Layout, layoutOf, rowMajor } from './emitter.ts';
 import { kernelRule } from './rules.ts';
 import { isScalarConstant } from './schedule.ts';
 import type { KernelPlan } from './segments.ts';
-import { javascriptKernelSource, passesPerElement } from '../native/javascript-kernel.ts';
+import { javascriptKernelSource, passesPerElement, planeSumKernelSource } from '../native/javascript-kernel.ts';
 import { literal } from '../codegen/expression.ts';
+import { sumPrimitive } from '../primitives/sum.ts';
+import type { ReduceParams } from '../primitives/reduction.ts';
+import { stopGradient } from '../primitives/stop-gradient.ts';
 
 /** What the kernels of one program are written under; splitting adds buffers and layouts. */
 export interface KernelSetting {
@@ -50,8 +53,58 @@ export const planKernelsInOrder = (order: Tensor[], setting: KernelSetting): Map
 
 const isBuffer = (n: Tensor, { materialized }: KernelSetting) => materialized.has(n) || (constantDataOf(n) !== undefined && !isScalarConstant(n));
 
+/**
+ * Planes whose sums are too short to be worth a call each: below this, a sum stays the
+ * reduction kernel's loops.
+ */
+const SHORTEST_PLANE = 16;
+
+/**
+ * A sum over its input's trailing axes (and any others) on the native pool's kernels, as sums of
+ * whole planes (javascript-kernel.ts `planeSumKernelSource`): the input computed as a flat
+ * kernel would, each plane the trailing axes summed, so that its element loop is a SIMD sum.
+ * Undefined where the sum is not of that form, or its element loop cannot be SIMD.
+ */
+const planeSumKernel = (node: Tensor, setting: KernelSetting): KernelPlan | undefined => {
+  const { capabilities, layouts } = setting;
+  if (!capabilities.javascriptKernels || !capabilities.simdLoops || node.primitive !== sumPrimitive) return undefined;
+  const [x] = node.inputs as Tensor[];
+  const { axes } = node.params as ReduceParams;
+  let trailing = 0;
+  while (trailing < x.rank && axes.includes(x.rank - 1 - trailing)) trailing++;
+  const plane = x.shape.slice(x.rank - trailing).reduce((a, b) => a * b, 1);
+  // The output is written at row-major positions: its layout must store them so (axes of extent
+  // 1 may go anywhere: a per-image sum [128, 1, 1, 1] has its 128 along x).
+  const outputLayout = layouts.get(node) ?? rowMajor(node.shape);
+  if (isWrapped(outputLayout)) return undefined;
+  const stored = (Array.isArray(outputLayout) ? (outputLayout as readonly number[]) : (outputLayout as Folded).order).filter((axis) => node.shape[axis] > 1);
+  if (trailing === 0 || plane < SHORTEST_PLANE || stored.some((axis, i) => i > 0 && axis < stored[i - 1])) return undefined;
+  // The input read as a buffer where it is one (a convolution's output), through the identity.
+  const input = isBuffer(x, setting) ? stopGradient(x) : x;
+  const planes: Layout = { order: rowMajor(x.shape), yAxes: trailing - 1 };
+  const body = emitKernel(input, { ...setting, capabilities: { ...capabilities, simdLoops: false }, layouts: new Map([...layouts, [input, planes]]) });
+  const parameters = body.buffers.map((_, i) => `b${i}`);
+  const planeAxes = x.shape.slice(0, x.rank - trailing).map((extent, axis) => ({ extent, reduced: axes.includes(axis) }));
+  const native = planeSumKernelSource({ statements: body.statements, result: body.result, parameters, layout: body.layout }, planeAxes);
+  // Without a SIMD loop the reduction kernel's own loops (two accumulators) do as well.
+  if (native.simd === undefined) return undefined;
+  const layoutFor = (n: Tensor): Layout => layouts.get(n) ?? rowMajor(n.shape);
+  return {
+    ...body,
+    node,
+    fused: [node, ...body.fused.filter((n) => n !== input || input === x)],
+    source: native.source,
+    simd: { module: native.simd },
+    passes: plane * planeAxes.reduce((product, axis) => product * (axis.reduced ? axis.extent : 1), 1),
+    layout: layoutOf(node.shape, layoutFor(node)),
+    planes: body.layout,
+  };
+};
+
 /** The kernel that computes `node`, its fused inputs inlined and its buffers read. */
 const emitKernel = (node: Tensor, setting: KernelSetting): KernelPlan => {
+  const planeSum = planeSumKernel(node, setting);
+  if (planeSum !== undefined) return planeSum;
   const { capabilities, layouts } = setting;
   const layoutFor = (n: Tensor): Layout => layouts.get(n) ?? rowMajor(n.shape);
   const fused: Tensor[] = [];
@@ -73,14 +126,14 @@ const emitKernel = (node: Tensor, setting: KernelSetting): KernelPlan => {
   const buffers = [...emitter.buffers.keys()];
   const parameters = [...emitter.buffers.values()];
   const layout = layoutOf(node.shape, layoutFor(node));
+  const native = capabilities.javascriptKernels ? javascriptKernelSource({ statements: emitter.statements, result, parameters, layout }, capabilities.simdLoops) : undefined;
   return {
     kind: 'kernel',
     node,
     fused: [...new Set(fused)],
     buffers,
-    source: capabilities.javascriptKernels
-      ? javascriptKernelSource({ statements: emitter.statements, result, parameters, layout })
-      : emitter.source(result, parameters),
+    source: native?.source ?? emitter.source(result, parameters),
+    ...(native === undefined ? {} : { simd: native.simd === undefined ? { whyNot: native.whyNotSimd! } : { module: native.simd } }),
     statements: emitter.statements,
     result,
     passes: passesPerElement(emitter.statements),

@@ -32,7 +32,7 @@ import { matmulPrimitive } from '../primitives/matmul.ts';
 import { topKIndicesPrimitive } from '../primitives/top-k-indices.ts';
 import { KEY_WORDS } from '../random/hash.ts';
 import { emitHashToUnit, emitKeyWord } from './hash-code.ts';
-import { code, type Expression, integer, join, literal, type Name, zero } from '../codegen/expression.ts';
+import { code, type Expression, integer, join, literal, type Name, withTree, zero } from '../codegen/expression.ts';
 
 type Emit = (w: Emitter, node: Tensor<any, any>, index: readonly Expression[]) => Expression;
 
@@ -344,7 +344,7 @@ export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Prim
   })],
   [flipPrimitive, fused((w, node, index) => {
     const { axes } = node.params as FlipParams;
-    return w.value(node.inputs[0], index.map((e, axis) => (axes.includes(axis) ? w.temp(code`${node.shape[axis] - 1} - ${e}`) : e)));
+    return w.value(node.inputs[0], index.map((e, axis) => (axes.includes(axis) ? w.mirrored(e, node.shape[axis] - 1) : e)));
   })],
   [padPrimitive, fused((w, node, index) => {
     const { widths, value } = node.params as PadParams;
@@ -379,7 +379,8 @@ export const kernelRules: ReadonlyMap<Primitive<any>, KernelRule> = new Map<Prim
   })],
   [selectPrimitive, fused((w, node, index) => {
     const [condition, a, b] = node.inputs as Tensor[];
-    return w.choose(code`${w.value(condition, index)} != 0`, () => w.value(a, index), () => w.value(b, index));
+    const value = w.value(condition, index);
+    return w.choose(withTree(code`${value} != 0`, { op: 'nonzero', x: value }), () => w.value(a, index), () => w.value(b, index));
   })],
   [gatherPrimitive, fused((w, node, index) => {
     const [x, indices] = node.inputs as Tensor[];

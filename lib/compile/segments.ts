@@ -20,9 +20,20 @@ export interface KernelPlan {
    * arrays (javascript-kernel.ts).
    */
   readonly source: string;
-  /** The body as the emitter wrote it, which `source` renders: its statements and the value it returns. */
+  /**
+   * With `javascriptKernels`, the WebAssembly module of its element loop where it has one
+   * (simd-kernel.ts), else why it runs as JavaScript.
+   */
+  readonly simd?: { readonly module: Uint8Array } | { readonly whyNot: string };
+  /**
+   * The body as the emitter wrote it, which `source` renders: its statements and the value it
+   * returns. For a sum over whole planes (javascript-kernel.ts `planeSumKernelSource`), the body
+   * computes the sum's input, laid out as `planes` says.
+   */
   readonly statements: readonly Statement[];
   readonly result: Expression;
+  /** A sum over whole planes: the layout its body computes the input in, each plane summed whole. */
+  readonly planes?: readonly [number, number, number];
   /** Inner-loop passes per output element, for the native pool's choice of threads. */
   readonly passes: number;
   /** [width, height, depth] of its output and of each buffer it reads. */

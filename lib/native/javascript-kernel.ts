@@ -18,6 +18,10 @@
 
 import { FLAT_POSITION, loopsIn, namesRead, renderStatements, type Statement } from '../codegen/statements.ts';
 import type { Expression } from '../codegen/expression.ts';
+import { MAXIMUM_PAGES, sharedFloatArena } from './float-arena.ts';
+import { simdLoop, type Stream } from './simd-kernel.ts';
+import { assembleModule } from './wasm-assembler.ts';
+import type { KernelFunction, SimdFunction } from './worker-jobs.ts';
 
 /** The pieces of a kernel the emitter wrote. */
 export interface KernelBody {
@@ -92,12 +96,32 @@ export const runsFlat = (body: KernelBody): boolean => {
 };
 
 /**
- * The source of `(out, buffers, start, end) => void`, which writes out[f] for the flat output
- * positions f in [start, end), plane by plane (a plane is the x and y extent of the layout).
- * Where `runsFlat`, each plane's positions are one loop; otherwise row by row. A range may
- * begin and end anywhere, in the middle of a row.
+ * The byte address of a stream (simd-kernel.ts) at a run's first element: `first` is that
+ * element's flat position, `column` its x. A reversed stream's vectors are loaded from the top
+ * down: its address is that of the run's first element's mirror image less three floats.
  */
-export const javascriptKernelSource = (body: KernelBody): string => {
+const streamAddress = ({ buffer, flat, row, reversed }: Stream, first: string, column: string): string => {
+  const start = row === undefined ? '' : `${row} + `;
+  const at = flat ? first : reversed === undefined ? `${start}${column}` : `${start}${reversed} - ${column} - 3`;
+  return `${buffer}.byteOffset + (${at}) * 4`;
+};
+
+/** A kernel's JavaScript source, and where its element loop runs as WebAssembly SIMD, that loop's module (or why not). */
+export interface KernelSource {
+  readonly source: string;
+  readonly simd: Uint8Array | undefined;
+  readonly whyNotSimd: string | undefined;
+}
+
+/**
+ * The source of `(out, buffers, start, end, simd) => void`, which writes out[f] for the flat
+ * output positions f in [start, end), plane by plane (a plane is the x and y extent of the
+ * layout). Where `runsFlat`, each plane's positions are one loop; otherwise row by row. Where
+ * simd-kernel.ts can say the element loop in WebAssembly, a call of `simd` (that module's
+ * function, given when every array is in the arena) takes the loop's place for each plane or
+ * row. A range may begin and end anywhere, in the middle of a row.
+ */
+export const javascriptKernelSource = (body: KernelBody, simdLoops = true): KernelSource => {
   const [width, height, depth] = body.layout;
   const statements = withoutUnread(body.statements, body.result);
   const level = levels(statements);
@@ -107,15 +131,38 @@ export const javascriptKernelSource = (body: KernelBody): string => {
   // With nothing to do once a plane, a flat kernel's planes are one run: the whole output.
   const plane = flat && !level.includes('plane') && !elementReads.includes('z') ? width * height * depth : width * height;
   const elements = (pad: string, position: string) => [at('element', pad.length / 2), `${pad}out[${position}] = ${body.result.text};`];
-  return [
-    '(function kernel(out, buffers, start, end) {',
+  // What runs less often than an element, which the SIMD loop takes as it is.
+  const outer = new Map(statements.flatMap((s, i) => (level[i] !== 'element' && s.kind === 'const' ? [[s.name, s.expression.float32] as const] : [])));
+  const simd = simdLoops ? simdLoop(statements.filter((_, i) => level[i] === 'element'), body.result, outer) : 'limits.simdLoops is false';
+  // A flat loop has no x: every row it reads is at its own flat position.
+  const loop = flat && typeof simd !== 'string' && simd.streams.some((stream) => !stream.flat) ? 'a flat loop reads along a row' : simd;
+  /** The call of the SIMD loop over the run from `first` (its first output position) of `count` elements, `column` the run's first x. */
+  const simdCall = (pad: string, first: string, column: string, count: string): string[] =>
+    typeof loop === 'string'
+      ? []
+      : [
+          `${pad}if (simd !== undefined) {`,
+          `${pad}  simd(${[
+            `out.byteOffset + (${first}) * 4`,
+            ...loop.streams.map((stream) => streamAddress(stream, first, column)),
+            count,
+            ...loop.values,
+            ...loop.conditions.map((condition) => `((${condition}) ? 1 : 0)`),
+          ].join(', ')});`,
+          `${pad}  continue;`,
+          `${pad}}`,
+        ];
+  const source = [
+    '(function kernel(out, buffers, start, end, simd) {',
     ...body.parameters.map((name, i) => `  const ${name} = buffers[${i}];`),
     `  for (let z = Math.floor(start / ${plane}); z * ${plane} < end; z++) {`,
     at('plane', 2),
     ...(flat
       ? [
           `    const planeEnd = Math.min(end, (z + 1) * ${plane});`,
-          `    for (let ${FLAT_POSITION} = Math.max(start, z * ${plane}); ${FLAT_POSITION} < planeEnd; ${FLAT_POSITION}++) {`,
+          `    const from = Math.max(start, z * ${plane});`,
+          ...simdCall('    ', 'from', 'from', 'planeEnd - from'),
+          `    for (let ${FLAT_POSITION} = from; ${FLAT_POSITION} < planeEnd; ${FLAT_POSITION}++) {`,
           ...elements('      ', FLAT_POSITION),
           '    }',
         ]
@@ -126,7 +173,9 @@ export const javascriptKernelSource = (body: KernelBody): string => {
           at('row', 3),
           `      const base = planeStart + y * ${width};`,
           `      const xEnd = Math.min(${width}, end - base);`,
-          '      for (let x = Math.max(0, start - base); x < xEnd; x++) {',
+          '      const xFrom = Math.max(0, start - base);',
+          ...simdCall('      ', 'base + xFrom', 'xFrom', 'xEnd - xFrom'),
+          '      for (let x = xFrom; x < xEnd; x++) {',
           ...(elementReads.includes(FLAT_POSITION) ? [`        const ${FLAT_POSITION} = base + x;`] : []),
           ...elements('        ', 'base + x'),
           '      }',
@@ -137,6 +186,96 @@ export const javascriptKernelSource = (body: KernelBody): string => {
   ]
     .filter((line) => line.trim() !== '')
     .join('\n');
+  return typeof loop === 'string'
+    ? { source, simd: undefined, whyNotSimd: loop }
+    : { source, simd: assembleModule([{ name: 'simd', body: loop.body }], MAXIMUM_PAGES), whyNotSimd: undefined };
+};
+
+/** An axis of a sum's input that its planes are not: its extent, and whether the sum runs over it. */
+export interface PlaneAxis {
+  readonly extent: number;
+  readonly reduced: boolean;
+}
+
+/**
+ * The source of a sum over whole planes of its input (a batch norm's per-channel sums over
+ * [256, 32, 32, 32], a per-image mean of a grey image computed from its three channels): `body`
+ * computes the input element by element as an elementwise kernel would, its layout's planes the
+ * trailing axes the sum runs over, and `axes` are the input's other axes in order. Output
+ * position o (row-major over the axes kept) adds up every plane whose kept indices are o's: each
+ * plane's values once a plane, then its elements (row by row where the body does not run as one
+ * flat loop), as one float64 sum. Where simd-kernel.ts can say the element loop, a SIMD sum over
+ * each run (lanes' partial sums, so in another order, within float64 rounding) takes the loop's
+ * place.
+ */
+export const planeSumKernelSource = (body: KernelBody, axes: readonly PlaneAxis[], simdLoops = true): KernelSource => {
+  const flat = runsFlat(body);
+  const [width, height] = body.layout;
+  const plane = width * height;
+  const statements = withoutUnread(body.statements, body.result);
+  const level = levels(statements);
+  const at = (wanted: Level, indent: number) => renderStatements(statements.filter((_, i) => level[i] === wanted), indent).join('\n');
+  const outer = new Map(statements.flatMap((s, i) => (level[i] !== 'element' && s.kind === 'const' ? [[s.name, s.expression.float32] as const] : [])));
+  const simd = simdLoops ? simdLoop(statements.filter((_, i) => level[i] === 'element'), body.result, outer, 'sum') : 'limits.simdLoops is false';
+  const loop = flat && typeof simd !== 'string' && simd.streams.some((stream) => !stream.flat) ? 'a flat loop reads along a row' : simd;
+  const elementReads = [...statements.filter((_, i) => level[i] === 'element').flatMap(namesRead), ...body.result.reads];
+  /** The run from `first` (its first flat position), `column` its first x, of `count` elements: SIMD, else the loop. */
+  const run = (pad: string, first: string, column: string, count: string, loopOpen: string, position: string): string[] => [
+    ...(typeof loop === 'string'
+      ? []
+      : [
+          `${pad}if (simd !== undefined) sum += simd(${[
+            '0',
+            ...loop.streams.map((stream) => streamAddress(stream, first, column)),
+            count,
+            ...loop.values,
+            ...loop.conditions.map((condition) => `((${condition}) ? 1 : 0)`),
+          ].join(', ')});`,
+          `${pad}else`,
+        ]),
+    `${pad}${loopOpen} {`,
+    ...(position === FLAT_POSITION || !elementReads.includes(FLAT_POSITION) ? [] : [`${pad}  const ${FLAT_POSITION} = ${position};`]),
+    renderStatements(statements.filter((_, i) => level[i] === 'element'), pad.length / 2 + 1).join('\n'),
+    `${pad}  sum += ${body.result.text};`,
+    `${pad}}`,
+  ];
+  // z = the input's index over its non-plane axes, row-major; the kept ones come from o.
+  const zStrides = axes.map((_, i) => axes.slice(i + 1).reduce((product, axis) => product * axis.extent, 1));
+  const kept = axes.flatMap((axis, i) => (axis.reduced ? [] : [i]));
+  const keptStrides = kept.map((_, k) => kept.slice(k + 1).reduce((product, i) => product * axes[i].extent, 1));
+  const reduced = axes.flatMap((axis, i) => (axis.reduced ? [i] : []));
+  const index = (i: number) => (axes[i].reduced ? `r${i}` : `q${i}`);
+  const pad = (depth: number) => '  '.repeat(depth);
+  const depth = 2 + reduced.length;
+  const source = [
+    '(function kernel(out, buffers, start, end, simd) {',
+    ...body.parameters.map((name, i) => `  const ${name} = buffers[${i}];`),
+    '  for (let o = start; o < end; o++) {',
+    ...kept.map((i, k) => `    const q${i} = Math.floor(o / ${keptStrides[k]}) % ${axes[i].extent};`),
+    '    let sum = 0;',
+    ...reduced.map((i, k) => `${pad(2 + k)}for (let r${i} = 0; r${i} < ${axes[i].extent}; r${i}++) {`),
+    `${pad(depth)}const z = ${axes.length === 0 ? '0' : axes.map((_, i) => `${index(i)} * ${zStrides[i]}`).join(' + ')};`,
+    at('plane', depth),
+    `${pad(depth)}const from = z * ${plane};`,
+    ...(flat
+      ? run(pad(depth), 'from', 'from', String(plane), `for (let ${FLAT_POSITION} = from; ${FLAT_POSITION} < from + ${plane}; ${FLAT_POSITION}++)`, FLAT_POSITION)
+      : [
+          `${pad(depth)}for (let y = 0; y < ${height}; y++) {`,
+          at('row', depth + 1),
+          `${pad(depth + 1)}const base = from + y * ${width};`,
+          ...run(pad(depth + 1), 'base', '0', String(width), `for (let x = 0; x < ${width}; x++)`, 'base + x'),
+          `${pad(depth)}}`,
+        ]),
+    ...reduced.map((_, k) => `${pad(1 + reduced.length - k)}}`),
+    '    out[o] = sum;',
+    '  }',
+    '})',
+  ]
+    .filter((line) => line.trim() !== '')
+    .join('\n');
+  return typeof loop === 'string'
+    ? { source, simd: undefined, whyNotSimd: loop }
+    : { source, simd: assembleModule([{ name: 'simd', body: loop.body }], MAXIMUM_PAGES), whyNotSimd: undefined };
 };
 
 /**
@@ -149,11 +288,22 @@ export const passesPerElement = (statements: readonly Statement[]): number =>
     return total + (counts.length === 0 ? 0 : counts.reduce((a, b) => a * b, 1));
   }, 1);
 
-/** A kernel ready for the pool: its source, an id for the workers' caches, and its cost. */
+
+/**
+ * How much faster a kernel's element loop runs as WebAssembly SIMD than as JavaScript, for the
+ * choice of threads: a batch norm's normalisation over [256, 32, 32, 32] took 3.7 ms against
+ * 57 ms on one thread (a scratch script, medians of 9); taken as 8 to allow for what runs once
+ * a plane.
+ */
+const SIMD_SPEEDUP = 8;
+
+/** A kernel ready for the pool: its source, its SIMD module where it has one, an id for the workers' caches, and its cost. */
 export class JavascriptKernel {
   private static count = 0;
   readonly id = JavascriptKernel.count++;
-  private local: ((out: Float32Array, buffers: readonly Float32Array[], start: number, end: number) => void) | undefined;
+  private local: KernelFunction | undefined;
+  private localSimd: SimdFunction | undefined;
+  private compiled: WebAssembly.Module | undefined;
 
   constructor(
     readonly source: string,
@@ -161,11 +311,29 @@ export class JavascriptKernel {
     readonly passes: number,
     /** What the kernel computes, for error messages. */
     readonly name: string,
+    /** The element loop's WebAssembly module (simd-kernel.ts), where it has one. */
+    readonly simd?: Uint8Array,
   ) {}
 
-  /** Runs positions [start, end) on this thread. */
-  runHere(out: Float32Array, buffers: readonly Float32Array[], start: number, end: number): void {
-    this.local ??= (0, eval)(this.source);
-    this.local!(out, buffers, start, end);
+  /** The SIMD module, compiled once; the workers instantiate the same one. */
+  get simdModule(): WebAssembly.Module | undefined {
+    if (this.simd === undefined) return undefined;
+    return (this.compiled ??= new WebAssembly.Module(this.simd));
+  }
+
+  /** Inner-loop passes per element, scaled down where the element loop is SIMD: what choosing the threads weighs. */
+  cost(simd: boolean): number {
+    return simd ? this.passes / SIMD_SPEEDUP : this.passes;
+  }
+
+  /** Runs positions [start, end) on this thread; with `simd`, the element loop is the module's (every array in the arena). */
+  runHere(out: Float32Array, buffers: readonly Float32Array[], start: number, end: number, simd = false): void {
+    this.local ??= (0, eval)(this.source) as KernelFunction;
+    if (simd) this.localSimd ??= instantiateSimd(this.simdModule!, sharedFloatArena().memory);
+    this.local(out, buffers, start, end, simd ? this.localSimd : undefined);
   }
 }
+
+/** A SIMD module's function over `memory` (the arena's, on any thread). */
+export const instantiateSimd = (module: WebAssembly.Module, memory: WebAssembly.Memory): SimdFunction =>
+  new WebAssembly.Instance(module, { env: { memory } }).exports.simd as SimdFunction;

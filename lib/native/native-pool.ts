@@ -11,6 +11,7 @@ import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
 import { transposeTapsKernel } from './transpose-kernel.ts';
 import type { JavascriptKernel } from './javascript-kernel.ts';
+import { sharedFloatArena } from './float-arena.ts';
 import type { NativeJob, NativeWorkerData, WorkerReply } from './worker-jobs.ts';
 
 /**
@@ -127,17 +128,20 @@ export class NativePool {
   /**
    * Writes positions [0, cells) of `out` with a JavaScript kernel reading `buffers`, all in
    * shared memory: on this thread when the kernel is small, else in equal shares on the workers.
-   * Answers the number of threads it ran on.
+   * Its element loop runs as SIMD where it has one and every array is in the float arena.
+   * Answers the number of threads it ran on, and whether it ran the SIMD loop.
    */
-  async runKernel(kernel: JavascriptKernel, out: Float32Array, buffers: readonly Float32Array[], cells: number): Promise<number> {
-    const shares = Math.min(this.threads, Math.ceil((cells * kernel.passes) / PASSES_ON_THE_CALLING_THREAD));
+  async runKernel(kernel: JavascriptKernel, out: Float32Array, buffers: readonly Float32Array[], cells: number): Promise<{ readonly threads: number; readonly simd: boolean }> {
+    const arena = sharedFloatArena();
+    const simd = kernel.simd !== undefined && arena.holds(out) && buffers.every((buffer) => arena.holds(buffer));
+    const shares = Math.min(this.threads, Math.ceil((cells * kernel.cost(simd)) / PASSES_ON_THE_CALLING_THREAD));
     if (shares <= 1) {
       try {
-        kernel.runHere(out, buffers, 0, cells);
+        kernel.runHere(out, buffers, 0, cells, simd);
       } catch (error) {
         throw new Error(`native kernels: the kernel for ${kernel.name} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
-      return 1;
+      return { threads: 1, simd };
     }
     await this.exclusive(() =>
       this.run(
@@ -149,7 +153,8 @@ export class NativePool {
           return {
             kind: 'kernel',
             id: kernel.id,
-            ...(first ? { source: kernel.source } : {}),
+            ...(first ? { source: kernel.source, ...(kernel.simd === undefined ? {} : { simdModule: kernel.simdModule }) } : {}),
+            simd,
             ...(forget.length > 0 ? { forget } : {}),
             out,
             buffers,
@@ -164,7 +169,7 @@ export class NativePool {
         throw error;
       }),
     );
-    return shares;
+    return { threads: shares, simd };
   }
 
   async destroy(): Promise<void> {
@@ -178,7 +183,7 @@ export class NativePool {
   private start(): Worker[] {
     if (this.workers === undefined) {
       const module = gemmModule();
-      const workerData: NativeWorkerData = { module, memory: this.memory, blockRows: GEMM_ROWS, blockColumns: GEMM_COLUMNS };
+      const workerData: NativeWorkerData = { module, memory: this.memory, arena: sharedFloatArena().memory, blockRows: GEMM_ROWS, blockColumns: GEMM_COLUMNS };
       const source = workerSource();
       this.workers = Array.from({ length: this.threads }, () => {
         const worker = new Worker(source, { eval: true, workerData });

@@ -1,8 +1,12 @@
 // Arrays in shared memory, which the native pool's workers read and write in place, and a
-// recycler of them: a compiled training step allocates the same buffers on every call, and a
-// fresh 32 MB array costs its pages' first touch (tens of milliseconds) and a collection later.
+// compiled program's recycler of them: a compiled training step allocates the same buffers on
+// every call, and a fresh 32 MB array costs its pages' first touch (tens of milliseconds). A
+// program's arrays come from the process's float arena (float-arena.ts), where the kernels
+// emitted as WebAssembly read them too.
 
-/** A Float32Array over shared memory. */
+import { type FloatArena, sharedFloatArena } from './float-arena.ts';
+
+/** A Float32Array over shared memory of its own (for a native kernel called outside a compiled program). */
 export const sharedFloats = (length: number): Float32Array => new Float32Array(new SharedArrayBuffer(length * 4));
 
 /** `data` itself when it is already in shared memory, else a shared copy. */
@@ -14,21 +18,27 @@ export const inSharedMemory = (data: Float32Array): Float32Array => {
 };
 
 /**
- * Shared arrays by length, given back when their last reader has run and taken again by the
- * next buffer of the same length. An array handed to a caller is never given back, so none is
- * ever written while someone outside holds it. Its contents are whatever its last user left:
- * every kernel writes all of its output.
+ * A program's arrays, taken from the arena and given back when their last reader has run. An
+ * array is never given back while someone outside holds it: what a caller gets is a copy
+ * (call-values.ts). Its contents are whatever its last user left: every kernel writes all of
+ * its output.
  */
 export class SharedArrays {
-  private readonly free = new Map<number, Float32Array[]>();
+  constructor(readonly arena: FloatArena = sharedFloatArena()) {}
 
   take(length: number): Float32Array {
-    return this.free.get(length)?.pop() ?? sharedFloats(length);
+    return this.arena.take(length);
   }
 
   give(array: Float32Array): void {
-    let list = this.free.get(array.length);
-    if (list === undefined) this.free.set(array.length, (list = []));
-    list.push(array);
+    this.arena.give(array);
+  }
+
+  /** `data` itself when it is an arena array already, else a copy in the arena (which the caller gives back). */
+  copyIn(data: Float32Array): Float32Array {
+    if (this.arena.holds(data)) return data;
+    const copy = this.arena.take(data.length);
+    copy.set(data);
+    return copy;
   }
 }

@@ -41,8 +41,16 @@ const name = (text: string): number[] => {
 const section = (id: number, body: number[]): number[] => [id, ...u32(body.length), ...body];
 const vector = (items: number[][]): number[] => [...u32(items.length), ...items.flat()];
 
-export type ValueType = 'i32' | 'f32' | 'v128';
-const typeCode: Record<ValueType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+export type ValueType = 'i32' | 'f32' | 'f64' | 'v128';
+const typeCode: Record<ValueType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
+
+export type LaneOperation = 'eq' | 'ne' | 'lt' | 'gt' | 'floor' | 'abs' | 'neg' | 'sqrt' | 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max';
+const f32x4Opcodes: Record<LaneOperation, number> = {
+  eq: 0x41, ne: 0x42, lt: 0x43, gt: 0x44, floor: 0x68, abs: 0xe0, neg: 0xe1, sqrt: 0xe3, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9,
+};
+const f64x2Opcodes: Record<LaneOperation, number> = {
+  eq: 0x47, ne: 0x48, lt: 0x49, gt: 0x4a, floor: 0x75, abs: 0xec, neg: 0xed, sqrt: 0xef, add: 0xf0, sub: 0xf1, mul: 0xf2, div: 0xf3, min: 0xf4, max: 0xf5,
+};
 
 /** A local variable (parameters first, then declared locals), by index. */
 export type Local = number & { readonly __local: unique symbol };
@@ -52,7 +60,11 @@ export class FunctionBuilder {
   readonly code: number[] = [];
   private readonly declared: ValueType[] = [];
 
-  constructor(readonly params: readonly ValueType[]) {}
+  constructor(
+    readonly params: readonly ValueType[],
+    /** What it returns: nothing, or one value left on the stack at its end. */
+    readonly results: readonly ValueType[] = [],
+  ) {}
 
   param(index: number): Local {
     return index as Local;
@@ -149,8 +161,29 @@ export class FunctionBuilder {
   f32Store(offset = 0): this {
     return this.op(0x38, 2, ...u32(offset));
   }
+  leS(): this {
+    return this.op(0x4c);
+  }
+  gtS(): this {
+    return this.op(0x4a);
+  }
   f32Add(): this {
     return this.op(0x92);
+  }
+  f64Add(): this {
+    return this.op(0xa0);
+  }
+  f64Zero(): this {
+    return this.op(0x44, 0, 0, 0, 0, 0, 0, 0, 0);
+  }
+  f64PromoteF32(): this {
+    return this.op(0xbb);
+  }
+  f64x2ExtractLane(lane: number): this {
+    return this.simd(0x21, lane);
+  }
+  f64x2Add(): this {
+    return this.simd(0xf0);
   }
   f32Zero(): this {
     return this.op(0x43, 0, 0, 0, 0);
@@ -173,6 +206,58 @@ export class FunctionBuilder {
     return this.simd(0x105);
   }
 
+  /** A 128-bit constant: four float32 lanes, or two float64 lanes. */
+  v128Const(lanes: Float32Array | Float64Array): this {
+    return this.simd(0x0c, ...new Uint8Array(lanes.buffer, lanes.byteOffset, 16));
+  }
+  /** Lanes picked by byte from the two operands (0 to 15 the first, 16 to 31 the second). */
+  i8x16Shuffle(bytes: readonly number[]): this {
+    return this.simd(0x0d, ...bytes);
+  }
+  i32x4Splat(): this {
+    return this.simd(0x11);
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  f64x2Splat(): this {
+    return this.simd(0x14);
+  }
+  f32x4ExtractLane(lane: number): this {
+    return this.simd(0x1f, lane);
+  }
+  /** Four float32 lanes from the two float64 lanes of each of two operands: promote's inverse, rounding each once. */
+  f32x4DemoteF64x2Zero(): this {
+    return this.simd(0x5e);
+  }
+  /** The two low float32 lanes as float64, exactly. */
+  f64x2PromoteLowF32x4(): this {
+    return this.simd(0x5f);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  /** Stack a, b, mask: a's bits where the mask's are set, b's elsewhere. */
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
+  /** Sign-extends the two low i32 lanes to i64 (a float32 lane mask to a float64 one). */
+  i64x2ExtendLowI32x4S(): this {
+    return this.simd(0xc7);
+  }
+  i64x2ExtendHighI32x4S(): this {
+    return this.simd(0xc8);
+  }
+
+  /**
+   * Lane-wise float operations, by name, for four float32 lanes or two float64 lanes. A
+   * comparison leaves a lane of all ones where it holds, zeros where not; min and max give NaN
+   * where either lane is NaN and order -0 below +0, as Math.min and Math.max do.
+   */
+  floatLanes(shape: 'f32x4' | 'f64x2', operation: LaneOperation): this {
+    return this.simd((shape === 'f32x4' ? f32x4Opcodes : f64x2Opcodes)[operation]);
+  }
+
   bytes(): number[] {
     const groups: number[][] = [];
     for (const type of this.declared) groups.push([...u32(1), typeCode[type]]);
@@ -182,12 +267,12 @@ export class FunctionBuilder {
 }
 
 /**
- * A module of functions with i32 parameters and no results, importing one shared memory as
+ * A module of functions with the parameters and results their bodies declare, importing one shared memory as
  * `env.memory` (so that every worker's instance works on the same data) and exporting each
  * function by name.
  */
 export const assembleModule = (functions: readonly { readonly name: string; readonly body: FunctionBuilder }[], maximumPages: number): Uint8Array => {
-  const types = functions.map(({ body }) => [0x60, ...vector(body.params.map((t) => [typeCode[t]])), 0]);
+  const types = functions.map(({ body }) => [0x60, ...vector(body.params.map((t) => [typeCode[t]])), ...vector(body.results.map((t) => [typeCode[t]]))]);
   const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x03, ...u32(1), ...u32(maximumPages)];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,

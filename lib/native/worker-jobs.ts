@@ -5,10 +5,12 @@
 
 import type { StridedView } from './strided-view.ts';
 
-/** What each worker is started with: the kernels' module, the memory, the GEMM's block. */
+/** What each worker is started with: the kernels' module, the memory, the GEMM's block, the float arena's memory. */
 export interface NativeWorkerData {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
+  /** The float arena's memory (float-arena.ts), which the kernels' SIMD element loops import. */
+  readonly arena: WebAssembly.Memory;
   /** Rows of A the GEMM takes a pass (gemm-kernel.ts). */
   readonly blockRows: number;
   /** Columns of B the GEMM takes a pass. */
@@ -103,8 +105,10 @@ export interface MatmulJob {
   readonly scratch: number;
 }
 
-/** A compiled JavaScript kernel: writes out[f] for the flat positions f in [start, end). */
-export type KernelFunction = (out: Float32Array, buffers: readonly Float32Array[], start: number, end: number) => void;
+/** A compiled kernel: writes out[f] for the flat positions f in [start, end), its element loop by `simd` where given. */
+export type KernelFunction = (out: Float32Array, buffers: readonly Float32Array[], start: number, end: number, simd?: SimdFunction) => void;
+/** A SIMD element loop's function (simd-kernel.ts), over the arena's memory: addresses, a count and the plane's values. */
+export type SimdFunction = (...args: number[]) => void;
 
 /**
  * A range of a JavaScript kernel's output positions (javascript-kernel.ts), over arrays in shared
@@ -115,6 +119,10 @@ export interface KernelJob {
   readonly id: number;
   /** The kernel's source, sent with its first job on each worker only. */
   readonly source?: string;
+  /** Its SIMD element loop's module, where it has one, sent with the source. */
+  readonly simdModule?: WebAssembly.Module;
+  /** Whether to run the element loop as SIMD: every array is in the arena. */
+  readonly simd: boolean;
   /** Kernels the worker is to drop (their compiled function was destroyed). */
   readonly forget?: readonly number[];
   readonly out: Float32Array;

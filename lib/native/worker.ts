@@ -21,7 +21,7 @@
 import { parentPort as port, workerData } from 'node:worker_threads';
 import type { StridedView } from './strided-view.ts';
 import type {
-  ConvChannelsJob, ConvGeometry, ConvImagesJob, ConvShiftsJob, KernelFunction, KernelJob, MatmulJob, NativeJob, NativeWorkerData, WorkerReply,
+  ConvChannelsJob, ConvGeometry, ConvImagesJob, ConvShiftsJob, KernelFunction, KernelJob, MatmulJob, NativeJob, NativeWorkerData, SimdFunction, WorkerReply,
 } from './worker-jobs.ts';
 
 /** The module's functions (gemm-kernel.ts, patch-kernel.ts, shift-add-kernel.ts); addresses and steps are in bytes. */
@@ -39,7 +39,7 @@ if (port === null) throw new Error('worker.ts runs as a worker thread of the nat
 const parentPort = port;
 
 // The GEMM's block (rows of A, columns of B a pass) comes from gemm-kernel.ts, its one source.
-const { module, memory, blockRows: ROWS, blockColumns: COLUMNS } = workerData as NativeWorkerData;
+const { module, memory, arena, blockRows: ROWS, blockColumns: COLUMNS } = workerData as NativeWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 const { gemm, patchRow, shiftAddRow, transposeTaps } = instance.exports as unknown as KernelExports;
 let f32 = new Float32Array(memory.buffer);
@@ -218,18 +218,20 @@ const matmul = (job: MatmulJob) => {
   }
 };
 
-/** Compiled JavaScript kernels by id: the source comes with a kernel's first job on this worker. */
-const kernels = new Map<number, KernelFunction>();
+/** Compiled JavaScript kernels by id, with their SIMD element loops: the source comes with a kernel's first job on this worker. */
+const kernels = new Map<number, { readonly run: KernelFunction; readonly simd: SimdFunction | undefined }>();
 
 const kernel = (job: KernelJob) => {
   for (const id of job.forget ?? []) kernels.delete(id);
-  let run = kernels.get(job.id);
-  if (run === undefined) {
+  let compiled = kernels.get(job.id);
+  if (compiled === undefined) {
     if (job.source === undefined) throw new Error(`kernel ${job.id} was never sent`);
-    run = (0, eval)(job.source) as KernelFunction;
-    kernels.set(job.id, run);
+    const simd = job.simdModule === undefined ? undefined : (new WebAssembly.Instance(job.simdModule, { env: { memory: arena } }).exports.simd as SimdFunction);
+    compiled = { run: (0, eval)(job.source) as KernelFunction, simd };
+    kernels.set(job.id, compiled);
   }
-  run(job.out, job.buffers, job.start, job.end);
+  if (job.simd && compiled.simd === undefined) throw new Error(`kernel ${job.id} has no SIMD element loop`);
+  compiled.run(job.out, job.buffers, job.start, job.end, job.simd ? compiled.simd : undefined);
 };
 
 type JobOf<K extends NativeJob['kind']> = Extract<NativeJob, { readonly kind: K }>;

@@ -5,11 +5,11 @@
 // faster with the comparisons as `+(a == b)` (a set-on-condition, no jump), and 1.7 times with
 // its ReLU as below too.
 
-import { type Expression, keepsFloat32 } from '../codegen/expression.ts';
+import { type Expression, keepsFloat32, withTree } from '../codegen/expression.ts';
 
 /** A comparison as 0 or 1 without a jump: the boolean converted to a number. */
 export const comparedAsNumber = (operator: '==' | '>' | '<') => (a: Expression, b: Expression): Expression =>
-  operator === '==' ? keepsFloat32`(+(${a} == ${b}))` : operator === '>' ? keepsFloat32`(+(${a} > ${b}))` : keepsFloat32`(+(${a} < ${b}))`;
+  withTree(operator === '==' ? keepsFloat32`(+(${a} == ${b}))` : operator === '>' ? keepsFloat32`(+(${a} > ${b}))` : keepsFloat32`(+(${a} < ${b}))`, { op: operator, a, b });
 
 const isPositiveZero = (e: Expression): boolean => e.constant !== undefined && Object.is(e.constant, 0);
 

@@ -1,14 +1,14 @@
 // a * b. VJP: the product rule, ct * b and ct * a.
 import type { Primitive } from '../tensor.ts';
 import { binaryOp, binaryPrimitive } from './elementwise.ts';
-import { code } from '../codegen/expression.ts';
+import { code, withTree } from '../codegen/expression.ts';
 
 export const mulPrimitive: Primitive<{}> = {
   ...binaryPrimitive(
     'mul',
     (a, b) => a * b,
     (ct, { inputs: [a, b] }) => [mul(ct, b), mul(ct, a)],
-    (a, b) => code`(${a} * ${b})`,
+    (a, b) => withTree(code`(${a} * ${b})`, { op: '*', a, b }),
   ),
   identity: 1,
 };

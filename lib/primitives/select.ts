@@ -5,7 +5,7 @@ import type { Shape } from '../shape.ts';
 import { apply, type Primitive, type Tensor } from '../tensor.ts';
 import { broadcastOperands, type Operand, sameShapes } from './elementwise.ts';
 import { zerosLike } from '../constants.ts';
-import { keepsFloat32 } from '../codegen/expression.ts';
+import { keepsFloat32, withTree } from '../codegen/expression.ts';
 
 export const selectPrimitive: Primitive<{}> = {
   name: 'select',
@@ -15,7 +15,7 @@ export const selectPrimitive: Primitive<{}> = {
     const zero = zerosLike(ct);
     return [null, select(c, ct, zero), select(c, zero, ct)];
   },
-  elementwise: ([c, a, b]) => keepsFloat32`(${c} != 0 ? ${a} : ${b})`,
+  elementwise: ([condition, a, b]) => withTree(keepsFloat32`(${condition} != 0 ? ${a} : ${b})`, { op: 'select', condition, a, b }),
 };
 
 /** `where`: elementwise choice with numpy broadcasting of all three operands. */

@@ -36,11 +36,14 @@ export const javascriptKernelsRuntime = (profile: boolean): SegmentRuntime<Javas
       const stepStart = performance.now();
       const cells = step.layout[0] * step.layout[1] * step.layout[2];
       const out = values.allocate(cells);
-      const threads = await pool.runKernel(step.javascript, out, step.buffers.map((node) => values.shared(node)), cells);
+      const { threads, simd } = await pool.runKernel(step.javascript, out, step.buffers.map((node) => values.shared(node)), cells);
       record.pipelineThreads = Math.max(record.pipelineThreads, threads);
+      record.javascriptKernels.ran++;
+      if (step.javascript.simd !== undefined) record.javascriptKernels.withSimdLoop++;
+      if (simd) record.javascriptKernels.ranSimd++;
       // A wrapped layout's last row runs past the tensor's end.
-      values.set(step.node, cells === step.node.size ? out : out.subarray(0, step.node.size));
-      if (profile) record.kernel(step.node, stepStart, step.fused, { elements: cells, passes: step.javascript.passes, threads });
+      values.set(step.node, cells === step.node.size ? out : out.subarray(0, step.node.size), true, out);
+      if (profile) record.kernel(step.node, stepStart, step.fused, { elements: cells, passes: step.javascript.passes, threads, simd });
       values.release(step);
     }
     record.segment('javascript', start, segment.steps.map((step) => step.node));

@@ -40,8 +40,9 @@ export interface Expression {
  * An expression's operation, with JavaScript's meaning on float64 numbers: `round` is
  * Math.fround, `max` and `min` are Math.max and Math.min, a comparison is 1 or 0, `select` takes
  * `a` where the condition is not 0, `nonzero` is the condition `x != 0` itself. `read` is a
- * buffer's element at the output's own flat position, or with `column`, at `row` (a name
- * computed once a row or a plane; absent, 0) plus the thread's x, or with `reversed` too, plus
+ * buffer's element at the output's own flat position (plus `row`, a name computed once a plane,
+ * where it reads another plane of the same size), or with `column`, at `row` (a name computed
+ * once a row or a plane; absent, 0) plus the thread's x, or with `reversed` too, plus
  * `reversed` - x (a flip along x); `literal` a number written out.
  */
 export type Tree =

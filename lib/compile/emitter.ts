@@ -284,6 +284,14 @@ export class Emitter {
     if (this.isOutputPosition(node, index)) return { ...code`${b}[${threadPosition(FLAT_POSITION)}]`, float32: true, tree: { op: 'read', buffer } };
     // The row's start is an integer that may pass 2^24: a temporary of its own, never rounded.
     const [width, height] = layoutOf(node.shape, layout);
+    // Read at the output's own x and y in a plane of the output's size (another channel of the
+    // same image): the output's flat position plus a plane's offset, which a flat loop reads
+    // with no index arithmetic an element and a SIMD loop as a run.
+    const sameRow = y === this.rowIndex || (height === 1 && isZero(y) && this.rowIndex === undefined);
+    if (x === this.column && sameRow && width === this.outputPlane?.[0] && height === this.outputPlane[1]) {
+      const offset = this.temp(code`(${z} - ${this.plane ?? zero}) * ${width * height}`);
+      return withTree({ ...code`${b}[${offset} + ${threadPosition(FLAT_POSITION)}]`, float32: true }, { op: 'read', buffer, row: offset });
+    }
     const terms = [...(isZero(z) ? [] : [code`${z} * ${width * height}`]), ...(isZero(y) ? [] : [code`${y} * ${width}`])];
     const row = terms.length === 0 ? undefined : this.temp(join(terms, ' + '));
     const read = { ...(row === undefined ? code`${b}[${x}]` : code`${b}[${row} + ${x}]`), float32: true };
@@ -303,6 +311,11 @@ export class Emitter {
 
   /** The output's index along x where it is the thread's x itself: a read there is along the row. */
   private column: Expression | undefined;
+  /** The output's index along y where it is the thread's y itself, and the thread's z. */
+  private rowIndex: Expression | undefined;
+  private plane: Expression | undefined;
+  /** [width, height] of the output's layout. */
+  private outputPlane: readonly [number, number] | undefined;
   /** Indices that are `last - of` (a flip's), by the name that holds them. */
   private readonly mirrors = new Map<Expression, { readonly of: Expression; readonly last: number }>();
 
@@ -339,12 +352,16 @@ export class Emitter {
     }
     if (node.rank === 0) return [];
     for (const [axis, extent] of layoutOf(node.shape, layout).entries()) this.checkExact(extent, `thread indices in ${'xyz'[axis]}`);
+    const [width, height] = layoutOf(node.shape, layout);
+    this.outputPlane = [width, height];
     const axes = axesOf(layout);
     const index = new Array<Expression>(node.rank);
     const assign = (group: number[], axis: ThreadAxis) => {
       if (group.length === 0) return;
       const thread = this.temp(this.thread(axis));
       if (axis === 'x' && group.length === 1) this.column = thread;
+      if (axis === 'y' && group.length === 1) this.rowIndex = thread;
+      if (axis === 'z') this.plane = thread;
       const parts = group.length === 1 ? [thread] : this.unravel(thread, group.map((axis) => node.shape[axis]));
       group.forEach((axis, k) => (index[axis] = parts[k]));
     };

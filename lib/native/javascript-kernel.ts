@@ -97,12 +97,12 @@ export const runsFlat = (body: KernelBody): boolean => {
 
 /**
  * The byte address of a stream (simd-kernel.ts) at a run's first element: `first` is that
- * element's flat position, `column` its x. A reversed stream's vectors are loaded from the top
+ * element's flat position (a flat stream's row is a plane's offset from it), `column` its x. A reversed stream's vectors are loaded from the top
  * down: its address is that of the run's first element's mirror image less three floats.
  */
 const streamAddress = ({ buffer, flat, row, reversed }: Stream, first: string, column: string): string => {
   const start = row === undefined ? '' : `${row} + `;
-  const at = flat ? first : reversed === undefined ? `${start}${column}` : `${start}${reversed} - ${column} - 3`;
+  const at = flat ? `${start}${first}` : reversed === undefined ? `${start}${column}` : `${start}${reversed} - ${column} - 3`;
   return `${buffer}.byteOffset + (${at}) * 4`;
 };
 

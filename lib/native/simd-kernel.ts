@@ -31,10 +31,11 @@ import { FLAT_POSITION, type Statement } from '../codegen/statements.ts';
 import { FunctionBuilder, type LaneOperation, type Local } from './wasm-assembler.ts';
 
 /**
- * A row the loop reads: a buffer at the output's flat position, or at `row` (a name computed
- * once a row or a plane, absent for 0) plus x, or with `reversed`, plus `reversed` - x (its
- * address is then the run's first element's less 12 bytes, and each vector is loaded below the
- * last and its lanes turned round).
+ * A row the loop reads: a buffer at the output's flat position (plus `row`, a plane's offset,
+ * where it reads another plane of the same size), or at `row` (a name computed once a row or a
+ * plane, absent for 0) plus x, or with `reversed`, plus `reversed` - x (its address is then the
+ * run's first element's less 12 bytes, and each vector is loaded below the last and its lanes
+ * turned round).
  */
 export interface Stream {
   readonly buffer: string;

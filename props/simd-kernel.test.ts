@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { abs, add, broadcastTo, div, equal, flip, floor, greater, less, maximum, minimum, mul, neg, reshape, select, sqrt, sub, transpose } from '../lib/index.ts';
+import { abs, add, broadcastTo, div, equal, flip, floor, greater, less, maximum, maxPool2d, maxPoolGradient, minimum, mul, neg, reshape, select, slice, sqrt, sub, tensor, transpose } from '../lib/index.ts';
 import { planKernels } from '../lib/compile/compile.ts';
 import { capabilitiesOf } from '../lib/compile/capabilities.ts';
 import { JavascriptKernel, javascriptKernelSource, runsFlat } from '../lib/native/javascript-kernel.ts';
@@ -18,6 +18,9 @@ import { NativePool } from '../lib/native/native-pool.ts';
 import { sharedFloatArena } from '../lib/native/float-arena.ts';
 import { sharedFloats } from '../lib/native/shared-floats.ts';
 import type { KernelPlan } from '../lib/compile/plan.ts';
+import { maxPoolNative } from '../lib/native/max-pool-native.ts';
+import { maxPoolGradientNative } from '../lib/native/max-pool-gradient-native.ts';
+import { stridesOf } from '../lib/shape.ts';
 import type { Tensor } from '../lib/tensor.ts';
 import { runs } from './runs.ts';
 
@@ -33,7 +36,7 @@ const specialFloat = fc.oneof(
 type Operation = { readonly kind: string; readonly a: number; readonly b: number };
 const unaries: Record<string, (x: Tensor) => Tensor> = { neg, abs, floor, sqrt, relu: (x) => maximum(x, 0), negativePart: (x) => minimum(x, 0), scaled: (x) => mul(x, 0.9), shifted: (x) => add(x, 0.1) };
 const binaries: Record<string, (a: Tensor, b: Tensor) => Tensor> = { add, sub, mul, div, maximum, minimum, equal, greater, less };
-const choices = ['select', 'perImage', 'alongX', 'alongY', 'flipX'];
+const choices = ['select', 'perImage', 'alongX', 'alongY', 'flipX', 'firstChannel'];
 const operation = fc.record({ kind: fc.constantFrom(...Object.keys(unaries), ...Object.keys(binaries), 'byBias', 'overBias', ...choices), a: fc.nat(), b: fc.nat() });
 
 const build = (operations: readonly Operation[], x: Tensor, y: Tensor, bias: Tensor, row: Tensor, column: Tensor, image: Tensor): Tensor => {
@@ -52,6 +55,8 @@ const build = (operations: readonly Operation[], x: Tensor, y: Tensor, bias: Ten
     else if (kind === 'alongY') values.push(add(p, broadcastTo(reshape(column, [1, 1, column.shape[0], 1]), x.shape)));
     // Read backwards along x (a horizontal flip): each vector loaded from the top down and turned round.
     else if (kind === 'flipX') values.push(mul(flip(p, [3]), q));
+    // Another plane of the same size (each image's first channel): the flat position plus a plane's offset.
+    else if (kind === 'firstChannel') values.push(sub(p, broadcastTo(slice(q, [undefined, { start: 0, stop: 1 }]), x.shape)));
     else if (kind in unaries) values.push(unaries[kind](p));
     else values.push(binaries[kind](p, q));
   }
@@ -198,5 +203,55 @@ test('an unrounded value stays a float64 in the SIMD loop: (a + b) - a rounded o
       }
     }),
     { numRuns: runs(200) },
+  );
+});
+
+test('SIMD max pooling over 2 x 2 windows and its gradient equal the JavaScript loops bit for bit: ties, NaN, both zeros, the infinities, 1 to 3 threads', async () => {
+  const arena = sharedFloatArena();
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({ n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 3 }), ho: fc.integer({ min: 1, max: 5 }), quads: fc.integer({ min: 1, max: 4 }), threads: fc.integer({ min: 1, max: 3 }) }),
+      fc.array(fc.oneof(specialFloat, fc.integer({ min: -2, max: 2 })), { minLength: 1, maxLength: 32 }),
+      async ({ n, c, ho, quads, threads }, pool) => {
+        const wo = 4 * quads;
+        const xShape = [n, c, 2 * ho, 2 * wo];
+        const view = (shape: readonly number[]) => ({ offset: 0, shape, strides: stridesOf(shape) });
+        const draw = (length: number, seed: number) => Float32Array.from({ length }, (_, i) => pool[(i * 5 + seed) % pool.length]);
+        const x = draw(xShape.reduce((a, b) => a * b, 1), 1);
+        const ct = draw(n * c * ho * wo, 2);
+        const pooled = maxPool2d(tensor(x, xShape), { window: [2, 2] });
+        const node = maxPoolGradient(tensor(ct, pooled.shape), tensor(x, xShape), pooled, [2, 2]);
+        const inArena = (data: Float32Array) => {
+          const array = arena.take(data.length);
+          array.set(data);
+          return array;
+        };
+        const taken: Float32Array[] = [];
+        const take = (length: number) => {
+          const array = arena.take(length);
+          taken.push(array);
+          return array;
+        };
+        const workers = new NativePool(threads);
+        try {
+          // The JavaScript loops: operands outside the arena. The SIMD loops: operands and results in it.
+          const y = await maxPoolNative(workers, [{ data: x, view: view(xShape) }], pooled);
+          const ySimd = await maxPoolNative(workers, [{ data: inArena(x), view: view(xShape) }], pooled, take);
+          y.forEach((v, i) => assert.ok(same(v, ySimd[i]), `pooled[${i}]: SIMD ${ySimd[i]}, JavaScript ${v}`));
+          const gradient = await maxPoolGradientNative(workers, [{ data: ct, view: view(pooled.shape) }, { data: x, view: view(xShape) }, { data: y, view: view(pooled.shape) }], node);
+          const gradientSimd = await maxPoolGradientNative(
+            workers,
+            [{ data: inArena(ct), view: view(pooled.shape) }, { data: inArena(x), view: view(xShape) }, { data: ySimd, view: view(pooled.shape) }],
+            node,
+            take,
+          );
+          gradient.forEach((v, i) => assert.ok(same(v, gradientSimd[i]), `gradient[${i}]: SIMD ${gradientSimd[i]}, JavaScript ${v}`));
+        } finally {
+          await workers.destroy();
+          taken.forEach((array) => arena.give(array));
+        }
+      },
+    ),
+    { numRuns: runs(60) },
   );
 });

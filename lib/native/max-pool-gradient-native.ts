@@ -9,12 +9,14 @@ import type { Tensor } from '../tensor.ts';
 import type { MaxPoolGradientParams } from '../primitives/max-pool-gradient.ts';
 import type { NativePool } from './native-pool.ts';
 import { type Allocate, type NativeOperand, newFloats, type StridedView } from './strided-view.ts';
-import { runWindowKernel, windowKernelFor } from './window-kernel.ts';
+import { runWindowKernel, simdWindows, windowKernelFor } from './window-kernel.ts';
+import { maxPoolGradientSimd } from './max-pool-simd.ts';
 
 /**
- * `(out, [ct, x, y], start, end)`: rows [start, end) of windows, a row being (image, channel,
- * window row), all of each row's windows. Each operand is read through its view: an element at
- * offset + sum of index times stride. The output is row-major.
+ * `(out, [ct, x, y], start, end, simd)`: rows [start, end) of windows, a row being (image,
+ * channel, window row), all of each row's windows. Each operand is read through its view: an
+ * element at offset + sum of index times stride. The output is row-major. With `simd`
+ * (max-pool-simd.ts, where `simdWindows` holds), the rows are one call.
  */
 export const maxPoolGradientSource = (shape: readonly number[], [kh, kw]: readonly [number, number], [ct, x, y]: readonly StridedView[]): string => {
   const [, channels, height, width] = shape;
@@ -25,8 +27,14 @@ export const maxPoolGradientSource = (shape: readonly number[], [kh, kw]: readon
   const taps = Array.from({ length: kh * kw }, (_, t) => [Math.floor(t / kw), t % kw] as const);
   const [xRow, xColumn] = [x.strides[2], x.strides[3]];
   return [
-    '(function maxPoolGradient(out, buffers, start, end) {',
+    '(function maxPoolGradient(out, buffers, start, end, simd) {',
     '  const ct = buffers[0], x = buffers[1], y = buffers[2];',
+    ...(simdWindows([kh, kw], wo, [ct, x, y])
+      ? [
+          `  if (simd !== undefined) return simd(out.byteOffset + start * ${kh * width * 4}, ct.byteOffset + (${ct.offset} + start * ${wo}) * 4, ` +
+            `x.byteOffset + (${x.offset} + start * ${kh * xRow}) * 4, y.byteOffset + (${y.offset} + start * ${wo}) * 4, end - start, ${wo});`,
+        ]
+      : []),
     '  for (let row = start; row < end; row++) {',
     `    const i = row % ${ho}, plane = (row - i) / ${ho}, channel = plane % ${channels}, image = (plane - channel) / ${channels};`,
     `    const xAt = ${rowStart(x, kh * xRow)}, yAt = ${rowStart(y, y.strides[2])}, ctAt = ${rowStart(ct, ct.strides[2])};`,
@@ -49,6 +57,8 @@ export const maxPoolGradientSource = (shape: readonly number[], [kh, kw]: readon
 export const maxPoolGradientNative = (pool: NativePool, operands: readonly NativeOperand[], node: Tensor<any, any>, allocate: Allocate = newFloats): Promise<Float32Array> => {
   const { window } = node.params as MaxPoolGradientParams;
   const [n, c, h, w] = node.shape;
-  const kernel = windowKernelFor(maxPoolGradientSource(node.shape, window, operands.map((operand) => operand.view)), window[0] * w, String(node));
+  const views = operands.map((operand) => operand.view);
+  const simd = simdWindows(window, w / window[1], views) ? maxPoolGradientSimd() : undefined;
+  const kernel = windowKernelFor(maxPoolGradientSource(node.shape, window, views), window[0] * w, String(node), simd);
   return runWindowKernel(pool, kernel, operands, sizeOf(node.shape), n * c * (h / window[0]), allocate);
 };

@@ -352,8 +352,8 @@ export class Emitter {
     }
     if (node.rank === 0) return [];
     for (const [axis, extent] of layoutOf(node.shape, layout).entries()) this.checkExact(extent, `thread indices in ${'xyz'[axis]}`);
-    const [width, height] = layoutOf(node.shape, layout);
-    this.outputPlane = [width, height];
+    const [outputWidth, outputHeight] = layoutOf(node.shape, layout);
+    this.outputPlane = [outputWidth, outputHeight];
     const axes = axesOf(layout);
     const index = new Array<Expression>(node.rank);
     const assign = (group: number[], axis: ThreadAxis) => {

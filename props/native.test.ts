@@ -23,7 +23,7 @@ import { type Conv2dParams, conv2dPrimitive } from '../lib/primitives/conv2d.ts'
 import { matmulPrimitive } from '../lib/primitives/matmul.ts';
 import type { Shape } from '../lib/shape.ts';
 import { runs } from './runs.ts';
-import { sharedFloats } from '../lib/native/shared-floats.ts';
+import { sharedFloatArena } from '../lib/native/float-arena.ts';
 
 const values = (count: number, seed: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233));
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -67,17 +67,51 @@ const operandArbitrary = (shape: readonly number[], seed: number) =>
   });
 
 /**
+ * With `inArena`, the operands copied into float-arena arrays (read in place by the jobs) and
+ * results allocated there (written by the workers), all given back after; otherwise as they are.
+ */
+const inArenaWhen = async (
+  inArena: boolean,
+  operands: readonly NativeOperand[],
+  body: (operands: readonly NativeOperand[], allocate: ((length: number) => Float32Array) | undefined) => Promise<void>,
+) => {
+  if (!inArena) return body(operands, undefined);
+  const arena = sharedFloatArena();
+  const taken: Float32Array[] = [];
+  const take = (length: number) => {
+    const array = arena.take(length);
+    taken.push(array);
+    return array;
+  };
+  try {
+    const copies = operands.map(({ data, view }) => {
+      const array = take(data.length);
+      array.set(data);
+      return { data: array, view };
+    });
+    assert.ok(copies.every(({ data }) => arena.holds(data)));
+    await body(copies, take);
+  } finally {
+    taken.forEach((array) => arena.give(array));
+  }
+};
+
+/**
  * One pool per thread count for the whole file, as a run keeps its pool: each check finds the
- * memory the last one left, and first fills it with NaN, so that a kernel that reads memory it
- * did not write (a sum begun on what was there) fails instead of finding the zeros of a fresh pool.
+ * scratch block the last one left, and first fills it with NaN, so that a kernel that reads
+ * memory it did not write (a sum begun on what was there) fails instead of finding the zeros of a
+ * fresh pool.
  */
 const pools = new Map<number, NativePool>();
 after(() => Promise.all([...pools.values()].map((pool) => pool.destroy())));
 const withPool = async (threads: number, body: (pool: NativePool) => Promise<void>) => {
   let pool = pools.get(threads);
   if (pool === undefined) pools.set(threads, (pool = new NativePool(threads)));
-  // reserve(0) answers the whole memory as it stands; what a job grows it by starts as zeros.
-  await pool.exclusive(async () => pool.reserve(0).fill(NaN));
+  // reserve(0) answers the scratch block as it stands; a larger one a job takes may hold anything.
+  await pool.exclusive(async () => {
+    const { memory, base, length } = pool.reserve(0);
+    memory.fill(NaN, base, base + length);
+  });
   await body(pool);
 };
 
@@ -153,8 +187,10 @@ test('native conv2d equals the interpreter: any geometry, operands as views, all
       const shape = conv2dPrimitive.shape([xs.shape, ws.shape], params);
       forms.add(g.kernel[0] * g.kernel[1] > shape[2] * shape[3] ? 'by channel' : g.outChannels < g.channels ? 'by shifts' : 'by image');
       const want = conv2dPrimitive.evaluate([xs, ws], params, shape);
-      const allocate = g.shared ? sharedFloats : undefined;
-      await withPool(g.threads, async (pool) => assertClose('conv2d', await conv2dNative(pool, x, w, params, shape, allocate), want));
+      // Shared: the operands in the float arena, read in place, and the result written there by the workers.
+      await withPool(g.threads, async (pool) =>
+        inArenaWhen(g.shared, [x, w], async ([xa, wa], allocate) => assertClose('conv2d', await conv2dNative(pool, xa, wa, params, shape, allocate), want)),
+      );
     }),
     { numRuns: runs(60) },
   );
@@ -175,7 +211,9 @@ test('native matmul equals the interpreter: batched, operands as views, rows or 
       const bs = materialize(b);
       const shape = matmulPrimitive.shape([as.shape, bs.shape], {});
       const want = matmulPrimitive.evaluate([as, bs], {}, shape);
-      await withPool(g.threads, async (pool) => assertClose('matmul', await matmulNative(pool, a, b, shape, g.shared ? sharedFloats : undefined), want));
+      await withPool(g.threads, async (pool) =>
+        inArenaWhen(g.shared, [a, b], async ([aa, ba], allocate) => assertClose('matmul', await matmulNative(pool, aa, ba, shape, allocate), want)),
+      );
     }),
     { numRuns: runs(60) },
   );

@@ -18,7 +18,7 @@ import type { Conv2dParams } from '../primitives/conv2d.ts';
 import type { NativePool } from './native-pool.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
 import type { ConvGeometry } from './worker-jobs.ts';
-import { type Allocate, delivered, type NativeOperand, newFloats, place, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
+import { type Allocate, delivered, type NativeOperand, newFloats, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
 
 export const conv2dNative = (
   pool: NativePool,
@@ -59,16 +59,16 @@ const convolve = async (
     // The image, the products, and one image's sums when they are copied out from the worker.
     const scratchSize = channels * n + taps * n + outChannels * oh * ow;
     const ranges = shares(images, pool.threads);
-    const memory = pool.reserve(tapsAt + taps * channels + ranges.length * scratchSize);
-    const xView = place(memory, x, xAt);
-    const wView = place(memory, w, wAt);
-    packTaps(memory, wView, tapsAt, taps);
+    const { memory, base } = pool.reserve(tapsAt + taps * channels + ranges.length * scratchSize);
+    const xView = pool.place(memory, x, base + xAt);
+    const wView = pool.place(memory, w, base + wAt);
+    packTaps(memory, wView, base + tapsAt, taps);
     await pool.run(
       ranges.map(([first, last], t) => ({
-        kind: 'conv-shifts', x: xView, taps: tapsAt, output: outAt, destination, geometry, first, last, scratch: tapsAt + taps * channels + t * scratchSize,
+        kind: 'conv-shifts', x: xView, taps: base + tapsAt, output: base + outAt, destination, geometry, first, last, scratch: base + tapsAt + taps * channels + t * scratchSize,
       })),
     );
-    return delivered(memory, outAt, out, destination);
+    return delivered(memory, base + outAt, out, destination);
   }
 
   if (!byChannel) {
@@ -76,16 +76,16 @@ const convolve = async (
     const packedAt = outAt + roundUp(outSize, 4);
     const scratchSize = geometry.depth * n + m * n;
     const ranges = shares(images, pool.threads);
-    const memory = pool.reserve(packedAt + m * geometry.depth + ranges.length * scratchSize);
-    const xView = place(memory, x, xAt);
-    const wView = place(memory, w, wAt);
-    packWeights(memory, wView, packedAt, m, geometry.depth);
+    const { memory, base } = pool.reserve(packedAt + m * geometry.depth + ranges.length * scratchSize);
+    const xView = pool.place(memory, x, base + xAt);
+    const wView = pool.place(memory, w, base + wAt);
+    packWeights(memory, wView, base + packedAt, m, geometry.depth);
     await pool.run(
       ranges.map(([first, last], t) => ({
-        kind: 'conv-images', x: xView, weights: packedAt, output: outAt, destination, geometry, first, last, scratch: packedAt + m * geometry.depth + t * scratchSize,
+        kind: 'conv-images', x: xView, weights: base + packedAt, output: base + outAt, destination, geometry, first, last, scratch: base + packedAt + m * geometry.depth + t * scratchSize,
       })),
     );
-    return delivered(memory, outAt, out, destination);
+    return delivered(memory, base + outAt, out, destination);
   }
 
   // By channel, transposed (worker.ts's convChannels): each thread sums D ((image, p, q) x O)
@@ -98,12 +98,12 @@ const convolve = async (
   const partialsAt = outAt + roundUp(outSize, 4);
   const scratchAt = partialsAt + ranges.length * rows * n;
   const scratchSize = rows * depth + depth * n;
-  const memory = pool.reserve(scratchAt + ranges.length * scratchSize);
-  const xView = place(memory, x, xAt);
-  const wView = place(memory, w, wAt);
+  const { memory, base } = pool.reserve(scratchAt + ranges.length * scratchSize);
+  const xView = pool.place(memory, x, base + xAt);
+  const wView = pool.place(memory, w, base + wAt);
   await pool.run(
     ranges.map(([first, last], t) => ({
-      kind: 'conv-channels', x: xView, w: wView, geometry, first, last, partial: partialsAt + t * rows * n, scratch: scratchAt + t * scratchSize,
+      kind: 'conv-channels', x: xView, w: wView, geometry, first, last, partial: base + partialsAt + t * rows * n, scratch: base + scratchAt + t * scratchSize,
     })),
   );
   // Sum the threads' partial products, then lay D[(b, s), o] out as out[b, o, s].
@@ -111,7 +111,7 @@ const convolve = async (
     for (let s = 0; s < plane; s++)
       for (let o = 0; o < outChannels; o++) {
         let total = 0;
-        for (let t = 0; t < ranges.length; t++) total += memory[partialsAt + t * rows * n + (b * plane + s) * n + o];
+        for (let t = 0; t < ranges.length; t++) total += memory[base + partialsAt + t * rows * n + (b * plane + s) * n + o];
         out[(b * outChannels + o) * plane + s] = total;
       }
   return out;

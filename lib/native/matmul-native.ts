@@ -4,7 +4,7 @@
 import type { NativePool } from './native-pool.ts';
 import { sizeOf } from '../shape.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
-import { type Allocate, delivered, type NativeOperand, newFloats, place, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
+import { type Allocate, delivered, type NativeOperand, newFloats, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
 
 /** The offset of each matrix of a batched view: its leading axes enumerated in row-major order. */
 const matrixOffsets = (view: StridedView): number[] => {
@@ -36,17 +36,17 @@ const multiply = async (pool: NativePool, a: NativeOperand, b: NativeOperand, ou
   const n = roundUp(columns, GEMM_COLUMNS);
   const scratchSize = (m: number) => m * depth + depth * n + m * n;
   const largest = Math.max(...work.map((w) => roundUp(w.rowLast - w.rowFirst, GEMM_ROWS)));
-  const memory = pool.reserve(scratchAt + work.length * scratchSize(largest));
+  const { memory, base } = pool.reserve(scratchAt + work.length * scratchSize(largest));
   const { out, destination } = resultArray(allocate, outSize);
-  const aView = place(memory, a, aAt);
-  const bView = place(memory, b, bAt);
+  const aView = pool.place(memory, a, base + aAt);
+  const bView = pool.place(memory, b, base + bAt);
   const operand = (view: StridedView) => ({ offsets: matrixOffsets(view), strides: view.strides.slice(-2) });
   await pool.run(
     work.map((share, t) => ({
-      kind: 'matmul', a: operand(aView), b: operand(bView), output: outAt, destination, rows, depth, columns, ...share, scratch: scratchAt + t * scratchSize(largest),
+      kind: 'matmul', a: operand(aView), b: operand(bView), output: base + outAt, destination, rows, depth, columns, ...share, scratch: base + scratchAt + t * scratchSize(largest),
     })),
   );
-  return delivered(memory, outAt, out, destination);
+  return delivered(memory, base + outAt, out, destination);
 };
 
 const range = (first: number, last: number): number[] => Array.from({ length: last - first }, (_, i) => first + i);

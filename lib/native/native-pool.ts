@@ -1,6 +1,8 @@
 // The native kernels' threads: one worker per core (as gpu.js sizes its own pool), each with an
-// instance of the kernels' module (GEMM, patch gather, shifted sums) over one shared WebAssembly memory. The main thread lays a job's
-// operands into the memory, hands each worker its share, and reads the result back.
+// instance of the kernels' module (GEMM, patch gather, shifted sums) over the float arena's shared
+// WebAssembly memory (float-arena.ts), where a compiled program's arrays are: a job reads its
+// operands there in place (others the main thread copies into the pool's scratch block), each
+// worker takes its share, and the results go to the caller's array or the scratch block.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -11,7 +13,8 @@ import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
 import { transposeTapsKernel } from './transpose-kernel.ts';
 import type { JavascriptKernel } from './javascript-kernel.ts';
-import { sharedFloatArena } from './float-arena.ts';
+import { type FloatArena, MAXIMUM_PAGES, sharedFloatArena } from './float-arena.ts';
+import type { NativeOperand, StridedView } from './strided-view.ts';
 import type { NativeJob, NativeWorkerData, WorkerReply } from './worker-jobs.ts';
 
 /**
@@ -20,9 +23,6 @@ import type { NativeJob, NativeWorkerData, WorkerReply } from './worker-jobs.ts'
  */
 const PASSES_ON_THE_CALLING_THREAD = 1 << 15;
 
-const PAGE_FLOATS = 65536 / 4;
-/** WebAssembly's 32-bit addresses: 4 GiB, 65536 pages. */
-const MAXIMUM_PAGES = 65536;
 
 let compiledModule: WebAssembly.Module | undefined;
 const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModule([
@@ -48,14 +48,15 @@ export class NativePool {
   readonly threads: number;
   /** Whether the GEMM kernel's multiply-adds are fused (relaxed-simd.ts), and how or why not. */
   readonly multiplyAdd: MultiplyAdd = multiplyAdd();
-  private readonly memory: WebAssembly.Memory;
+  private readonly arena: FloatArena = sharedFloatArena();
+  private readonly memory: WebAssembly.Memory = this.arena.memory;
   private workers: Worker[] | undefined;
-  private floats: Float32Array;
+  private floats: Float32Array = new Float32Array(this.memory.buffer);
+  /** This pool's scratch block in the arena: operands copied in, packed factors, products. */
+  private scratch: Float32Array | undefined;
 
   constructor(threads = availableParallelism()) {
     this.threads = Math.max(1, threads);
-    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAXIMUM_PAGES, shared: true });
-    this.floats = new Float32Array(this.memory.buffer);
   }
 
   private queue: Promise<unknown> = Promise.resolve();
@@ -71,15 +72,28 @@ export class NativePool {
     return result;
   }
 
-  /** The shared memory as floats, grown first to hold at least `elements`. Call it inside `exclusive`. */
-  reserve(elements: number): Float32Array {
-    const pages = Math.ceil(elements / PAGE_FLOATS);
-    const current = this.memory.buffer.byteLength / 65536;
-    if (pages > MAXIMUM_PAGES)
-      throw new Error(`native kernels: a step needs ${(elements * 4) / 2 ** 30} GiB of working memory, more than WebAssembly's 4 GiB; use a smaller batch`);
-    if (pages > current) this.memory.grow(pages - current);
+  /**
+   * The shared memory as floats, and where this pool's scratch block of at least `elements`
+   * floats begins in it and how long it is (taken from the arena, larger when a job needs
+   * more). Every offset a job names is into this memory. Call it inside `exclusive`.
+   */
+  reserve(elements: number): { readonly memory: Float32Array; readonly base: number; readonly length: number } {
+    if (this.scratch === undefined || this.scratch.length < elements) {
+      if (this.scratch !== undefined) this.arena.give(this.scratch);
+      this.scratch = this.arena.take(elements);
+    }
     if (this.floats.buffer.byteLength !== this.memory.buffer.byteLength) this.floats = new Float32Array(this.memory.buffer);
-    return this.floats;
+    return { memory: this.floats, base: this.scratch.byteOffset / 4, length: this.scratch.length };
+  }
+
+  /**
+   * Where a job reads an operand: in place where its array is the arena's, the view shifted to
+   * the array's position in the memory; otherwise copied to `at` (in the scratch block).
+   */
+  place(memory: Float32Array, { data, view }: NativeOperand, at: number): StridedView {
+    if (this.arena.holds(data)) return { ...view, offset: view.offset + data.byteOffset / 4 };
+    memory.set(data, at);
+    return { ...view, offset: view.offset + at };
   }
 
   /** Runs one job on each of the first `jobs.length` workers and waits for all of them. */

@@ -19,7 +19,7 @@
 import { FLAT_POSITION, loopsIn, namesRead, renderStatements, type Statement } from '../codegen/statements.ts';
 import type { Expression } from '../codegen/expression.ts';
 import { MAXIMUM_PAGES, sharedFloatArena } from './float-arena.ts';
-import { simdLoop, type Stream } from './simd-kernel.ts';
+import { type SimdLoop, simdLoop, type Stream } from './simd-kernel.ts';
 import { assembleModule } from './wasm-assembler.ts';
 import type { KernelFunction, SimdFunction } from './worker-jobs.ts';
 
@@ -114,6 +114,35 @@ export interface KernelSource {
 }
 
 /**
+ * A body's statements by how often they run, rendered by level, and its element loop as
+ * simd-kernel.ts writes it (`mode` store or sum) or why not.
+ */
+const elementLoopOf = (body: KernelBody, simdLoops: boolean, mode: 'store' | 'sum') => {
+  const statements = withoutUnread(body.statements, body.result);
+  const level = levels(statements);
+  const at = (wanted: Level, indent: number) => renderStatements(statements.filter((_, i) => level[i] === wanted), indent).join('\n');
+  const flat = runsFlat(body);
+  const elementReads = [...statements.filter((_, i) => level[i] === 'element').flatMap(namesRead), ...body.result.reads];
+  // What runs less often than an element, which the SIMD loop takes as it is.
+  const outer = new Map(statements.flatMap((s, i) => (level[i] !== 'element' && s.kind === 'const' ? [[s.name, s.expression.float32] as const] : [])));
+  const simd = simdLoops ? simdLoop(statements.filter((_, i) => level[i] === 'element'), body.result, outer, mode) : 'limits.simdLoops is false';
+  // A flat loop has no x: every row it reads is at its own flat position.
+  const loop = flat && typeof simd !== 'string' && simd.streams.some((stream) => !stream.flat) ? 'a flat loop reads along a row' : simd;
+  /** The SIMD loop's arguments for the run from `first` (its first flat position), `column` its first x, of `count` elements. */
+  const simdArguments = (simd: SimdLoop, first: string, column: string, count: string): string =>
+    [...simd.streams.map((stream) => streamAddress(stream, first, column)), count, ...simd.values, ...simd.conditions.map((condition) => `((${condition}) ? 1 : 0)`)].join(', ');
+  return { level, at, flat, elementReads, loop, simdArguments };
+};
+
+/** The kernel's source from its lines, with its SIMD loop's module where it has one. */
+const kernelSource = (lines: readonly string[], loop: SimdLoop | string): KernelSource => {
+  const source = lines.filter((line) => line.trim() !== '').join('\n');
+  return typeof loop === 'string'
+    ? { source, simd: undefined, whyNotSimd: loop }
+    : { source, simd: assembleModule([{ name: 'simd', body: loop.body }], MAXIMUM_PAGES), whyNotSimd: undefined };
+};
+
+/**
  * The source of `(out, buffers, start, end, simd) => void`, which writes out[f] for the flat
  * output positions f in [start, end), plane by plane (a plane is the x and y extent of the
  * layout). Where `runsFlat`, each plane's positions are one loop; otherwise row by row. Where
@@ -123,36 +152,16 @@ export interface KernelSource {
  */
 export const javascriptKernelSource = (body: KernelBody, simdLoops = true): KernelSource => {
   const [width, height, depth] = body.layout;
-  const statements = withoutUnread(body.statements, body.result);
-  const level = levels(statements);
-  const at = (wanted: Level, indent: number) => renderStatements(statements.filter((_, i) => level[i] === wanted), indent).join('\n');
-  const flat = runsFlat(body);
-  const elementReads = [...statements.filter((_, i) => level[i] === 'element').flatMap(namesRead), ...body.result.reads];
+  const { level, at, flat, elementReads, loop, simdArguments } = elementLoopOf(body, simdLoops, 'store');
   // With nothing to do once a plane, a flat kernel's planes are one run: the whole output.
   const plane = flat && !level.includes('plane') && !elementReads.includes('z') ? width * height * depth : width * height;
   const elements = (pad: string, position: string) => [at('element', pad.length / 2), `${pad}out[${position}] = ${body.result.text};`];
-  // What runs less often than an element, which the SIMD loop takes as it is.
-  const outer = new Map(statements.flatMap((s, i) => (level[i] !== 'element' && s.kind === 'const' ? [[s.name, s.expression.float32] as const] : [])));
-  const simd = simdLoops ? simdLoop(statements.filter((_, i) => level[i] === 'element'), body.result, outer) : 'limits.simdLoops is false';
-  // A flat loop has no x: every row it reads is at its own flat position.
-  const loop = flat && typeof simd !== 'string' && simd.streams.some((stream) => !stream.flat) ? 'a flat loop reads along a row' : simd;
   /** The call of the SIMD loop over the run from `first` (its first output position) of `count` elements, `column` the run's first x. */
   const simdCall = (pad: string, first: string, column: string, count: string): string[] =>
     typeof loop === 'string'
       ? []
-      : [
-          `${pad}if (simd !== undefined) {`,
-          `${pad}  simd(${[
-            `out.byteOffset + (${first}) * 4`,
-            ...loop.streams.map((stream) => streamAddress(stream, first, column)),
-            count,
-            ...loop.values,
-            ...loop.conditions.map((condition) => `((${condition}) ? 1 : 0)`),
-          ].join(', ')});`,
-          `${pad}  continue;`,
-          `${pad}}`,
-        ];
-  const source = [
+      : [`${pad}if (simd !== undefined) {`, `${pad}  simd(out.byteOffset + (${first}) * 4, ${simdArguments(loop, first, column, count)});`, `${pad}  continue;`, `${pad}}`];
+  return kernelSource([
     '(function kernel(out, buffers, start, end, simd) {',
     ...body.parameters.map((name, i) => `  const ${name} = buffers[${i}];`),
     `  for (let z = Math.floor(start / ${plane}); z * ${plane} < end; z++) {`,
@@ -183,12 +192,7 @@ export const javascriptKernelSource = (body: KernelBody, simdLoops = true): Kern
         ]),
     '  }',
     '})',
-  ]
-    .filter((line) => line.trim() !== '')
-    .join('\n');
-  return typeof loop === 'string'
-    ? { source, simd: undefined, whyNotSimd: loop }
-    : { source, simd: assembleModule([{ name: 'simd', body: loop.body }], MAXIMUM_PAGES), whyNotSimd: undefined };
+  ], loop);
 };
 
 /** An axis of a sum's input that its planes are not: its extent, and whether the sum runs over it. */
@@ -209,33 +213,15 @@ export interface PlaneAxis {
  * place.
  */
 export const planeSumKernelSource = (body: KernelBody, axes: readonly PlaneAxis[], simdLoops = true): KernelSource => {
-  const flat = runsFlat(body);
   const [width, height] = body.layout;
   const plane = width * height;
-  const statements = withoutUnread(body.statements, body.result);
-  const level = levels(statements);
-  const at = (wanted: Level, indent: number) => renderStatements(statements.filter((_, i) => level[i] === wanted), indent).join('\n');
-  const outer = new Map(statements.flatMap((s, i) => (level[i] !== 'element' && s.kind === 'const' ? [[s.name, s.expression.float32] as const] : [])));
-  const simd = simdLoops ? simdLoop(statements.filter((_, i) => level[i] === 'element'), body.result, outer, 'sum') : 'limits.simdLoops is false';
-  const loop = flat && typeof simd !== 'string' && simd.streams.some((stream) => !stream.flat) ? 'a flat loop reads along a row' : simd;
-  const elementReads = [...statements.filter((_, i) => level[i] === 'element').flatMap(namesRead), ...body.result.reads];
+  const { at, flat, elementReads, loop, simdArguments } = elementLoopOf(body, simdLoops, 'sum');
   /** The run from `first` (its first flat position), `column` its first x, of `count` elements: SIMD, else the loop. */
   const run = (pad: string, first: string, column: string, count: string, loopOpen: string, position: string): string[] => [
-    ...(typeof loop === 'string'
-      ? []
-      : [
-          `${pad}if (simd !== undefined) sum += simd(${[
-            '0',
-            ...loop.streams.map((stream) => streamAddress(stream, first, column)),
-            count,
-            ...loop.values,
-            ...loop.conditions.map((condition) => `((${condition}) ? 1 : 0)`),
-          ].join(', ')});`,
-          `${pad}else`,
-        ]),
+    ...(typeof loop === 'string' ? [] : [`${pad}if (simd !== undefined) sum += simd(0, ${simdArguments(loop, first, column, count)});`, `${pad}else`]),
     `${pad}${loopOpen} {`,
     ...(position === FLAT_POSITION || !elementReads.includes(FLAT_POSITION) ? [] : [`${pad}  const ${FLAT_POSITION} = ${position};`]),
-    renderStatements(statements.filter((_, i) => level[i] === 'element'), pad.length / 2 + 1).join('\n'),
+    at('element', pad.length / 2 + 1),
     `${pad}  sum += ${body.result.text};`,
     `${pad}}`,
   ];
@@ -247,7 +233,7 @@ export const planeSumKernelSource = (body: KernelBody, axes: readonly PlaneAxis[
   const index = (i: number) => (axes[i].reduced ? `r${i}` : `q${i}`);
   const pad = (depth: number) => '  '.repeat(depth);
   const depth = 2 + reduced.length;
-  const source = [
+  return kernelSource([
     '(function kernel(out, buffers, start, end, simd) {',
     ...body.parameters.map((name, i) => `  const ${name} = buffers[${i}];`),
     '  for (let o = start; o < end; o++) {',
@@ -270,12 +256,7 @@ export const planeSumKernelSource = (body: KernelBody, axes: readonly PlaneAxis[
     '    out[o] = sum;',
     '  }',
     '})',
-  ]
-    .filter((line) => line.trim() !== '')
-    .join('\n');
-  return typeof loop === 'string'
-    ? { source, simd: undefined, whyNotSimd: loop }
-    : { source, simd: assembleModule([{ name: 'simd', body: loop.body }], MAXIMUM_PAGES), whyNotSimd: undefined };
+  ], loop);
 };
 
 /**

@@ -23,7 +23,6 @@ import type { NativeJob, NativeWorkerData, WorkerReply } from './worker-jobs.ts'
  */
 const PASSES_ON_THE_CALLING_THREAD = 1 << 15;
 
-
 let compiledModule: WebAssembly.Module | undefined;
 const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModule([
       { name: 'gemm', body: gemmKernel({ fusedMultiplyAdd: multiplyAdd().fused }) },
@@ -192,6 +191,9 @@ export class NativePool {
     this.sent.length = 0;
     this.forgotten.length = 0;
     if (workers) await Promise.all(workers.map((worker) => worker.terminate()));
+    // The scratch block goes back to the arena once no worker can be writing it.
+    if (this.scratch !== undefined) this.arena.give(this.scratch);
+    this.scratch = undefined;
   }
 
   private start(): Worker[] {

@@ -29,13 +29,6 @@ export interface NativeOperand {
   readonly view: StridedView;
 }
 
-/** Where each operand sits in the shared memory: its data copied in, the view shifted with it. */
-export const place = (memory: Float32Array, operand: NativeOperand, at: number): StridedView => {
-  memory.set(operand.data, at);
-  return { ...operand.view, offset: operand.view.offset + at };
-};
-
-
 /** Where a native step's result goes: a fresh array, or one a compiled program recycles. */
 export type Allocate = (length: number) => Float32Array;
 export const newFloats: Allocate = (length) => new Float32Array(length);

@@ -51,6 +51,9 @@ const convolve = async (
   const byChannel = kh * kw > oh * ow;
 
   const { out, destination } = resultArray(allocate, outSize);
+  // An arena array is written where it is, as the memory the jobs address: the GEMM or the
+  // shifted sums straight into it, with no copy out of the scratch block.
+  const inPlace = pool.offsetOf(out);
   if (!byChannel && outChannels < channels) {
     const [, , height, width] = x.view.shape;
     const taps = roundUp(outChannels * kh * kw, GEMM_ROWS);
@@ -65,10 +68,11 @@ const convolve = async (
     packTaps(memory, wView, base + tapsAt, taps);
     await pool.run(
       ranges.map(([first, last], t) => ({
-        kind: 'conv-shifts', x: xView, taps: base + tapsAt, output: base + outAt, destination, geometry, first, last, scratch: base + tapsAt + taps * channels + t * scratchSize,
+        kind: 'conv-shifts', x: xView, taps: base + tapsAt, output: inPlace ?? base + outAt, destination: inPlace === undefined ? destination : undefined, geometry, first, last,
+        scratch: base + tapsAt + taps * channels + t * scratchSize,
       })),
     );
-    return delivered(memory, base + outAt, out, destination);
+    return inPlace === undefined ? delivered(memory, base + outAt, out, destination) : out;
   }
 
   if (!byChannel) {
@@ -82,10 +86,11 @@ const convolve = async (
     packWeights(memory, wView, base + packedAt, m, geometry.depth);
     await pool.run(
       ranges.map(([first, last], t) => ({
-        kind: 'conv-images', x: xView, weights: base + packedAt, output: base + outAt, destination, geometry, first, last, scratch: base + packedAt + m * geometry.depth + t * scratchSize,
+        kind: 'conv-images', x: xView, weights: base + packedAt, output: inPlace ?? base + outAt, destination: inPlace === undefined ? destination : undefined, geometry, first, last,
+        scratch: base + packedAt + m * geometry.depth + t * scratchSize,
       })),
     );
-    return delivered(memory, base + outAt, out, destination);
+    return inPlace === undefined ? delivered(memory, base + outAt, out, destination) : out;
   }
 
   // By channel, transposed (worker.ts's convChannels): each thread sums D ((image, p, q) x O)

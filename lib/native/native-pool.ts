@@ -85,12 +85,18 @@ export class NativePool {
     return { memory: this.floats, base: this.scratch.byteOffset / 4, length: this.scratch.length };
   }
 
+  /** Where `array` is in the memory the jobs address (an arena array), its offset there in floats. */
+  offsetOf(array: Float32Array): number | undefined {
+    return this.arena.holds(array) ? array.byteOffset / 4 : undefined;
+  }
+
   /**
    * Where a job reads an operand: in place where its array is the arena's, the view shifted to
    * the array's position in the memory; otherwise copied to `at` (in the scratch block).
    */
   place(memory: Float32Array, { data, view }: NativeOperand, at: number): StridedView {
-    if (this.arena.holds(data)) return { ...view, offset: view.offset + data.byteOffset / 4 };
+    const offset = this.offsetOf(data);
+    if (offset !== undefined) return { ...view, offset: view.offset + offset };
     memory.set(data, at);
     return { ...view, offset: view.offset + at };
   }

@@ -11,7 +11,7 @@ import { assembleModule } from '../lib/native/wasm-assembler.ts';
 import { gemmKernel } from '../lib/native/gemm-kernel.ts';
 import { multiplyAdd } from '../lib/native/relaxed-simd.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
-import { conv2dNative } from '../lib/native/conv2d-native.ts';
+import { conv2dNative, convForm, convForms } from '../lib/native/conv2d-native.ts';
 import { matmulNative } from '../lib/native/matmul-native.ts';
 import { maxPoolNative } from '../lib/native/max-pool-native.ts';
 import { maxPoolGradientNative } from '../lib/native/max-pool-gradient-native.ts';
@@ -167,7 +167,12 @@ const convArbitrary = fc
     threads: fc.integer({ min: 1, max: 3 }),
     // Results into an array of the caller's in shared memory (the workers write it), or not.
     shared: fc.boolean(),
+    // Stride 1 and output rows of 8 or 16 (the implicit form's), which other draws seldom give.
+    wholeRows: fc.constantFrom(0, 0, 0, 1, 2),
   })
+  .map(({ wholeRows, ...g }) =>
+    wholeRows === 0 ? g : { ...g, stride: [1, 1] as [number, number], width: 8 * wholeRows - g.padding[1][0] - g.padding[1][1] + g.dilation[1] * (g.kernel[1] - 1) },
+  )
   .filter(({ height, width, kernel, padding, dilation }) => height + padding[0][0] + padding[0][1] >= dilation[0] * (kernel[0] - 1) + 1 && width + padding[1][0] + padding[1][1] >= dilation[1] * (kernel[1] - 1) + 1)
   .chain((g) =>
     fc.record({
@@ -177,24 +182,41 @@ const convArbitrary = fc
     }),
   );
 
-test('native conv2d equals the interpreter: any geometry, operands as views, all three GEMM forms', async () => {
+test('native conv2d equals the interpreter: any geometry, operands as views, each GEMM form that can compute it', async () => {
   const forms = new Set<string>();
+  const chosen = new Set<string>();
   await fc.assert(
     fc.asyncProperty(convArbitrary, async ({ g, x, w }) => {
       const params: Conv2dParams = { stride: g.stride, padding: g.padding, dilation: g.dilation };
       const xs = materialize(x);
       const ws = materialize(w);
       const shape = conv2dPrimitive.shape([xs.shape, ws.shape], params);
-      forms.add(g.kernel[0] * g.kernel[1] > shape[2] * shape[3] ? 'by channel' : g.outChannels < g.channels ? 'by shifts' : 'by image');
+      chosen.add(convForm(xs.shape, ws.shape, g.stride, shape));
       const want = conv2dPrimitive.evaluate([xs, ws], params, shape);
-      // Shared: the operands in the float arena, read in place, and the result written there by the workers.
-      await withPool(g.threads, async (pool) =>
-        inArenaWhen(g.shared, [x, w], async ([xa, wa], allocate) => assertClose('conv2d', await conv2dNative(pool, xa, wa, params, shape, allocate), want)),
-      );
+      // Every form on the same draw, not only the one the planner picks for it.
+      for (const form of convForms(g.stride, shape)) {
+        forms.add(form);
+        // Shared: the operands in the float arena, read in place, and the result written there by the workers.
+        await withPool(g.threads, async (pool) =>
+          inArenaWhen(g.shared, [x, w], async ([xa, wa], allocate) => assertClose(`conv2d ${form}`, await conv2dNative(pool, xa, wa, params, shape, allocate, form), want)),
+        );
+      }
     }),
     { numRuns: runs(60) },
   );
-  assert.deepEqual([...forms].sort(), ['by channel', 'by image', 'by shifts']);
+  assert.deepEqual([...forms].sort(), ['by channel', 'by image', 'by shifts', 'implicit']);
+  assert.deepEqual([...chosen].sort(), ['by channel', 'by image', 'by shifts', 'implicit']);
+});
+
+test('a native convolution asked for the implicit form where its stride is not 1 says so', async () => {
+  const x = { data: new Float32Array(2 * 16 * 16), view: { offset: 0, shape: [1, 2, 16, 16], strides: [512, 256, 16, 1] } };
+  const w = { data: new Float32Array(2 * 2 * 9), view: { offset: 0, shape: [2, 2, 3, 3], strides: [18, 9, 3, 1] } };
+  await withPool(1, async (pool) => {
+    await assert.rejects(
+      conv2dNative(pool, x, w, { stride: [2, 2], padding: [[1, 1], [1, 1]], dilation: [1, 1] }, [1, 2, 8, 8], undefined, 'implicit'),
+      /conv2d: the implicit form cannot compute a convolution of stride \[2,2\] into \[1,2,8,8\]/,
+    );
+  });
 });
 
 test('native matmul equals the interpreter: batched, operands as views, rows or products shared among threads', async () => {

@@ -173,7 +173,7 @@ const nativeTests = {
   shared: 'native: kernels shared among threads over cell counts no thread count divides equal the interpreter, into arrays that held NaN',
   atOnce: 'native: compiled functions of every job kind called at once, again and again, each equal the interpreter',
   trainingStep: 'native: the compiled training step equals the interpreted one',
-  conv2d: 'native conv2d equals the interpreter: any geometry, operands as views, all three GEMM forms',
+  conv2d: 'native conv2d equals the interpreter: any geometry, operands as views, each GEMM form that can compute it',
   jobsTogether: 'jobs started together on one pool (two compiled functions called at once) each get their own result',
   maxPoolGradient: 'native: maxPoolGradient compiled equals interpreted, forward and gradient',
   pooling: 'native max pooling over tiling windows and its gradient equal the interpreter: operands as views, ties of every size, -Infinity and NaN, 1 to 3 threads',
@@ -252,6 +252,13 @@ export const nativeMutants: readonly SourceMutant[] = [
     before: '`      let top = -Infinity;`,',
     after: '`      let top = 0;`,',
     caughtBy: { 'props/native.test.ts': [nativeTests.pooling] },
+  },
+  {
+    name: "an implicit convolution's taps read the padded plane's next column, not the next dilated one",
+    file: 'lib/native/worker.ts',
+    before: 'i32[kk++] = (c * hp * wp + p * dy * wp + q * dx) * 4;',
+    after: 'i32[kk++] = (c * hp * wp + p * dy * wp + q) * 4;',
+    caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },
   },
   {
     name: "a convolution by shifts adds its taps' rows to an output it did not clear",

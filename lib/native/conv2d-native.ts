@@ -1,7 +1,14 @@
-// conv2d on the native kernels, as GEMMs, in one of three forms:
+// conv2d on the native kernels, as GEMMs, in one of four forms:
+//  - implicit: for each image b, out[b] (O x I*J) = W (O x C*KH*KW) . patches(x[b]), where the
+//    GEMM (implicit-gemm-kernel.ts) reads the patches from the image padded once, through a
+//    table of each tap's offset, and no patch matrix is built. Any stride-1 convolution whose
+//    output rows are whole blocks of the GEMM's 8 columns takes it: in the small encoder every
+//    forward convolution and input gradient. `node --import tsx bench/conv-forms.ts` times it
+//    against the forms below on the step's shapes.
 //  - by image: for each image b, out[b] (O x I*J) = W (O x C*KH*KW) . patches(x[b]) (C*KH*KW x
 //    I*J), images shared among the threads (im2col). The form of the forward pass, whose
-//    outputs are large, kernels small and output channels more than its input channels.
+//    outputs are large, kernels small and output channels more than its input channels, where
+//    the stride is not 1 or the output's rows are not whole blocks of 8.
 //  - by shifts: for each image b, G (O*KH*KW x H*W) = W' (O*KH*KW x C) . x[b] (C x H*W), then
 //    out[b, o] is the sum over taps (p, q) of G's row (o, p, q) shifted by where the tap reads.
 //    The form where there are fewer output channels than input channels (the input gradient):
@@ -17,17 +24,44 @@
 import type { Conv2dParams } from '../primitives/conv2d.ts';
 import type { NativePool } from './native-pool.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
-import type { ConvGeometry } from './worker-jobs.ts';
+import { type ConvGeometry, paddedPlane } from './worker-jobs.ts';
 import { type Allocate, delivered, type NativeOperand, newFloats, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
 
-export const conv2dNative = (
+export type ConvForm = 'implicit' | 'by image' | 'by shifts' | 'by channel';
+
+/**
+ * The forms that can compute a convolution of these shapes: the last three any, the implicit one
+ * a stride-1 convolution whose output rows are whole blocks of the GEMM's 8 columns.
+ */
+export const convForms = (stride: readonly number[], outShape: readonly number[]): ConvForm[] => {
+  const [, , , ow] = outShape;
+  const implicit = stride[0] === 1 && stride[1] === 1 && ow % GEMM_COLUMNS === 0;
+  return [...(implicit ? ['implicit' as const] : []), 'by image', 'by shifts', 'by channel'];
+};
+
+/** Which form a convolution of these shapes takes. */
+export const convForm = (xShape: readonly number[], wShape: readonly number[], stride: readonly number[], outShape: readonly number[]): ConvForm => {
+  const [, channels] = xShape;
+  const [outChannels, , kh, kw] = wShape;
+  const [, , oh, ow] = outShape;
+  if (kh * kw > oh * ow) return 'by channel';
+  if (convForms(stride, outShape).includes('implicit')) return 'implicit';
+  return outChannels < channels ? 'by shifts' : 'by image';
+};
+
+export const conv2dNative = async (
   pool: NativePool,
   x: NativeOperand,
   w: NativeOperand,
   params: Conv2dParams,
   outShape: readonly number[],
   allocate: Allocate = newFloats,
-): Promise<Float32Array> => pool.exclusive(() => convolve(pool, x, w, params, outShape, allocate));
+  /** The form to compute it in (the property suite and bench/conv-forms.ts try each); by default convForm's. */
+  form: ConvForm = convForm(x.view.shape, w.view.shape, params.stride, outShape),
+): Promise<Float32Array> => {
+  if (!convForms(params.stride, outShape).includes(form)) throw new Error(`conv2d: the ${form} form cannot compute a convolution of stride [${params.stride}] into [${outShape}]`);
+  return pool.exclusive(() => convolve(pool, x, w, params, outShape, allocate, form));
+};
 
 const convolve = async (
   pool: NativePool,
@@ -36,6 +70,7 @@ const convolve = async (
   { stride, padding, dilation }: Conv2dParams,
   outShape: readonly number[],
   allocate: Allocate,
+  form: ConvForm,
 ): Promise<Float32Array> => {
   const [images, channels] = x.view.shape;
   const [outChannels, , kh, kw] = w.view.shape;
@@ -48,13 +83,31 @@ const convolve = async (
   const xAt = 0;
   const wAt = roundUp(x.data.length, 4);
   const outAt = wAt + roundUp(w.data.length, 4);
-  const byChannel = kh * kw > oh * ow;
 
   const { out, destination } = resultArray(allocate, outSize);
   // An arena array is written where it is, as the memory the jobs address: the GEMM or the
   // shifted sums straight into it, with no copy out of the scratch block.
   const inPlace = pool.offsetOf(out);
-  if (!byChannel && outChannels < channels) {
+  if (form === 'implicit') {
+    const [hp, wp] = paddedPlane(geometry);
+    const packedAt = outAt + roundUp(outSize, 4);
+    // The padded image, the taps' offsets, and the products where they are not written in place.
+    const scratchSize = roundUp(channels * hp * wp + geometry.depth + m * oh * ow, 4);
+    const ranges = shares(images, pool.threads);
+    const { memory, base } = pool.reserve(packedAt + m * geometry.depth + ranges.length * scratchSize);
+    const xView = pool.place(memory, x, base + xAt);
+    const wView = pool.place(memory, w, base + wAt);
+    packWeights(memory, wView, base + packedAt, m, geometry.depth);
+    await pool.run(
+      ranges.map(([first, last], t) => ({
+        kind: 'conv-implicit', x: xView, weights: base + packedAt, output: inPlace ?? base + outAt, destination: inPlace === undefined ? destination : undefined, geometry, first, last,
+        scratch: base + packedAt + m * geometry.depth + t * scratchSize,
+      })),
+    );
+    return inPlace === undefined ? delivered(memory, base + outAt, out, destination) : out;
+  }
+
+  if (form === 'by shifts') {
     const [, , height, width] = x.view.shape;
     const taps = roundUp(outChannels * kh * kw, GEMM_ROWS);
     const n = roundUp(height * width, GEMM_COLUMNS);
@@ -75,7 +128,7 @@ const convolve = async (
     return inPlace === undefined ? delivered(memory, base + outAt, out, destination) : out;
   }
 
-  if (!byChannel) {
+  if (form === 'by image') {
     const n = roundUp(oh * ow, GEMM_COLUMNS);
     const packedAt = outAt + roundUp(outSize, 4);
     const scratchSize = geometry.depth * n + m * n;

@@ -1,6 +1,7 @@
 // The one compute kernel of the native path: C (m x n) = A (m x k) . B (k x n), or C += A . B,
 // in float32 with 128-bit SIMD. Every convolution and matmul of the native backend becomes calls
-// of it (see conv2d-native.ts and matmul-native.ts).
+// of it or of its implicit form (implicit-gemm-kernel.ts, which reads B through a table of
+// offsets instead of rows at a stride); see conv2d-native.ts and matmul-native.ts.
 //
 // Register blocking is what makes it fast: each pass of the inner loop loads 8 consecutive
 // floats of one row of B (two vectors) and 4 floats of one column of A (each splatted to a
@@ -29,33 +30,103 @@ export interface GemmOptions {
   readonly fusedMultiplyAdd?: boolean;
 }
 
+/**
+ * The register block both GEMM kernels share: 8 accumulators for a 4 x 8 block of C, the two
+ * vectors of B's row and A's splatted element, and A's row strides. `pa` walks A's 4 rows along
+ * k; `pc` is where the block of C begins.
+ */
+export class RegisterBlock {
+  private readonly acc: Local[];
+  private readonly b0: Local;
+  private readonly b1: Local;
+  private readonly splat: Local;
+  private readonly lda2: Local;
+  private readonly lda3: Local;
+  readonly pa: Local;
+  readonly pc: Local;
+
+  constructor(private readonly f: FunctionBuilder, private readonly lda: Local, private readonly ldc: Local, private readonly fusedMultiplyAdd: boolean) {
+    this.acc = Array.from({ length: 8 }, () => f.local('v128'));
+    this.b0 = f.local('v128');
+    this.b1 = f.local('v128');
+    this.splat = f.local('v128');
+    this.lda2 = f.local('i32');
+    this.lda3 = f.local('i32');
+    this.pa = f.local('i32');
+    this.pc = f.local('i32');
+    f.get(lda).i32(2).mul().set(this.lda2);
+    f.get(lda).i32(3).mul().set(this.lda3);
+  }
+
+  /** For each of C's 4 rows: the row's address (pc + r * ldc) on the stack, then `then`. */
+  private eachRowOfC(then: (r: number) => void) {
+    const { f } = this;
+    for (let r = 0; r < 4; r++) {
+      f.get(this.pc);
+      for (let i = 0; i < r; i++) f.get(this.ldc).add();
+      then(r);
+    }
+  }
+
+  /** The accumulators from C's block at `pc` (where `accumulate` is nonzero) or from zero. `pa` is clobbered. */
+  start(accumulate: Local) {
+    const { f, acc, pa } = this;
+    this.eachRowOfC((r) => {
+      f.set(pa); // borrow pa as the row address
+      for (let half = 0; half < 2; half++) {
+        f.get(accumulate).eqz();
+        f.ifElse(
+          () => {
+            f.v128Zero().set(acc[r * 2 + half]);
+          },
+          () => {
+            f.get(pa).v128Load(half * 16).set(acc[r * 2 + half]);
+          },
+        );
+      }
+    });
+  }
+
+  /** One pass along k: 8 floats of B's row at `pb`, 4 of A's column at `pa`, 32 multiply-adds; `pa` one float on. */
+  pass(pb: Local) {
+    const { f, acc, b0, b1, splat, pa } = this;
+    f.get(pb).v128Load(0).set(b0);
+    f.get(pb).v128Load(16).set(b1);
+    for (let r = 0; r < 4; r++) {
+      f.get(pa);
+      if (r === 1) f.get(this.lda).add();
+      if (r === 2) f.get(this.lda2).add();
+      if (r === 3) f.get(this.lda3).add();
+      f.v128Load32Splat().set(splat);
+      for (let half = 0; half < 2; half++) {
+        const target = acc[r * 2 + half];
+        if (this.fusedMultiplyAdd) f.get(splat).get(half === 0 ? b0 : b1).get(target).f32x4RelaxedMadd().set(target);
+        else f.get(target).get(splat).get(half === 0 ? b0 : b1).f32x4Mul().f32x4Add().set(target);
+      }
+    }
+    f.increment(pa, { constant: 4 });
+  }
+
+  /** The accumulators into C's block at `pc`. `pa` is clobbered. */
+  store() {
+    const { f, acc, pa } = this;
+    this.eachRowOfC((r) => {
+      f.set(pa);
+      f.get(pa).get(acc[r * 2]).v128Store(0);
+      f.get(pa).get(acc[r * 2 + 1]).v128Store(16);
+    });
+  }
+}
+
 export const gemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {}): FunctionBuilder => {
   const f = new FunctionBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
   const [a, lda, b, ldb, c, ldc, m, n, k, accumulate] = f.params.map((_, i) => f.param(i));
   const row = f.local('i32');
   const column = f.local('i32');
   const remaining = f.local('i32');
-  const pa = f.local('i32');
   const pb = f.local('i32');
-  const pc = f.local('i32');
-  const lda2 = f.local('i32');
-  const lda3 = f.local('i32');
-  const acc: Local[] = Array.from({ length: 8 }, () => f.local('v128'));
-  const b0 = f.local('v128');
-  const b1 = f.local('v128');
-  const splat = f.local('v128');
-
-  f.get(lda).i32(2).mul().set(lda2);
-  f.get(lda).i32(3).mul().set(lda3);
-
-  /** For each of C's 4 rows: the row's address (pc + r * ldc) on the stack, then `then`. */
-  const eachRowOfC = (then: (r: number) => void) => {
-    for (let r = 0; r < 4; r++) {
-      f.get(pc);
-      for (let i = 0; i < r; i++) f.get(ldc).add();
-      then(r);
-    }
-  };
+  const block = new RegisterBlock(f, lda, ldc, fusedMultiplyAdd);
+  const { pa, pc } = block;
 
   f.i32(0).set(row);
   f.loopUntil(
@@ -67,21 +138,7 @@ export const gemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {}): Func
         () => {
           // pc = c + row * ldc + column * 4
           f.get(c).get(row).get(ldc).mul().add().get(column).i32(4).mul().add().set(pc);
-          // The accumulators start from C (accumulate) or from zero.
-          eachRowOfC((r) => {
-            f.set(pa); // borrow pa as the row address
-            for (let half = 0; half < 2; half++) {
-              f.get(accumulate).eqz();
-              f.ifElse(
-                () => {
-                  f.v128Zero().set(acc[r * 2 + half]);
-                },
-                () => {
-                  f.get(pa).v128Load(half * 16).set(acc[r * 2 + half]);
-                },
-              );
-            }
-          });
+          block.start(accumulate);
           // pa = a + row * lda; pb = b + column * 4
           f.get(a).get(row).get(lda).mul().add().set(pa);
           f.get(b).get(column).i32(4).mul().add().set(pb);
@@ -89,30 +146,12 @@ export const gemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {}): Func
           f.loopUntil(
             () => f.get(remaining).eqz(),
             () => {
-              f.get(pb).v128Load(0).set(b0);
-              f.get(pb).v128Load(16).set(b1);
-              for (let r = 0; r < 4; r++) {
-                f.get(pa);
-                if (r === 1) f.get(lda).add();
-                if (r === 2) f.get(lda2).add();
-                if (r === 3) f.get(lda3).add();
-                f.v128Load32Splat().set(splat);
-                for (let half = 0; half < 2; half++) {
-                  const target = acc[r * 2 + half];
-                  if (fusedMultiplyAdd) f.get(splat).get(half === 0 ? b0 : b1).get(target).f32x4RelaxedMadd().set(target);
-                  else f.get(target).get(splat).get(half === 0 ? b0 : b1).f32x4Mul().f32x4Add().set(target);
-                }
-              }
-              f.increment(pa, { constant: 4 });
+              block.pass(pb);
               f.increment(pb, ldb);
               f.increment(remaining, { constant: -1 });
             },
           );
-          eachRowOfC((r) => {
-            f.set(pa);
-            f.get(pa).get(acc[r * 2]).v128Store(0);
-            f.get(pa).get(acc[r * 2 + 1]).v128Store(16);
-          });
+          block.store();
           f.increment(column, { constant: 8 });
         },
       );

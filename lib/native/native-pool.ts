@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { assembleModule } from './wasm-assembler.ts';
 import { GEMM_COLUMNS, GEMM_ROWS, gemmKernel } from './gemm-kernel.ts';
+import { implicitGemmKernel } from './implicit-gemm-kernel.ts';
 import { multiplyAdd, type MultiplyAdd } from './relaxed-simd.ts';
 import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
@@ -26,6 +27,7 @@ const PASSES_ON_THE_CALLING_THREAD = 1 << 15;
 let compiledModule: WebAssembly.Module | undefined;
 const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModule([
       { name: 'gemm', body: gemmKernel({ fusedMultiplyAdd: multiplyAdd().fused }) },
+      { name: 'implicitGemm', body: implicitGemmKernel({ fusedMultiplyAdd: multiplyAdd().fused }) },
       { name: 'patchRow', body: patchRowKernel() },
       { name: 'shiftAddRow', body: shiftAddRowKernel() },
       { name: 'transposeTaps', body: transposeTapsKernel() },

@@ -157,6 +157,9 @@ export class FunctionBuilder {
   f32Load(offset = 0): this {
     return this.op(0x2a, 2, ...u32(offset));
   }
+  i32Load(offset = 0): this {
+    return this.op(0x28, 2, ...u32(offset));
+  }
   /** Stack: address, value. */
   f32Store(offset = 0): this {
     return this.op(0x38, 2, ...u32(offset));

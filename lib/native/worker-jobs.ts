@@ -30,6 +30,12 @@ export interface ConvGeometry {
   readonly depth: number;
 }
 
+/**
+ * The rows and columns of the padded plane a conv-implicit job lays each input channel out in:
+ * every row and column some output position reads through some tap, when the stride is 1.
+ */
+export const paddedPlane = ({ kernel: [kh, kw], dilation: [dy, dx], output: [oh, ow] }: ConvGeometry): [number, number] => [oh + (kh - 1) * dy, ow + (kw - 1) * dx];
+
 /** A range of images or channels, [first, last), and the worker's own scratch region. */
 interface Share {
   readonly first: number;
@@ -43,6 +49,22 @@ interface Share {
  */
 export interface ConvImagesJob extends Share {
   readonly kind: 'conv-images';
+  readonly x: StridedView;
+  /** The weights packed as (output channels, padded to the GEMM's block) x depth. */
+  readonly weights: number;
+  readonly output: number;
+  /** The caller's result array in shared memory, written by the worker; else the output region. */
+  readonly destination: Float32Array | undefined;
+  readonly geometry: ConvGeometry;
+}
+
+/**
+ * For each image of the range, the image padded (its channels' planes with the convolution's
+ * padding around them), one implicit GEMM (implicit-gemm-kernel.ts) with the packed weights,
+ * the result into the output: the by-image form of a stride-1 convolution, with no patch matrix.
+ */
+export interface ConvImplicitJob extends Share {
+  readonly kind: 'conv-implicit';
   readonly x: StridedView;
   /** The weights packed as (output channels, padded to the GEMM's block) x depth. */
   readonly weights: number;
@@ -132,7 +154,7 @@ export interface KernelJob {
 }
 
 /** A job for one worker. */
-export type NativeJob = ConvImagesJob | ConvChannelsJob | ConvShiftsJob | MatmulJob | KernelJob;
+export type NativeJob = ConvImagesJob | ConvImplicitJob | ConvChannelsJob | ConvShiftsJob | MatmulJob | KernelJob;
 
 /** A worker's answer to each job. */
 export type WorkerReply = { readonly ok: true } | { readonly ok: false; readonly message: string };

@@ -21,12 +21,16 @@
 import { parentPort as port, workerData } from 'node:worker_threads';
 import type { StridedView } from './strided-view.ts';
 import type {
-  ConvChannelsJob, ConvGeometry, ConvImagesJob, ConvShiftsJob, KernelFunction, KernelJob, MatmulJob, NativeJob, NativeWorkerData, SimdFunction, WorkerReply,
+  ConvChannelsJob, ConvGeometry, ConvImagesJob, ConvImplicitJob, ConvShiftsJob, KernelFunction, KernelJob, MatmulJob, NativeJob, NativeWorkerData, SimdFunction, WorkerReply,
 } from './worker-jobs.ts';
+import { paddedPlane } from './worker-jobs.ts';
 
-/** The module's functions (gemm-kernel.ts, patch-kernel.ts, shift-add-kernel.ts); addresses and steps are in bytes. */
+/** The module's functions (gemm-kernel.ts, implicit-gemm-kernel.ts, patch-kernel.ts, shift-add-kernel.ts); addresses and steps are in bytes. */
 interface KernelExports {
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, accumulate: number): void;
+  implicitGemm(
+    a: number, lda: number, b: number, offsets: number, c: number, ldc: number, m: number, rows: number, columns: number, rowStep: number, k: number, accumulate: number,
+  ): void;
   patchRow(
     out: number, origin: number, imageStride: number, images: number, rowStep: number, columnStep: number,
     rowFrom: number, rowTo: number, rows: number, columns: number, from: number, to: number,
@@ -41,8 +45,9 @@ const parentPort = port;
 // The GEMM's block (rows of A, columns of B a pass) comes from gemm-kernel.ts, its one source.
 const { module, memory, arena, blockRows: ROWS, blockColumns: COLUMNS } = workerData as NativeWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
-const { gemm, patchRow, shiftAddRow, transposeTaps } = instance.exports as unknown as KernelExports;
+const { gemm, implicitGemm, patchRow, shiftAddRow, transposeTaps } = instance.exports as unknown as KernelExports;
 let f32 = new Float32Array(memory.buffer);
+let i32 = new Int32Array(memory.buffer);
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
@@ -126,6 +131,40 @@ const convImages = (job: ConvImagesJob) => {
     gemm(weights * 4, depth * 4, patchMatrix * 4, n * 4, (direct ? target : result) * 4, n * 4, m, n, depth, 0);
     if (destination !== undefined) unpackTo(destination, result, n, b * outChannels * columns, outChannels, columns);
     else if (!direct) unpack(result, n, target, outChannels, columns);
+  }
+};
+
+/**
+ * The by-image form of a stride-1 convolution with no patch matrix: each image padded once (its
+ * channels' planes, `paddedPlane` of conv2d-native.ts, zero where the padding is), then one
+ * implicit GEMM, which reads tap (c, p, q) of output position (i, j) at the padded plane's row
+ * i + p * dy, column j + q * dx.
+ */
+const convImplicit = (job: ConvImplicitJob) => {
+  const { x, weights, output, destination, geometry, first, last, scratch } = job;
+  const { outChannels, depth, output: [oh, ow], kernel: [kh, kw], padding: [pt, pl], dilation: [dy, dx] } = geometry;
+  const [, channels, height, width] = x.shape;
+  const [sb, sc, sy, sx] = x.strides;
+  const plane = oh * ow;
+  const m = roundUp(outChannels, ROWS);
+  const [hp, wp] = paddedPlane(geometry);
+  const padded = scratch;
+  const offsets = padded + channels * hp * wp;
+  const result = offsets + depth;
+  // Written straight into the output where no rows are padding.
+  const direct = destination === undefined && m === outChannels;
+  // Tap (c, p, q)'s byte offset in the padded image from the output position's own.
+  let kk = offsets;
+  for (let c = 0; c < channels; c++) for (let p = 0; p < kh; p++) for (let q = 0; q < kw; q++) i32[kk++] = (c * hp * wp + p * dy * wp + q * dx) * 4;
+  // Padded row r is x's row r - pt, padded column s x's column s - pl.
+  const clamp = (v: number, size: number) => Math.min(size, Math.max(0, v));
+  const [rowFrom, rowTo, from, to] = [clamp(pt, hp), clamp(pt + height, hp), clamp(pl, wp), clamp(pl + width, wp)];
+  for (let b = first; b < last; b++) {
+    patchRow(padded * 4, (x.offset + b * sb - pt * sy - pl * sx) * 4, sc * 4, channels, sy * 4, sx * 4, rowFrom, rowTo, hp, wp, from, to);
+    const target = output + b * outChannels * plane;
+    implicitGemm(weights * 4, depth * 4, padded * 4, offsets * 4, (direct ? target : result) * 4, plane * 4, m, oh, ow, wp * 4, depth, 0);
+    if (destination !== undefined) unpackTo(destination, result, plane, b * outChannels * plane, outChannels, plane);
+    else if (!direct) unpack(result, plane, target, outChannels, plane);
   }
 };
 
@@ -238,7 +277,7 @@ type JobOf<K extends NativeJob['kind']> = Extract<NativeJob, { readonly kind: K 
 
 /** Each kind of job's runner: a kind with none, or a runner for the wrong kind, is a type error. */
 const jobs: { readonly [K in NativeJob['kind']]: (job: JobOf<K>) => void } = {
-  'conv-images': convImages, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul, kernel,
+  'conv-images': convImages, 'conv-implicit': convImplicit, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul, kernel,
 };
 
 const runJob = <K extends NativeJob['kind']>(job: JobOf<K>): void => jobs[job.kind](job);
@@ -248,7 +287,10 @@ const reply = (message: WorkerReply) => parentPort.postMessage(message);
 parentPort.on('message', (job: NativeJob) => {
   try {
     // The memory may have grown since the last job: views of the old buffer stop at its old end.
-    if (f32.buffer !== memory.buffer) f32 = new Float32Array(memory.buffer);
+    if (f32.buffer !== memory.buffer) {
+      f32 = new Float32Array(memory.buffer);
+      i32 = new Int32Array(memory.buffer);
+    }
     runJob(job);
     reply({ ok: true });
   } catch (error) {

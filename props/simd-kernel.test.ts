@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { abs, add, broadcastTo, div, equal, flip, floor, greater, less, maximum, maxPool2d, maxPoolGradient, minimum, mul, neg, reshape, select, slice, sqrt, sub, tensor, transpose } from '../lib/index.ts';
+import { abs, add, broadcastTo, div, equal, flip, floor, gather, greater, less, maximum, maxPool2d, maxPoolGradient, minimum, mul, neg, reshape, select, slice, sqrt, sub, tensor, transpose } from '../lib/index.ts';
 import { planKernels } from '../lib/compile/compile.ts';
 import { capabilitiesOf } from '../lib/compile/capabilities.ts';
 import { JavascriptKernel, javascriptKernelSource, runsFlat } from '../lib/native/javascript-kernel.ts';
@@ -36,7 +36,7 @@ const specialFloat = fc.oneof(
 type Operation = { readonly kind: string; readonly a: number; readonly b: number };
 const unaries: Record<string, (x: Tensor) => Tensor> = { neg, abs, floor, sqrt, relu: (x) => maximum(x, 0), negativePart: (x) => minimum(x, 0), scaled: (x) => mul(x, 0.9), shifted: (x) => add(x, 0.1) };
 const binaries: Record<string, (a: Tensor, b: Tensor) => Tensor> = { add, sub, mul, div, maximum, minimum, equal, greater, less };
-const choices = ['select', 'perImage', 'alongX', 'alongY', 'flipX', 'firstChannel'];
+const choices = ['select', 'perImage', 'alongX', 'alongY', 'flipX', 'firstChannel', 'gather', 'gatherAnywhere'];
 const operation = fc.record({ kind: fc.constantFrom(...Object.keys(unaries), ...Object.keys(binaries), 'byBias', 'overBias', ...choices), a: fc.nat(), b: fc.nat() });
 
 const build = (operations: readonly Operation[], x: Tensor, y: Tensor, bias: Tensor, row: Tensor, column: Tensor, image: Tensor): Tensor => {
@@ -56,6 +56,11 @@ const build = (operations: readonly Operation[], x: Tensor, y: Tensor, bias: Ten
     // Read backwards along x (a horizontal flip): each vector loaded from the top down and turned round.
     else if (kind === 'flipX') values.push(mul(flip(p, [3]), q));
     // Another plane of the same size (each image's first channel): the flat position plus a plane's offset.
+    // A read of y at positions an element computes (a crop's bilinear sampling): whole positions
+    // in and past its bounds, and any value at all (fractions, NaN, -0, infinities), which
+    // JavaScript reads as undefined and arithmetic takes as NaN.
+    else if (kind === 'gather') values.push(add(gather(reshape(y, [y.shape.reduce((m, n) => m * n, 1)]), floor(mul(abs(p), 3))), q));
+    else if (kind === 'gatherAnywhere') values.push(gather(reshape(y, [y.shape.reduce((m, n) => m * n, 1)]), p));
     else if (kind === 'firstChannel') values.push(sub(p, broadcastTo(slice(q, [undefined, { start: 0, stop: 1 }]), x.shape)));
     else if (kind in unaries) values.push(unaries[kind](p));
     else values.push(binaries[kind](p, q));
@@ -94,6 +99,7 @@ const arenaBuffers = (kernel: KernelPlan, data: Record<string, Float32Array>): F
 test('SIMD element loops equal the JavaScript loops bit for bit: rounded and float64 values, comparisons, reciprocals, special floats, shares cut anywhere', () => {
   const arena = sharedFloatArena();
   let simdKernels = 0;
+  let simdGathers = 0;
   fc.assert(
     fc.property(
       fc.array(operation, { minLength: 1, maxLength: 6 }),
@@ -105,6 +111,7 @@ test('SIMD element loops equal the JavaScript loops bit for bit: rounded and flo
         assert.ok(kernel.simd !== undefined, 'a native kernel says whether it has a SIMD loop');
         if (!('module' in kernel.simd)) return;
         simdKernels++;
+        if (operations[operations.length - 1].kind.startsWith('gather')) simdGathers++;
         const size = shape.reduce((a, b) => a * b, 1);
         const draw = (seed: number, length: number) => Float32Array.from({ length }, (_, i) => pool[(i * 7 + seed * 13) % pool.length]);
         const buffers = arenaBuffers(kernel, { x: draw(1, size), y: draw(2, size), bias: draw(3, shape[1]), row: draw(4, shape[3]), column: draw(5, shape[2]), image: draw(6, shape[0]) });
@@ -134,6 +141,8 @@ test('SIMD element loops equal the JavaScript loops bit for bit: rounded and flo
   );
   // Most drawn programs have a SIMD loop; the property is not met by having none.
   assert.ok(simdKernels >= runs(300) / 2, `${simdKernels} of ${runs(300)} programs had a SIMD loop`);
+  // About one program in nine ends in a gather; most of those must have run as SIMD too.
+  assert.ok(simdGathers >= runs(300) / 30, `${simdGathers} programs ending in a gather had a SIMD loop`);
 });
 
 test('a kernel keeps its JavaScript loop, and says why, where an element reads something the SIMD loop cannot', () => {

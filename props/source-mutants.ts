@@ -300,6 +300,14 @@ export const nativeMutants: readonly SourceMutant[] = [
     backends: 'native',
   },
   {
+    name: 'a SIMD gather at a fractional position reads the element it truncates to, where JavaScript reads undefined',
+    file: 'lib/native/simd-kernel.ts',
+    before: "          f.get(index).f32x4ConvertI32x4S().get(at.v).floatLanes('f32x4', 'eq');\n          f.get(index).get(length).i32x4Splat().i32x4LtU().v128And().set(valid);",
+    after: '          f.get(index).get(length).i32x4Splat().i32x4LtU().set(valid);',
+    caughtBy: { 'props/simd-kernel.test.ts': [nativeTests.simd] },
+    backends: 'native',
+  },
+  {
     name: "the SIMD max pooling gradient counts a window's ties in its left column only",
     file: 'lib/native/max-pool-simd.ts',
     before: "    f.get(sum).get(values[1]).i8x16Shuffle(EVEN).get(sum).get(values[1]).i8x16Shuffle(ODD).floatLanes('f32x4', 'add').set(ties);",

@@ -266,7 +266,7 @@ export class Emitter {
     if (this.settings.flatFloat32 && !isWrapped(layout) && node.rank >= 2) {
       const whole = this.unravelledAt(index, node.shape, 0);
       if (whole?.length === node.rank && flatOrder(layout, node.shape).every((axis, i) => axis === i))
-        return { ...code`${b}[${whole.flat}]`, float32: true };
+        return withTree({ ...code`${b}[${whole.flat}]`, float32: true }, { op: 'gather', buffer, at: whole.flat });
     }
     let [z, y, x]: Expression[] = [];
     if (isWrapped(layout)) {

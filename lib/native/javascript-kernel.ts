@@ -130,7 +130,10 @@ const elementLoopOf = (body: KernelBody, simdLoops: boolean, mode: 'store' | 'su
   const loop = flat && typeof simd !== 'string' && simd.streams.some((stream) => !stream.flat) ? 'a flat loop reads along a row' : simd;
   /** The SIMD loop's arguments for the run from `first` (its first flat position), `column` its first x, of `count` elements. */
   const simdArguments = (simd: SimdLoop, first: string, column: string, count: string): string =>
-    [...simd.streams.map((stream) => streamAddress(stream, first, column)), count, ...simd.values, ...simd.conditions.map((condition) => `((${condition}) ? 1 : 0)`)].join(', ');
+    [
+      ...simd.streams.map((stream) => streamAddress(stream, first, column)), count, ...simd.values, ...simd.conditions.map((condition) => `((${condition}) ? 1 : 0)`),
+      ...simd.gathers.flatMap((buffer) => [`${buffer}.byteOffset`, `${buffer}.length`]),
+    ].join(', ');
   return { level, at, flat, elementReads, loop, simdArguments };
 };
 

@@ -19,9 +19,11 @@
 // computed by the JavaScript; one that differs from element to element computes both sides and
 // keeps each lane's (no float operation traps, and every read is of a row JavaScript reads too).
 //
-// simd(out, s..., count, v..., c...): out[i] for i in [0, count) with s the addresses of the
-// rows read (in bytes, each at the run's first element), v the values computed once a plane or
-// a row, c the run's conditions as 0 or 1. The last vector reads up to three floats past a row
+// simd(out, s..., count, v..., c..., g...): out[i] for i in [0, count) with s the addresses of
+// the rows read (in bytes, each at the run's first element), v the values computed once a plane
+// or a row, c the run's conditions as 0 or 1, g each gathered buffer's address and length (a
+// buffer read at positions an element computes, as a crop's bilinear sampling reads its
+// neighbours: four scalar loads a vector, each lane checked as JavaScript's read checks it). The last vector reads up to three floats past a row
 // (the arena leaves room after every array) and stores only the lanes inside the run. A `sum`
 // loop (a reduction over planes, javascript-kernel.ts) stores nothing: it returns the float64
 // sum of the run's values, in four lanes' partial sums (so in another order than one by one).
@@ -46,12 +48,16 @@ export interface Stream {
 
 const sameStream = (a: Stream, b: Stream) => a.buffer === b.buffer && a.flat === b.flat && a.row === b.row && a.reversed === b.reversed;
 
-/** The function, and what its parameters after `out` are: the streams, then the values by name, then the conditions' JavaScript. */
+/**
+ * The function, and what its parameters after `out` are: the streams, then the values by name,
+ * then the conditions' JavaScript, then each gathered buffer's address and length.
+ */
 export interface SimdLoop {
   readonly body: FunctionBuilder;
   readonly streams: readonly Stream[];
   readonly values: readonly string[];
   readonly conditions: readonly string[];
+  readonly gathers: readonly string[];
 }
 
 /** Four lanes as float32, or as float64 in two registers (lanes 0 and 1, 2 and 3). */
@@ -92,6 +98,8 @@ const childrenOf = (tree: Tree): Expression[] => {
     case 'read':
     case 'literal':
       return [];
+    case 'gather':
+      return [tree.at];
     case 'round':
     case 'neg':
     case 'sqrt':
@@ -130,6 +138,7 @@ const build = (statements: readonly Statement[], result: Expression, outer: Read
   const streams: Stream[] = [];
   const values: string[] = [];
   const conditions: string[] = [];
+  const gathers: string[] = [];
   const needed = new Set<string>();
   const need = (e: Expression): void => {
     if ('name' in e) {
@@ -145,6 +154,7 @@ const build = (statements: readonly Statement[], result: Expression, outer: Read
     }
     const tree = e.tree;
     if (tree === undefined) return;
+    if (tree.op === 'gather' && !gathers.includes(tree.buffer)) gathers.push(tree.buffer);
     if (tree.op === 'read') {
       const flat = tree.column !== true;
       if (tree.row !== undefined && !('name' in tree.row && outer.has(tree.row.text)))
@@ -168,10 +178,18 @@ const build = (statements: readonly Statement[], result: Expression, outer: Read
   needConditions(statements);
 
   const valueTypes = values.map((name) => (outer.get(name) ? 'f32' : 'f64') as 'f32' | 'f64');
-  const f = new FunctionBuilder(['i32', ...streams.map(() => 'i32' as const), 'i32', ...valueTypes, ...conditions.map(() => 'i32' as const)], mode === 'sum' ? ['f64'] : []);
+  const f = new FunctionBuilder(
+    ['i32', ...streams.map(() => 'i32' as const), 'i32', ...valueTypes, ...conditions.map(() => 'i32' as const), ...gathers.flatMap(() => ['i32', 'i32'] as const)],
+    mode === 'sum' ? ['f64'] : [],
+  );
   const out = f.param(0);
   const count = f.param(1 + streams.length);
   const conditionParam = (text: string) => f.param(2 + streams.length + values.length + conditions.indexOf(text));
+  /** A gathered buffer's address (bytes) and length (floats). */
+  const gatherParams = (buffer: string) => {
+    const first = 2 + streams.length + values.length + conditions.length + 2 * gathers.indexOf(buffer);
+    return { address: f.param(first), length: f.param(first + 1) };
+  };
   const offset = f.local('i32');
   const end = f.local('i32');
   const fresh = () => f.local('v128');
@@ -304,6 +322,24 @@ const build = (statements: readonly Statement[], result: Expression, outer: Read
             f.get(address).get(offset).sub().v128Load().set(v);
             f.get(v).get(v).i8x16Shuffle([12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3]).set(v);
           }
+          return { kind: 'f32', v };
+        }
+        case 'gather': {
+          // JavaScript's buffer[at]: the element where `at` is an integer in [0, length) (-0 is
+          // 0), undefined otherwise, which every operation takes as NaN. Each lane's position is
+          // truncated to an i32 and kept where it converts back to itself and is in bounds; the
+          // others load element 0 (always memory) and become NaN.
+          const at = emit(tree.at, env);
+          if (at.kind !== 'f32') throw new Unsupported(`a gather's position ${tree.at.text} is a float64`);
+          const { address, length } = gatherParams(tree.buffer);
+          const [index, valid, v] = [fresh(), fresh(), fresh()];
+          f.get(at.v).i32x4TruncSatF32x4S().set(index);
+          f.get(index).f32x4ConvertI32x4S().get(at.v).floatLanes('f32x4', 'eq');
+          f.get(index).get(length).i32x4Splat().i32x4LtU().v128And().set(valid);
+          f.get(index).get(valid).v128And().i32(2).i32x4Shl().get(address).i32x4Splat().i32x4Add().set(index);
+          f.get((constant(NaN) as F32).v).set(v);
+          for (let lane = 0; lane < 4; lane++) f.get(v).get(index).i32x4ExtractLane(lane).f32Load().f32x4ReplaceLane(lane).set(v);
+          f.get(v).get((constant(NaN) as F32).v).get(valid).v128Bitselect().set(v);
           return { kind: 'f32', v };
         }
         case 'literal':
@@ -461,7 +497,7 @@ const build = (statements: readonly Statement[], result: Expression, outer: Read
     f.get(sumHigh!).f64x2ExtractLane(0).f64Add().get(sumHigh!).f64x2ExtractLane(1).f64Add();
     f.get(sumRest!).f64Add();
   }
-  return { body: f, streams, values, conditions };
+  return { body: f, streams, values, conditions, gathers };
 };
 
 /** The names a list of statements assigns, at any depth. */

@@ -244,6 +244,32 @@ export class FunctionBuilder {
   v128Bitselect(): this {
     return this.simd(0x52);
   }
+  /** Each float32 lane truncated toward zero to an i32, NaN to 0, out of range to the nearest i32. */
+  i32x4TruncSatF32x4S(): this {
+    return this.simd(0xf8);
+  }
+  /** Each i32 lane as the nearest float32. */
+  f32x4ConvertI32x4S(): this {
+    return this.simd(0xfa);
+  }
+  /** Unsigned a < b, lane by lane: all ones where it holds. */
+  i32x4LtU(): this {
+    return this.simd(0x3a);
+  }
+  /** Stack: lanes, an i32 shift. */
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+  i32x4ExtractLane(lane: number): this {
+    return this.simd(0x1b, lane);
+  }
+  /** Stack: lanes, a float32: the lanes with `lane` replaced. */
+  f32x4ReplaceLane(lane: number): this {
+    return this.simd(0x20, lane);
+  }
   /** Sign-extends the two low i32 lanes to i64 (a float32 lane mask to a float64 one). */
   i64x2ExtendLowI32x4S(): this {
     return this.simd(0xc7);

@@ -12,7 +12,7 @@ import { GPU } from 'gpu.js';
 import {
   add, checkGrad, grad, interpret, mul, reshape, ShapeError, sum, tensor, type Tensor,
 } from '../lib/index.ts';
-import { addWords, ROUND_CONSTANTS, ROUNDS } from '../lib/random/hash.ts';
+import { addWords, middleSquare, ROUND_CONSTANTS, ROUNDS } from '../lib/random/hash.ts';
 import {
   bernoulli, constantKeyWords, cosineOfTurns, foldIn, hashToUnit, hashWord, key, type Key, normal, permutation,
   randomBits, randomInteger, split, toKeyWord, uniform,
@@ -219,6 +219,20 @@ test('permutation is a permutation, the argsort of randomBits, and differs betwe
   // Roughly a uniform shuffle: where element 0 lands is spread over the range.
   const landings = Array.from({ length: 400 }, (_, s) => Array.from(values(permutation(key(s), 16))).indexOf(0));
   assert.ok(chiSquare(landings, 16, (x) => x) < CHI_SQUARE_15_AT_0_001);
+});
+
+test('the hash\'s limb arithmetic is whole-word arithmetic: (a + b) mod 2^24 and floor(t^2 / 2^12) mod 2^24, as float64 kernels compute them', () => {
+  const word = fc.oneof(fc.integer({ min: 0, max: WORD - 1 }), fc.constantFrom(0, 1, 4095, 4096, 4097, WORD / 2, WORD - 4096, WORD - 1));
+  const wrap = (x: number) => x - Math.floor(x / WORD) * WORD;
+  fc.assert(
+    fc.property(word, word, (a, b) => {
+      assert.equal(addWords(a, b), wrap(a + b), `addWords(${a}, ${b})`);
+      assert.equal(middleSquare(a), wrap(Math.floor((a * a) / 4096)), `middleSquare(${a})`);
+      // The square is exact in float64: below 2^48.
+      assert.ok(a * a < 2 ** 48 && Number.isSafeInteger(a * a));
+    }),
+    { numRuns: runs(2000) },
+  );
 });
 
 test('every intermediate of the hash is an integer below 2^24, and rounding each to float32 changes nothing', () => {

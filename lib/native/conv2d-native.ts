@@ -97,7 +97,7 @@ const convolve = async (
     const { memory, base } = pool.reserve(packedAt + m * geometry.depth + ranges.length * scratchSize);
     const xView = pool.place(memory, x, base + xAt);
     const wView = pool.place(memory, w, base + wAt);
-    packWeights(memory, wView, base + packedAt, m, geometry.depth);
+    packWeightPanels(memory, wView, base + packedAt, m);
     await pool.run(
       ranges.map(([first, last], t) => ({
         kind: 'conv-implicit', x: xView, weights: base + packedAt, output: inPlace ?? base + outAt, destination: inPlace === undefined ? destination : undefined, geometry, first, last,
@@ -184,6 +184,21 @@ const packTaps = (memory: Float32Array, w: StridedView, at: number, rows: number
     for (let p = 0; p < kh; p++)
       for (let q = 0; q < kw; q++)
         for (let c = 0; c < channels; c++) memory[at + ((o * kh + p) * kw + q) * channels + c] = memory[w.offset + o * so + c * sc + p * sp + q * sq];
+};
+
+/**
+ * The weights as implicit-gemm-kernel.ts reads them: for each block of 4 output channels, each
+ * column (c, p, q) as 4 consecutive floats, rows past the output channels zero.
+ */
+const packWeightPanels = (memory: Float32Array, w: StridedView, at: number, rows: number) => {
+  const [outChannels, channels, kh, kw] = w.shape;
+  const [so, sc, sp, sq] = w.strides;
+  let k = at;
+  for (let block = 0; block < rows; block += 4)
+    for (let c = 0; c < channels; c++)
+      for (let p = 0; p < kh; p++)
+        for (let q = 0; q < kw; q++)
+          for (let o = block; o < block + 4; o++) memory[k++] = o < outChannels ? memory[w.offset + o * so + c * sc + p * sp + q * sq] : 0;
 };
 
 /** The weights as a contiguous (m x C*KH*KW) matrix, rows past the output channels zero. */

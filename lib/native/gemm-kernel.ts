@@ -45,7 +45,18 @@ export class RegisterBlock {
   readonly pa: Local;
   readonly pc: Local;
 
-  constructor(private readonly f: FunctionBuilder, private readonly lda: Local, private readonly ldc: Local, private readonly fusedMultiplyAdd: boolean) {
+  /**
+   * `panels`: A laid out as panels of its 4 rows, k groups of 4 floats (row r of a group at 4 r
+   * bytes), so that a pass's 4 splats load at constant offsets from `pa` and `pa` moves 16 bytes;
+   * otherwise A's rows lie `lda` bytes apart and `pa` moves 4.
+   */
+  constructor(
+    private readonly f: FunctionBuilder,
+    private readonly lda: Local,
+    private readonly ldc: Local,
+    private readonly fusedMultiplyAdd: boolean,
+    private readonly panels = false,
+  ) {
     this.acc = Array.from({ length: 8 }, () => f.local('v128'));
     this.b0 = f.local('v128');
     this.b1 = f.local('v128');
@@ -94,17 +105,20 @@ export class RegisterBlock {
     f.get(pb).v128Load(16).set(b1);
     for (let r = 0; r < 4; r++) {
       f.get(pa);
-      if (r === 1) f.get(this.lda).add();
-      if (r === 2) f.get(this.lda2).add();
-      if (r === 3) f.get(this.lda3).add();
-      f.v128Load32Splat().set(splat);
+      if (this.panels) f.v128Load32Splat(4 * r).set(splat);
+      else {
+        if (r === 1) f.get(this.lda).add();
+        if (r === 2) f.get(this.lda2).add();
+        if (r === 3) f.get(this.lda3).add();
+        f.v128Load32Splat().set(splat);
+      }
       for (let half = 0; half < 2; half++) {
         const target = acc[r * 2 + half];
         if (this.fusedMultiplyAdd) f.get(splat).get(half === 0 ? b0 : b1).get(target).f32x4RelaxedMadd().set(target);
         else f.get(target).get(splat).get(half === 0 ? b0 : b1).f32x4Mul().f32x4Add().set(target);
       }
     }
-    f.increment(pa, { constant: 4 });
+    f.increment(pa, { constant: this.panels ? 16 : 4 });
   }
 
   /** The accumulators into C's block at `pc`. `pa` is clobbered. */

@@ -66,7 +66,7 @@ export interface ConvImagesJob extends Share {
 export interface ConvImplicitJob extends Share {
   readonly kind: 'conv-implicit';
   readonly x: StridedView;
-  /** The weights packed as (output channels, padded to the GEMM's block) x depth. */
+  /** The weights packed in panels of 4 output channels (implicit-gemm-kernel.ts), depth floats each. */
   readonly weights: number;
   readonly output: number;
   /** The caller's result array in shared memory, written by the worker; else the output region. */

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  cifarTrainAugmentation, conv2d, grad, invariantSpreadingLoss, key, materialize, maxPool, mul, ones, relu, reshape, sgd, smallCifarEncoder, sum, type Tensor,
+  add, broadcastTo, cifarTrainAugmentation, conv2d, flip, grad, invariantSpreadingLoss, key, less, materialize, maxPool, mul, ones, relu, reshape, select, sgd, smallCifarEncoder,
+  sum, type Key, type Tensor, uniform,
 } from '../lib/index.ts';
 import { capabilitiesOf, planKernels } from '../lib/compile/index.ts';
 import { type Capabilities, lowered } from '../lib/compile/capabilities.ts';
@@ -147,6 +148,21 @@ test('a node several kernels read gets no buffer where it is an operation or two
     assert.equal(pools.length, 3);
     for (const pool of pools) assert.deepEqual(pool.reads.map((b) => b.primitive.name), ['customVjp'], String(pool.node));
   }
+});
+
+test('a random draw per image that a kernel over whole images reads is computed once into its own buffer, not again for each channel', () => {
+  // A horizontal flip with probability 1/2 per image: the draw is [8], the kernel [8, 3, 4, 4].
+  const flipSome = (p: { key: Tensor; x: Tensor }) =>
+    select(broadcastTo(reshape(less(uniform(p.key as Key, [8]), 0.5), [8, 1, 1, 1]), [8, 3, 4, 4]), flip(p.x, [3]), p.x);
+  const args = { key: shapeOnly([4]), x: shapeOnly([8, 3, 4, 4]) };
+  for (const backend of ['native', 'cpu'] as const) {
+    const kernels = planKernels(flipSome, args, capabilitiesOf(backend)).segments.flatMap((s) => (s.kind === 'pipeline' ? [...s.steps] : []));
+    assert.deepEqual(kernels.map((k) => `${k.node.primitive.name} [${k.node.shape}]`), ['randomBits [8]', 'select [8,3,4,4]'], backend);
+  }
+  // A draw as large as its kernel stays inside it: each element is computed once there.
+  const noise = (p: { key: Tensor; x: Tensor }) => add(p.x, uniform(p.key as Key, [8, 3, 4, 4]));
+  const kernels = planKernels(noise, args, capabilitiesOf('native')).segments.flatMap((s) => (s.kind === 'pipeline' ? [...s.steps] : []));
+  assert.deepEqual(kernels.map((k) => k.node.primitive.name), ['add']);
 });
 
 test('a product with ones is planned as its other factor; a product with anything else is kept', () => {

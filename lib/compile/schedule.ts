@@ -5,7 +5,8 @@
 //  - a boundary primitive: a reduction, matmul, conv2d, pooling, scatterAdd, or a primitive the
 //    code generator cannot express (it runs on the host),
 //  - or used by several kernels, or at several indices by one kernel, and more than a few
-//    operations (recomputing it per use would repeat more work than a buffer costs).
+//    operations (recomputing it per use would repeat more work than a buffer costs),
+//  - or costly (a random draw) and read by a kernel larger than itself.
 // Everything else (elementwise chains, movement, gathers) fuses into its consumer's kernel as
 // index arithmetic and inline expressions.
 
@@ -28,6 +29,15 @@ const cheap = (node: Tensor): boolean =>
 const rereadsInputs = (rule: KernelRule): boolean => rule.kind === 'boundary' && rule.rereadsInputs === true;
 
 export const isScalarConstant = (node: Tensor): boolean => constantDataOf(node) !== undefined && node.size === 1;
+
+/**
+ * A costly node (a random draw's hash, hundreds of operations an element) that a larger kernel
+ * reads: each of its elements would be computed again for every plane or element of that
+ * kernel that reads it (a per-image draw, three times an image in a kernel over channels, and
+ * once an element on a GPU). It is computed once, into a buffer of its own size, instead.
+ */
+const spreadCostly = (node: Tensor, rule: KernelRule, reaching: ReadonlySet<Tensor>): boolean =>
+  rule.kind === 'fused' && rule.costly === true && [...reaching].some((root) => root.size > node.size);
 
 /**
  * `native`: the nodes that run on the native kernels. They are materialized, and so is every
@@ -114,7 +124,10 @@ export const schedule = (outputs: readonly Tensor[], materialize: ReadonlySet<Te
         // kernel re-reads it (as cheap as reading a buffer of the broadcast's size, which would
         // have to be written and carried between pipelines first).
         materialized.add(input);
-      else if (rule.kind === 'boundary' ? reaching.size !== 1 || elementwiseFromRoot.get(node) !== true : (reaching.size > 1 || readAtSeveralIndices(node)) && !cheap(node) && operationsIn(node) >= RECOMPUTED_OPERATIONS) {
+      else if (
+        rule.kind === 'boundary' ? reaching.size !== 1 || elementwiseFromRoot.get(node) !== true
+        : ((reaching.size > 1 || readAtSeveralIndices(node)) && !cheap(node) && operationsIn(node) >= RECOMPUTED_OPERATIONS) || spreadCostly(node, rule, reaching)
+      ) {
         materialized.add(node);
         if (rule.kind !== 'boundary') sharedBuffers.push(node);
       }

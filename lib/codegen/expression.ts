@@ -44,8 +44,7 @@ export interface Expression {
  * where it reads another plane of the same size), or with `column`, at `row` (a name computed
  * once a row or a plane; absent, 0) plus the thread's x, or with `reversed` too, plus
  * `reversed` - x (a flip along x); `gather` a buffer's element at the position `at`, a value
- * (undefined, which arithmetic takes as NaN, where `at` is not an integer in the buffer's
- * bounds); `literal` a number written out.
+ * (NaN where `at` is not an integer in the buffer's bounds); `literal` a number written out.
  */
 export type Tree =
   | { readonly op: 'read'; readonly buffer: string; readonly row?: Expression; readonly column?: true; readonly reversed?: number }

@@ -266,7 +266,9 @@ export class Emitter {
     if (this.settings.flatFloat32 && !isWrapped(layout) && node.rank >= 2) {
       const whole = this.unravelledAt(index, node.shape, 0);
       if (whole?.length === node.rank && flatOrder(layout, node.shape).every((axis, i) => axis === i))
-        return withTree({ ...code`${b}[${whole.flat}]`, float32: true }, { op: 'gather', buffer, at: whole.flat });
+        // NaN, not undefined, where the position is outside the buffer (a gather's index is data):
+        // undefined == undefined holds where NaN == NaN does not.
+        return withTree({ ...code`(${b}[${whole.flat}] ?? NaN)`, float32: true }, { op: 'gather', buffer, at: whole.flat });
     }
     let [z, y, x]: Expression[] = [];
     if (isWrapped(layout)) {

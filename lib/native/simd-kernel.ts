@@ -325,10 +325,10 @@ const build = (statements: readonly Statement[], result: Expression, outer: Read
           return { kind: 'f32', v };
         }
         case 'gather': {
-          // JavaScript's buffer[at]: the element where `at` is an integer in [0, length) (-0 is
-          // 0), undefined otherwise, which every operation takes as NaN. Each lane's position is
-          // truncated to an i32 and kept where it converts back to itself and is in bounds; the
-          // others load element 0 (always memory) and become NaN.
+          // JavaScript's (buffer[at] ?? NaN): the element where `at` is an integer in [0, length)
+          // (-0 is 0), NaN otherwise. Each lane's position is truncated to an i32 and kept where it
+          // converts back to itself and is in bounds; the others load element 0 (always memory)
+          // and become NaN.
           const at = emit(tree.at, env);
           if (at.kind !== 'f32') throw new Unsupported(`a gather's position ${tree.at.text} is a float64`);
           const { address, length } = gatherParams(tree.buffer);

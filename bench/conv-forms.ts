@@ -5,7 +5,7 @@
 // the median of several calls' wall time, in ms and in GFLOP/s (the convolution's own multiply-
 // adds, twice). The form the planner picks is marked; the last line is one JSON object.
 //
-//   node --import tsx bench/conv-forms.ts [--runs 7] [--threads 2]
+//   node --import tsx bench/conv-forms.ts [--runs 7] [--threads 2] [--only "weight gradient"]
 
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
@@ -15,7 +15,9 @@ import { NativePool } from '../lib/native/native-pool.ts';
 import type { Conv2dParams } from '../lib/primitives/conv2d.ts';
 import { stridesOf } from '../lib/shape.ts';
 
-const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '7' }, threads: { type: 'string', default: String(availableParallelism()) } } });
+const { values: flags } = parseArgs({
+  options: { runs: { type: 'string', default: '7' }, threads: { type: 'string', default: String(availableParallelism()) }, only: { type: 'string', default: '' } },
+});
 const runs = Number(flags.runs);
 const pool = new NativePool(Number(flags.threads));
 const arena = sharedFloatArena();
@@ -49,7 +51,8 @@ const operand = (shape: readonly number[], seed: number) => {
 
 console.log(`native pool: ${pool.threads} thread(s), multiply-add ${pool.multiplyAdd.fused ? 'fused' : 'separate'}; median of ${runs} calls each`);
 const figures: Record<string, Record<string, { ms: number; gflops: number }>> = {};
-for (const { name, x: xShape, w: wShape, out } of cases) {
+// --only: the cases whose names contain it.
+for (const { name, x: xShape, w: wShape, out } of cases.filter((c) => c.name.includes(flags.only))) {
   const x = operand(xShape, 1);
   const w = operand(wShape, 2);
   const flops = 2 * count(out) * wShape[1] * wShape[2] * wShape[3];

@@ -261,6 +261,13 @@ export const nativeMutants: readonly SourceMutant[] = [
     caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },
   },
   {
+    name: "an implicit by-channel convolution's patch rows start a padded row apart for each output row, whatever the stride",
+    file: 'lib/native/worker.ts',
+    before: 'i32[r++] = (padded + b * hp * wp + p * sy * wp + q * sx) * 4;',
+    after: 'i32[r++] = (padded + b * hp * wp + p * wp + q * sx) * 4;',
+    caughtBy: { 'props/native.test.ts': [nativeTests.conv2d] },
+  },
+  {
     name: "a convolution by shifts adds its taps' rows to an output it did not clear",
     file: 'lib/native/worker.ts',
     before: 'f32.fill(0, target, target + outChannels * oh * ow);',
@@ -300,7 +307,7 @@ export const nativeMutants: readonly SourceMutant[] = [
     backends: 'native',
   },
   {
-    name: 'a SIMD gather at a fractional position reads the element it truncates to, where JavaScript reads undefined',
+    name: 'a SIMD gather at a fractional position reads the element it truncates to, where JavaScript reads NaN',
     file: 'lib/native/simd-kernel.ts',
     before: "          f.get(index).f32x4ConvertI32x4S().get(at.v).floatLanes('f32x4', 'eq');\n          f.get(index).get(length).i32x4Splat().i32x4LtU().v128And().set(valid);",
     after: '          f.get(index).get(length).i32x4Splat().i32x4LtU().set(valid);',

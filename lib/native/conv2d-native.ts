@@ -1,6 +1,6 @@
-// conv2d on the native kernels, as GEMMs, in one of four forms:
-//  - implicit: for each image b, out[b] (O x I*J) = W (O x C*KH*KW) . patches(x[b]), where the
-//    GEMM (implicit-gemm-kernel.ts) reads the patches from the image padded once, through a
+// conv2d on the native kernels, as GEMMs, in one of five forms:
+//  - implicit by image: for each image b, out[b] (O x I*J) = W (O x C*KH*KW) . patches(x[b]),
+//    where the GEMM (implicit-gemm-kernel.ts) reads the patches from the image padded once, through a
 //    table of each tap's offset, and no patch matrix is built. Any stride-1 convolution whose
 //    output rows are whole blocks of the GEMM's 8 columns takes it: in the small encoder every
 //    forward convolution and input gradient. `node --import tsx bench/conv-forms.ts` times it
@@ -19,6 +19,10 @@
 //    as an image) and whose output is the weight's 3 x 3: by image its GEMMs would be 9 columns
 //    wide and K = N*H*W deep; by channel they are B*9 x KH*KW deep and O wide, and each patch row
 //    is a run of the kernel's rows, as long as the by-image form's.
+//  - implicit by channel: the by-channel form with no patch matrix: each channel's images padded
+//    once, and the GEMM (implicit-rows-gemm-kernel.ts) reads each patch row where it lies,
+//    through a table of the rows' starts. Any convolution; the planner's choice for a kernel
+//    larger than its output.
 // Inputs are strided views (the gradient's transposes and flips are read in place).
 
 import type { Conv2dParams } from '../primitives/conv2d.ts';
@@ -27,16 +31,16 @@ import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
 import { type ConvGeometry, paddedPlane } from './worker-jobs.ts';
 import { type Allocate, delivered, type NativeOperand, newFloats, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
 
-export type ConvForm = 'implicit' | 'by image' | 'by shifts' | 'by channel';
+export type ConvForm = 'implicit by image' | 'implicit by channel' | 'by image' | 'by shifts' | 'by channel';
 
 /**
- * The forms that can compute a convolution of these shapes: the last three any, the implicit one
- * a stride-1 convolution whose output rows are whole blocks of the GEMM's 8 columns.
+ * The forms that can compute a convolution of these shapes: all but the implicit one by image
+ * any; that one a stride-1 convolution whose output rows are whole blocks of the GEMM's 8 columns.
  */
 export const convForms = (stride: readonly number[], outShape: readonly number[]): ConvForm[] => {
   const [, , , ow] = outShape;
   const implicit = stride[0] === 1 && stride[1] === 1 && ow % GEMM_COLUMNS === 0;
-  return [...(implicit ? ['implicit' as const] : []), 'by image', 'by shifts', 'by channel'];
+  return [...(implicit ? ['implicit by image' as const] : []), 'implicit by channel', 'by image', 'by shifts', 'by channel'];
 };
 
 /** Which form a convolution of these shapes takes. */
@@ -44,8 +48,8 @@ export const convForm = (xShape: readonly number[], wShape: readonly number[], s
   const [, channels] = xShape;
   const [outChannels, , kh, kw] = wShape;
   const [, , oh, ow] = outShape;
-  if (kh * kw > oh * ow) return 'by channel';
-  if (convForms(stride, outShape).includes('implicit')) return 'implicit';
+  if (kh * kw > oh * ow) return 'implicit by channel';
+  if (convForms(stride, outShape).includes('implicit by image')) return 'implicit by image';
   return outChannels < channels ? 'by shifts' : 'by image';
 };
 
@@ -88,7 +92,7 @@ const convolve = async (
   // An arena array is written where it is, as the memory the jobs address: the GEMM or the
   // shifted sums straight into it, with no copy out of the scratch block.
   const inPlace = pool.offsetOf(out);
-  if (form === 'implicit') {
+  if (form === 'implicit by image') {
     const [hp, wp] = paddedPlane(geometry);
     const packedAt = outAt + roundUp(outSize, 4);
     // The padded image, the taps' offsets, and the products where they are not written in place.
@@ -147,7 +151,9 @@ const convolve = async (
   }
 
   // By channel, transposed (worker.ts's convChannels): each thread sums D ((image, p, q) x O)
-  // over its channels.
+  // over its channels. Implicitly, each channel's images are padded once and the GEMM reads its
+  // patch rows there (convChannelsImplicit); otherwise the patch matrix is built.
+  const implicit = form === 'implicit by channel';
   const depth = kh * kw;
   const plane = oh * ow;
   const rows = roundUp(images * plane, GEMM_ROWS);
@@ -155,13 +161,15 @@ const convolve = async (
   const ranges = shares(channels, pool.threads);
   const partialsAt = outAt + roundUp(outSize, 4);
   const scratchAt = partialsAt + ranges.length * rows * n;
-  const scratchSize = rows * depth + depth * n;
+  const [hp, wp] = paddedPlane(geometry);
+  const scratchSize = roundUp((implicit ? images * hp * wp + rows : rows * depth) + depth * n, 4);
   const { memory, base } = pool.reserve(scratchAt + ranges.length * scratchSize);
   const xView = pool.place(memory, x, base + xAt);
   const wView = pool.place(memory, w, base + wAt);
   await pool.run(
     ranges.map(([first, last], t) => ({
-      kind: 'conv-channels', x: xView, w: wView, geometry, first, last, partial: base + partialsAt + t * rows * n, scratch: base + scratchAt + t * scratchSize,
+      kind: implicit ? 'conv-channels-implicit' : 'conv-channels', x: xView, w: wView, geometry, first, last,
+      partial: base + partialsAt + t * rows * n, scratch: base + scratchAt + t * scratchSize,
     })),
   );
   // Sum the threads' partial products, then lay D[(b, s), o] out as out[b, o, s].

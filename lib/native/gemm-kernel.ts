@@ -31,42 +31,46 @@ export interface GemmOptions {
 }
 
 /**
- * The register block both GEMM kernels share: 8 accumulators for a 4 x 8 block of C, the two
- * vectors of B's row and A's splatted element, and A's row strides. `pa` walks A's 4 rows along
- * k; `pc` is where the block of C begins.
+ * How a pass finds the 4 floats of A's column it splats: A's rows `lda` bytes apart from `pa`
+ * (`pa` moves 4 bytes a pass); panels of 4 rows, k groups of 4 floats (row r at 4 r bytes from
+ * `pa`, which moves 16), so that the splats load at constant offsets; or each row at its own
+ * base plus `pa`, an offset the caller moves (the rows of a patch matrix read from the padded
+ * image, implicit-rows-gemm-kernel.ts).
+ */
+export type RowsOfA = { readonly kind: 'strided'; readonly lda: Local } | { readonly kind: 'panels' } | { readonly kind: 'gathered'; readonly bases: readonly Local[] };
+
+/**
+ * The register block the GEMM kernels share: 8 accumulators for a 4 x 8 block of C, the two
+ * vectors of B's row and A's splatted element. `pa` walks A's 4 rows along k (as `rows` says);
+ * `pc` is where the block of C begins.
  */
 export class RegisterBlock {
   private readonly acc: Local[];
   private readonly b0: Local;
   private readonly b1: Local;
   private readonly splat: Local;
-  private readonly lda2: Local;
-  private readonly lda3: Local;
+  /** A's row r's offset from `pa`, strided: lda, 2 lda, 3 lda. */
+  private readonly strides: Local[] = [];
   readonly pa: Local;
   readonly pc: Local;
 
-  /**
-   * `panels`: A laid out as panels of its 4 rows, k groups of 4 floats (row r of a group at 4 r
-   * bytes), so that a pass's 4 splats load at constant offsets from `pa` and `pa` moves 16 bytes;
-   * otherwise A's rows lie `lda` bytes apart and `pa` moves 4.
-   */
   constructor(
     private readonly f: FunctionBuilder,
-    private readonly lda: Local,
+    private readonly rows: RowsOfA,
     private readonly ldc: Local,
     private readonly fusedMultiplyAdd: boolean,
-    private readonly panels = false,
   ) {
     this.acc = Array.from({ length: 8 }, () => f.local('v128'));
     this.b0 = f.local('v128');
     this.b1 = f.local('v128');
     this.splat = f.local('v128');
-    this.lda2 = f.local('i32');
-    this.lda3 = f.local('i32');
     this.pa = f.local('i32');
     this.pc = f.local('i32');
-    f.get(lda).i32(2).mul().set(this.lda2);
-    f.get(lda).i32(3).mul().set(this.lda3);
+    if (rows.kind === 'strided') {
+      this.strides = [rows.lda, f.local('i32'), f.local('i32')];
+      f.get(rows.lda).i32(2).mul().set(this.strides[1]);
+      f.get(rows.lda).i32(3).mul().set(this.strides[2]);
+    }
   }
 
   /** For each of C's 4 rows: the row's address (pc + r * ldc) on the stack, then `then`. */
@@ -98,18 +102,18 @@ export class RegisterBlock {
     });
   }
 
-  /** One pass along k: 8 floats of B's row at `pb`, 4 of A's column at `pa`, 32 multiply-adds; `pa` one float on. */
+  /** One pass along k: 8 floats of B's row at `pb`, 4 of A's column (as `rows` says), 32 multiply-adds; `pa` on to the next column unless gathered. */
   pass(pb: Local) {
     const { f, acc, b0, b1, splat, pa } = this;
     f.get(pb).v128Load(0).set(b0);
     f.get(pb).v128Load(16).set(b1);
     for (let r = 0; r < 4; r++) {
-      f.get(pa);
-      if (this.panels) f.v128Load32Splat(4 * r).set(splat);
+      const { rows } = this;
+      if (rows.kind === 'panels') f.get(pa).v128Load32Splat(4 * r).set(splat);
+      else if (rows.kind === 'gathered') f.get(rows.bases[r]).get(pa).add().v128Load32Splat().set(splat);
       else {
-        if (r === 1) f.get(this.lda).add();
-        if (r === 2) f.get(this.lda2).add();
-        if (r === 3) f.get(this.lda3).add();
+        f.get(pa);
+        if (r > 0) f.get(this.strides[r - 1]).add();
         f.v128Load32Splat().set(splat);
       }
       for (let half = 0; half < 2; half++) {
@@ -118,7 +122,7 @@ export class RegisterBlock {
         else f.get(target).get(splat).get(half === 0 ? b0 : b1).f32x4Mul().f32x4Add().set(target);
       }
     }
-    f.increment(pa, { constant: this.panels ? 16 : 4 });
+    if (this.rows.kind !== 'gathered') f.increment(pa, { constant: this.rows.kind === 'panels' ? 16 : 4 });
   }
 
   /** The accumulators into C's block at `pc`. `pa` is clobbered. */
@@ -139,7 +143,7 @@ export const gemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {}): Func
   const column = f.local('i32');
   const remaining = f.local('i32');
   const pb = f.local('i32');
-  const block = new RegisterBlock(f, lda, ldc, fusedMultiplyAdd);
+  const block = new RegisterBlock(f, { kind: 'strided', lda }, ldc, fusedMultiplyAdd);
   const { pa, pc } = block;
 
   f.i32(0).set(row);

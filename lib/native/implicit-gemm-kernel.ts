@@ -30,7 +30,7 @@ export const implicitGemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {
   const pk = f.local('i32');
   const end = f.local('i32');
   const pb = f.local('i32');
-  const block = new RegisterBlock(f, lda, ldc, fusedMultiplyAdd, true);
+  const block = new RegisterBlock(f, { kind: 'panels' }, ldc, fusedMultiplyAdd);
   const { pa, pc } = block;
 
   f.get(offsets).get(k).i32(4).mul().add().set(end);

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { assembleModule } from './wasm-assembler.ts';
 import { GEMM_COLUMNS, GEMM_ROWS, gemmKernel } from './gemm-kernel.ts';
 import { implicitGemmKernel } from './implicit-gemm-kernel.ts';
+import { implicitRowsGemmKernel } from './implicit-rows-gemm-kernel.ts';
 import { multiplyAdd, type MultiplyAdd } from './relaxed-simd.ts';
 import { patchRowKernel } from './patch-kernel.ts';
 import { shiftAddRowKernel } from './shift-add-kernel.ts';
@@ -28,6 +29,7 @@ let compiledModule: WebAssembly.Module | undefined;
 const gemmModule = () => (compiledModule ??= new WebAssembly.Module(assembleModule([
       { name: 'gemm', body: gemmKernel({ fusedMultiplyAdd: multiplyAdd().fused }) },
       { name: 'implicitGemm', body: implicitGemmKernel({ fusedMultiplyAdd: multiplyAdd().fused }) },
+      { name: 'implicitRowsGemm', body: implicitRowsGemmKernel({ fusedMultiplyAdd: multiplyAdd().fused }) },
       { name: 'patchRow', body: patchRowKernel() },
       { name: 'shiftAddRow', body: shiftAddRowKernel() },
       { name: 'transposeTaps', body: transposeTapsKernel() },

@@ -31,10 +31,13 @@ export interface ConvGeometry {
 }
 
 /**
- * The rows and columns of the padded plane a conv-implicit job lays each input channel out in:
- * every row and column some output position reads through some tap, when the stride is 1.
+ * The rows and columns of the padded plane an implicit job lays each input channel out in:
+ * every row and column some output position reads through some tap.
  */
-export const paddedPlane = ({ kernel: [kh, kw], dilation: [dy, dx], output: [oh, ow] }: ConvGeometry): [number, number] => [oh + (kh - 1) * dy, ow + (kw - 1) * dx];
+export const paddedPlane = ({ kernel: [kh, kw], stride: [sh, sw], dilation: [dh, dw], output: [oh, ow] }: ConvGeometry): [number, number] => [
+  (oh - 1) * sh + (kh - 1) * dh + 1,
+  (ow - 1) * sw + (kw - 1) * dw + 1,
+];
 
 /** A range of images or channels, [first, last), and the worker's own scratch region. */
 interface Share {
@@ -82,6 +85,19 @@ export interface ConvImplicitJob extends Share {
  */
 export interface ConvChannelsJob extends Share {
   readonly kind: 'conv-channels';
+  readonly x: StridedView;
+  readonly w: StridedView;
+  readonly geometry: ConvGeometry;
+  readonly partial: number;
+}
+
+/**
+ * The by-channel form with no patch matrix: for each input channel of the range, its images
+ * padded, then one implicit GEMM (implicit-rows-gemm-kernel.ts) that reads the patch rows there,
+ * with the channel's weights transposed, summed into this worker's partial sum.
+ */
+export interface ConvChannelsImplicitJob extends Share {
+  readonly kind: 'conv-channels-implicit';
   readonly x: StridedView;
   readonly w: StridedView;
   readonly geometry: ConvGeometry;
@@ -154,7 +170,7 @@ export interface KernelJob {
 }
 
 /** A job for one worker. */
-export type NativeJob = ConvImagesJob | ConvImplicitJob | ConvChannelsJob | ConvShiftsJob | MatmulJob | KernelJob;
+export type NativeJob = ConvImagesJob | ConvImplicitJob | ConvChannelsJob | ConvChannelsImplicitJob | ConvShiftsJob | MatmulJob | KernelJob;
 
 /** A worker's answer to each job. */
 export type WorkerReply = { readonly ok: true } | { readonly ok: false; readonly message: string };

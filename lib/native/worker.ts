@@ -21,7 +21,7 @@
 import { parentPort as port, workerData } from 'node:worker_threads';
 import type { StridedView } from './strided-view.ts';
 import type {
-  ConvChannelsJob, ConvGeometry, ConvImagesJob, ConvImplicitJob, ConvShiftsJob, KernelFunction, KernelJob, MatmulJob, NativeJob, NativeWorkerData, SimdFunction, WorkerReply,
+  ConvChannelsImplicitJob, ConvChannelsJob, ConvGeometry, ConvImagesJob, ConvImplicitJob, ConvShiftsJob, KernelFunction, KernelJob, MatmulJob, NativeJob, NativeWorkerData, SimdFunction, WorkerReply,
 } from './worker-jobs.ts';
 import { paddedPlane } from './worker-jobs.ts';
 
@@ -30,6 +30,9 @@ interface KernelExports {
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, accumulate: number): void;
   implicitGemm(
     a: number, lda: number, b: number, offsets: number, c: number, ldc: number, m: number, rows: number, columns: number, rowStep: number, k: number, accumulate: number,
+  ): void;
+  implicitRowsGemm(
+    bases: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, kRows: number, kColumns: number, iStep: number, jStep: number, accumulate: number,
   ): void;
   patchRow(
     out: number, origin: number, imageStride: number, images: number, rowStep: number, columnStep: number,
@@ -45,7 +48,7 @@ const parentPort = port;
 // The GEMM's block (rows of A, columns of B a pass) comes from gemm-kernel.ts, its one source.
 const { module, memory, arena, blockRows: ROWS, blockColumns: COLUMNS } = workerData as NativeWorkerData;
 const instance = new WebAssembly.Instance(module, { env: { memory } });
-const { gemm, implicitGemm, patchRow, shiftAddRow, transposeTaps } = instance.exports as unknown as KernelExports;
+const { gemm, implicitGemm, implicitRowsGemm, patchRow, shiftAddRow, transposeTaps } = instance.exports as unknown as KernelExports;
 let f32 = new Float32Array(memory.buffer);
 let i32 = new Int32Array(memory.buffer);
 
@@ -135,6 +138,18 @@ const convImages = (job: ConvImagesJob) => {
 };
 
 /**
+ * Channel `channel` of x's images (x's first axis), each as an hp x wp plane one after another
+ * from `out`: padded row r is x's row r - pt, padded column s x's column s - pl, zero outside x.
+ * (The by-image form pads one image's channels: it passes x with its first two axes swapped.)
+ */
+const padImages = (out: number, x: StridedView, channel: number, hp: number, wp: number, { padding: [pt, pl] }: ConvGeometry) => {
+  const [images, , height, width] = x.shape;
+  const [sn, sc, sy, sx] = x.strides;
+  const clamp = (v: number, size: number) => Math.min(size, Math.max(0, v));
+  patchRow(out * 4, (x.offset + channel * sc - pt * sy - pl * sx) * 4, sn * 4, images, sy * 4, sx * 4, clamp(pt, hp), clamp(pt + height, hp), hp, wp, clamp(pl, wp), clamp(pl + width, wp));
+};
+
+/**
  * The by-image form of a stride-1 convolution with no patch matrix: each image padded once (its
  * channels' planes, `paddedPlane` of conv2d-native.ts, zero where the padding is), then one
  * implicit GEMM, which reads tap (c, p, q) of output position (i, j) at the padded plane's row
@@ -142,9 +157,10 @@ const convImages = (job: ConvImagesJob) => {
  */
 const convImplicit = (job: ConvImplicitJob) => {
   const { x, weights, output, destination, geometry, first, last, scratch } = job;
-  const { outChannels, depth, output: [oh, ow], kernel: [kh, kw], padding: [pt, pl], dilation: [dy, dx] } = geometry;
-  const [, channels, height, width] = x.shape;
-  const [sb, sc, sy, sx] = x.strides;
+  const { outChannels, depth, output: [oh, ow], kernel: [kh, kw], dilation: [dy, dx] } = geometry;
+  const channels = x.shape[1];
+  // x's channels as its "images": each image's channels are padded by padImages.
+  const byChannel: StridedView = { offset: x.offset, shape: [channels, x.shape[0], x.shape[2], x.shape[3]], strides: [x.strides[1], x.strides[0], x.strides[2], x.strides[3]] };
   const plane = oh * ow;
   const m = roundUp(outChannels, ROWS);
   const [hp, wp] = paddedPlane(geometry);
@@ -156,11 +172,8 @@ const convImplicit = (job: ConvImplicitJob) => {
   // Tap (c, p, q)'s byte offset in the padded image from the output position's own.
   let kk = offsets;
   for (let c = 0; c < channels; c++) for (let p = 0; p < kh; p++) for (let q = 0; q < kw; q++) i32[kk++] = (c * hp * wp + p * dy * wp + q * dx) * 4;
-  // Padded row r is x's row r - pt, padded column s x's column s - pl.
-  const clamp = (v: number, size: number) => Math.min(size, Math.max(0, v));
-  const [rowFrom, rowTo, from, to] = [clamp(pt, hp), clamp(pt + height, hp), clamp(pl, wp), clamp(pl + width, wp)];
   for (let b = first; b < last; b++) {
-    patchRow(padded * 4, (x.offset + b * sb - pt * sy - pl * sx) * 4, sc * 4, channels, sy * 4, sx * 4, rowFrom, rowTo, hp, wp, from, to);
+    padImages(padded, byChannel, b, hp, wp, geometry);
     const target = output + b * outChannels * plane;
     implicitGemm(weights * 4, depth * 4, padded * 4, offsets * 4, (direct ? target : result) * 4, plane * 4, m, oh, ow, wp * 4, depth, 0);
     if (destination !== undefined) unpackTo(destination, result, plane, b * outChannels * plane, outChannels, plane);
@@ -199,6 +212,40 @@ const convChannels = (job: ConvChannelsJob) => {
     // w[o, c, i, j] as row (i, j), column o.
     transposeTaps(weightRows * 4, n * 4, (w.offset + c * sc) * 4, outChannels, kh, kw, so * 4, sp * 4, sq * 4);
     gemm(patchMatrix * 4, depth * 4, weightRows * 4, n * 4, partial * 4, n * 4, m, n, depth, c === first ? 0 : 1);
+  }
+  if (first === last) f32.fill(0, partial, partial + m * n);
+};
+
+/**
+ * The by-channel form with no patch matrix (conv2d-native.ts): for each channel c, its images
+ * padded once, then D ((image, p, q) x O) += patches . w[:, c]^T, where the implicit GEMM reads
+ * patch row (image, p, q) at kernel position (i, j) from the padded plane's row p * sy + i * dy,
+ * column q * sx + j * dx.
+ */
+const convChannelsImplicit = (job: ConvChannelsImplicitJob) => {
+  const { x, w, geometry, first, last, scratch, partial } = job;
+  const { outChannels, output: [oh, ow], kernel: [kh, kw], stride: [sy, sx], dilation: [dy, dx] } = geometry;
+  const images = x.shape[0];
+  const depth = kh * kw;
+  const rows = images * oh * ow;
+  const m = roundUp(rows, ROWS);
+  const n = roundUp(outChannels, COLUMNS);
+  const [hp, wp] = paddedPlane(geometry);
+  const padded = scratch;
+  const bases = padded + images * hp * wp;
+  const weightRows = bases + m;
+  // Row (image, p, q)'s start in the padded images; the rows past the last read the first's.
+  let r = bases;
+  for (let b = 0; b < images; b++) for (let p = 0; p < oh; p++) for (let q = 0; q < ow; q++) i32[r++] = (padded + b * hp * wp + p * sy * wp + q * sx) * 4;
+  for (; r < bases + m; r++) i32[r] = padded * 4;
+  // Columns no product writes stay zero for the whole job.
+  if (n > outChannels) f32.fill(0, weightRows, weightRows + depth * n);
+  const [so, sc, sp, sq] = w.strides;
+  for (let c = first; c < last; c++) {
+    padImages(padded, x, c, hp, wp, geometry);
+    // w[o, c, i, j] as row (i, j), column o.
+    transposeTaps(weightRows * 4, n * 4, (w.offset + c * sc) * 4, outChannels, kh, kw, so * 4, sp * 4, sq * 4);
+    implicitRowsGemm(bases * 4, weightRows * 4, n * 4, partial * 4, n * 4, m, n, kh, kw, dy * wp * 4, dx * 4, c === first ? 0 : 1);
   }
   if (first === last) f32.fill(0, partial, partial + m * n);
 };
@@ -277,7 +324,7 @@ type JobOf<K extends NativeJob['kind']> = Extract<NativeJob, { readonly kind: K 
 
 /** Each kind of job's runner: a kind with none, or a runner for the wrong kind, is a type error. */
 const jobs: { readonly [K in NativeJob['kind']]: (job: JobOf<K>) => void } = {
-  'conv-images': convImages, 'conv-implicit': convImplicit, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul, kernel,
+  'conv-images': convImages, 'conv-implicit': convImplicit, 'conv-channels-implicit': convChannelsImplicit, 'conv-channels': convChannels, 'conv-shifts': convShifts, matmul, kernel,
 };
 
 const runJob = <K extends NativeJob['kind']>(job: JobOf<K>): void => jobs[job.kind](job);

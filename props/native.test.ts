@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assembleModule } from '../lib/native/wasm-assembler.ts';
 import { gemmKernel } from '../lib/native/gemm-kernel.ts';
+import { transposeTapsKernel } from '../lib/native/transpose-kernel.ts';
 import { multiplyAdd } from '../lib/native/relaxed-simd.ts';
 import { NativePool } from '../lib/native/native-pool.ts';
 import { conv2dNative, convForm, convForms } from '../lib/native/conv2d-native.ts';
@@ -152,6 +153,44 @@ for (const fusedMultiplyAdd of [false, true]) {
     );
   });
 }
+
+test('the weight gradient\'s tap transpose moves every tap to its row and output channel: 4 x 4 blocks where the layout allows, one float at a time elsewhere', () => {
+  const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(assembleModule([{ name: 'transposeTaps', body: transposeTapsKernel() }], 64)), { env: { memory } });
+  const transposeTaps = instance.exports.transposeTaps as (...args: number[]) => void;
+  const f32 = new Float32Array(memory.buffer);
+  let blocked = 0;
+  fc.assert(
+    fc.property(
+      // Output channels and a row's taps in fours half the time (the blocked path), any count else.
+      fc.boolean(), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 5 }),
+      fc.constantFrom(1, 1, 2), fc.nat(4),
+      (fours, o4, anyO, c4, anyC, rows, columnStep, extra) => {
+        const outChannels = fours ? 4 * o4 : anyO;
+        const columns = fours ? 4 * c4 : anyC;
+        if (columnStep === 1 && columns % 4 === 0 && outChannels % 4 === 0) blocked++;
+        // Source: taps (o, i, j) at o * oStep + i * rowStep + j * columnStep, rows and planes padded apart.
+        const rowStep = columns * columnStep + extra;
+        const oStep = rows * rowStep + extra;
+        const src = 8;
+        const dstRowStep = outChannels + 4 * extra;
+        const dst = src + outChannels * oStep + 8;
+        const size = rows * columns * dstRowStep;
+        f32.set(values(outChannels * oStep, 4), src);
+        f32.fill(-7, dst, dst + size + 8);
+        transposeTaps(dst * 4, dstRowStep * 4, src * 4, outChannels, rows, columns, oStep * 4, rowStep * 4, columnStep * 4);
+        for (let k = 0; k < size + 8; k++) {
+          const [position, o] = [Math.floor(k / dstRowStep), k % dstRowStep];
+          const [i, j] = [Math.floor(position / columns), position % columns];
+          const want = k < size && o < outChannels ? f32[src + o * oStep + i * rowStep + j * columnStep] : -7;
+          assert.equal(f32[dst + k], want, `${outChannels} x ${rows} x ${columns} (column step ${columnStep}): element ${k}`);
+        }
+      },
+    ),
+    { numRuns: runs(100) },
+  );
+  assert.ok(blocked >= runs(100) / 8, `${blocked} draws took the blocked path`);
+});
 
 const convArbitrary = fc
   .record({

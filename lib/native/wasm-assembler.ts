@@ -114,6 +114,13 @@ export class FunctionBuilder {
   or(): this {
     return this.op(0x72);
   }
+  and(): this {
+    return this.op(0x71);
+  }
+  /** Leaves the function (one without results). */
+  return(): this {
+    return this.op(0x0f);
+  }
   eqz(): this {
     return this.op(0x45);
   }

@@ -150,29 +150,40 @@ export class NativePool {
 
   /**
    * Writes positions [0, cells) of `out` with a JavaScript kernel reading `buffers`, all in
-   * shared memory: on this thread when the kernel is small, else in equal shares on the workers.
-   * Its element loop runs as SIMD where it has one and every array is in the float arena.
-   * Answers the number of threads it ran on, and whether it ran the SIMD loop.
+   * shared memory: on this thread when the kernel is small, else in equal shares, the first on
+   * this thread and the others on the workers. Its element loop runs as SIMD where it has one
+   * and every array is in the float arena. Answers the number of threads it ran on, and whether
+   * it ran the SIMD loop.
+   *
+   * This thread takes a share because it would otherwise wait: handing a kernel to both workers
+   * cost about 90 us beyond its work here (two messages out, two replies, four wake-ups), one
+   * worker about a third of that, and this thread's own share overlaps it.
    */
   async runKernel(kernel: JavascriptKernel, out: Float32Array, buffers: readonly Float32Array[], cells: number): Promise<{ readonly threads: number; readonly simd: boolean }> {
     const arena = sharedFloatArena();
     const simd = kernel.simd !== undefined && arena.holds(out) && buffers.every((buffer) => arena.holds(buffer));
     const shares = Math.min(this.threads, Math.ceil((cells * kernel.cost(simd)) / PASSES_ON_THE_CALLING_THREAD));
-    if (shares <= 1) {
+    const share = (i: number) => [Math.floor((cells * i) / shares), Math.floor((cells * (i + 1)) / shares)] as const;
+    const here = (start: number, end: number) => {
       try {
-        kernel.runHere(out, buffers, 0, cells, simd);
+        kernel.runHere(out, buffers, start, end, simd);
       } catch (error) {
         throw new Error(`native kernels: the kernel for ${kernel.name} failed: ${error instanceof Error ? error.message : String(error)}`);
       }
+    };
+    if (shares <= 1) {
+      here(0, cells);
       return { threads: 1, simd };
     }
-    await this.exclusive(() =>
-      this.run(
-        Array.from({ length: shares }, (_, i) => {
+    await this.exclusive(async () => {
+      // The workers' shares are posted first (run posts before it awaits), then this thread's runs.
+      const workers = this.run(
+        Array.from({ length: shares - 1 }, (_, i) => {
           const sent = (this.sent[i] ??= new Set());
           const first = !sent.has(kernel.id);
           sent.add(kernel.id);
           const forget = this.forgotten[i]?.splice(0) ?? [];
+          const [start, end] = share(i + 1);
           return {
             kind: 'kernel',
             id: kernel.id,
@@ -181,8 +192,8 @@ export class NativePool {
             ...(forget.length > 0 ? { forget } : {}),
             out,
             buffers,
-            start: Math.floor((cells * i) / shares),
-            end: Math.floor((cells * (i + 1)) / shares),
+            start,
+            end,
           };
         }),
         kernel.name,
@@ -190,8 +201,14 @@ export class NativePool {
         // A worker that failed on the kernel's first job did not keep it: send the source again.
         for (const sent of this.sent) sent?.delete(kernel.id);
         throw error;
-      }),
-    );
+      });
+      try {
+        here(...share(0));
+      } finally {
+        // Every worker's reply is awaited before the next job, whether this share failed or not.
+        await workers;
+      }
+    });
     return { threads: shares, simd };
   }
 

@@ -28,8 +28,21 @@
 import type { Conv2dParams } from '../primitives/conv2d.ts';
 import type { NativePool } from './native-pool.ts';
 import { GEMM_COLUMNS, GEMM_ROWS } from './gemm-kernel.ts';
-import { type ConvGeometry, paddedPlane } from './worker-jobs.ts';
+import { type ConvGeometry, type NativeJob, paddedPlane } from './worker-jobs.ts';
 import { type Allocate, delivered, type NativeOperand, newFloats, resultArray, roundUp, shares, type StridedView } from './strided-view.ts';
+
+/** What each thread's job of a by-image form is told: its images, where things are, its scratch. */
+interface ImageShare {
+  readonly x: StridedView;
+  /** Where the packed weights (or taps) are. */
+  readonly packed: number;
+  readonly output: number;
+  readonly destination: Float32Array | undefined;
+  readonly geometry: ConvGeometry;
+  readonly first: number;
+  readonly last: number;
+  readonly scratch: number;
+}
 
 export type ConvForm = 'implicit by image' | 'implicit by channel' | 'by image' | 'by shifts' | 'by channel';
 
@@ -92,62 +105,51 @@ const convolve = async (
   // An arena array is written where it is, as the memory the jobs address: the GEMM or the
   // shifted sums straight into it, with no copy out of the scratch block.
   const inPlace = pool.offsetOf(out);
-  if (form === 'implicit by image') {
-    const [hp, wp] = paddedPlane(geometry);
+  /**
+   * The by-image forms' common course: x and w placed, the weights packed once (`packed` floats
+   * at packedAt), each thread's images with a scratch region of its own, the result written in
+   * place or delivered.
+   */
+  const byImages = async (packed: number, scratchSize: number, pack: (memory: Float32Array, w: StridedView, at: number) => void, job: (share: ImageShare) => NativeJob) => {
     const packedAt = outAt + roundUp(outSize, 4);
-    // The padded image, the taps' offsets, and the products where they are not written in place.
-    const scratchSize = roundUp(channels * hp * wp + geometry.depth + m * oh * ow, 4);
     const ranges = shares(images, pool.threads);
-    const { memory, base } = pool.reserve(packedAt + m * geometry.depth + ranges.length * scratchSize);
+    const { memory, base } = pool.reserve(packedAt + packed + ranges.length * scratchSize);
     const xView = pool.place(memory, x, base + xAt);
-    const wView = pool.place(memory, w, base + wAt);
-    packWeightPanels(memory, wView, base + packedAt, m);
+    pack(memory, pool.place(memory, w, base + wAt), base + packedAt);
     await pool.run(
-      ranges.map(([first, last], t) => ({
-        kind: 'conv-implicit', x: xView, weights: base + packedAt, output: inPlace ?? base + outAt, destination: inPlace === undefined ? destination : undefined, geometry, first, last,
-        scratch: base + packedAt + m * geometry.depth + t * scratchSize,
-      })),
+      ranges.map(([first, last], t) =>
+        job({
+          x: xView, packed: base + packedAt, output: inPlace ?? base + outAt, destination: inPlace === undefined ? destination : undefined, geometry, first, last,
+          scratch: base + packedAt + packed + t * scratchSize,
+        }),
+      ),
     );
     return inPlace === undefined ? delivered(memory, base + outAt, out, destination) : out;
+  };
+
+  if (form === 'implicit by image') {
+    const [hp, wp] = paddedPlane(geometry);
+    // The padded image, the taps' offsets, and the products where they are not written in place.
+    return byImages(m * geometry.depth, roundUp(channels * hp * wp + geometry.depth + m * oh * ow, 4), (memory, wView, at) => packWeightPanels(memory, wView, at, m), ({ packed, ...share }) => ({
+      kind: 'conv-implicit', weights: packed, ...share,
+    }));
   }
 
   if (form === 'by shifts') {
     const [, , height, width] = x.view.shape;
     const taps = roundUp(outChannels * kh * kw, GEMM_ROWS);
     const n = roundUp(height * width, GEMM_COLUMNS);
-    const tapsAt = outAt + roundUp(outSize, 4);
     // The image, the products, and one image's sums when they are copied out from the worker.
-    const scratchSize = channels * n + taps * n + outChannels * oh * ow;
-    const ranges = shares(images, pool.threads);
-    const { memory, base } = pool.reserve(tapsAt + taps * channels + ranges.length * scratchSize);
-    const xView = pool.place(memory, x, base + xAt);
-    const wView = pool.place(memory, w, base + wAt);
-    packTaps(memory, wView, base + tapsAt, taps);
-    await pool.run(
-      ranges.map(([first, last], t) => ({
-        kind: 'conv-shifts', x: xView, taps: base + tapsAt, output: inPlace ?? base + outAt, destination: inPlace === undefined ? destination : undefined, geometry, first, last,
-        scratch: base + tapsAt + taps * channels + t * scratchSize,
-      })),
-    );
-    return inPlace === undefined ? delivered(memory, base + outAt, out, destination) : out;
+    return byImages(taps * channels, channels * n + taps * n + outChannels * oh * ow, (memory, wView, at) => packTaps(memory, wView, at, taps), ({ packed, ...share }) => ({
+      kind: 'conv-shifts', taps: packed, ...share,
+    }));
   }
 
   if (form === 'by image') {
     const n = roundUp(oh * ow, GEMM_COLUMNS);
-    const packedAt = outAt + roundUp(outSize, 4);
-    const scratchSize = geometry.depth * n + m * n;
-    const ranges = shares(images, pool.threads);
-    const { memory, base } = pool.reserve(packedAt + m * geometry.depth + ranges.length * scratchSize);
-    const xView = pool.place(memory, x, base + xAt);
-    const wView = pool.place(memory, w, base + wAt);
-    packWeights(memory, wView, base + packedAt, m, geometry.depth);
-    await pool.run(
-      ranges.map(([first, last], t) => ({
-        kind: 'conv-images', x: xView, weights: base + packedAt, output: inPlace ?? base + outAt, destination: inPlace === undefined ? destination : undefined, geometry, first, last,
-        scratch: base + packedAt + m * geometry.depth + t * scratchSize,
-      })),
-    );
-    return inPlace === undefined ? delivered(memory, base + outAt, out, destination) : out;
+    return byImages(m * geometry.depth, geometry.depth * n + m * n, (memory, wView, at) => packWeights(memory, wView, at, m, geometry.depth), ({ packed, ...share }) => ({
+      kind: 'conv-images', weights: packed, ...share,
+    }));
   }
 
   // By channel, transposed (worker.ts's convChannels): each thread sums D ((image, p, q) x O)

@@ -136,39 +136,35 @@ export class RegisterBlock {
   }
 }
 
-export const gemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {}): FunctionBuilder => {
-  const f = new FunctionBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
-  const [a, lda, b, ldb, c, ldc, m, n, k, accumulate] = f.params.map((_, i) => f.param(i));
+/**
+ * The blocks of C (m x n, rows `ldc` bytes apart from `c`), 4 rows by 8 columns: `perRows` once a
+ * block row (`row` its first), then for each block `pass` along k, between the accumulators'
+ * start (from C or zero) and their store. `pb` starts at B's row 0, the block's first column
+ * (`b` + column * 4); `pass` leaves A's pointer to `perRows` or sets it itself.
+ */
+export const eachBlockOfC = (
+  f: FunctionBuilder,
+  block: RegisterBlock,
+  { b, c, ldc, m, n, accumulate, pb }: { readonly [name in 'b' | 'c' | 'ldc' | 'm' | 'n' | 'accumulate' | 'pb']: Local },
+  perRows: (row: Local) => void,
+  pass: (row: Local) => void,
+) => {
   const row = f.local('i32');
   const column = f.local('i32');
-  const remaining = f.local('i32');
-  const pb = f.local('i32');
-  const block = new RegisterBlock(f, { kind: 'strided', lda }, ldc, fusedMultiplyAdd);
-  const { pa, pc } = block;
-
   f.i32(0).set(row);
   f.loopUntil(
     () => f.get(row).get(m).geS(),
     () => {
+      perRows(row);
       f.i32(0).set(column);
       f.loopUntil(
         () => f.get(column).get(n).geS(),
         () => {
           // pc = c + row * ldc + column * 4
-          f.get(c).get(row).get(ldc).mul().add().get(column).i32(4).mul().add().set(pc);
+          f.get(c).get(row).get(ldc).mul().add().get(column).i32(4).mul().add().set(block.pc);
           block.start(accumulate);
-          // pa = a + row * lda; pb = b + column * 4
-          f.get(a).get(row).get(lda).mul().add().set(pa);
           f.get(b).get(column).i32(4).mul().add().set(pb);
-          f.get(k).set(remaining);
-          f.loopUntil(
-            () => f.get(remaining).eqz(),
-            () => {
-              block.pass(pb);
-              f.increment(pb, ldb);
-              f.increment(remaining, { constant: -1 });
-            },
-          );
+          pass(row);
           block.store();
           f.increment(column, { constant: 8 });
         },
@@ -176,5 +172,26 @@ export const gemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {}): Func
       f.increment(row, { constant: 4 });
     },
   );
+};
+
+export const gemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {}): FunctionBuilder => {
+  const f = new FunctionBuilder(['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [a, lda, b, ldb, c, ldc, m, n, k, accumulate] = f.params.map((_, i) => f.param(i));
+  const remaining = f.local('i32');
+  const pb = f.local('i32');
+  const block = new RegisterBlock(f, { kind: 'strided', lda }, ldc, fusedMultiplyAdd);
+  eachBlockOfC(f, block, { b, c, ldc, m, n, accumulate, pb }, () => {}, (row) => {
+    // pa = a + row * lda
+    f.get(a).get(row).get(lda).mul().add().set(block.pa);
+    f.get(k).set(remaining);
+    f.loopUntil(
+      () => f.get(remaining).eqz(),
+      () => {
+        block.pass(pb);
+        f.increment(pb, ldb);
+        f.increment(remaining, { constant: -1 });
+      },
+    );
+  });
   return f;
 };

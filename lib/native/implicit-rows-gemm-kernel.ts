@@ -11,59 +11,46 @@
 // `ldb` bytes apart, C's rows `ldc` bytes apart. Addresses and steps are in bytes.
 
 import { FunctionBuilder, type Local } from './wasm-assembler.ts';
-import { type GemmOptions, RegisterBlock } from './gemm-kernel.ts';
+import { eachBlockOfC, type GemmOptions, RegisterBlock } from './gemm-kernel.ts';
 
 export const implicitRowsGemmKernel = ({ fusedMultiplyAdd = false }: GemmOptions = {}): FunctionBuilder => {
   const f = new FunctionBuilder(new Array(12).fill('i32'));
   const [bases, b, ldb, c, ldc, m, n, kRows, kColumns, iStep, jStep, accumulate] = f.params.map((_, i) => f.param(i));
-  const row = f.local('i32');
-  const column = f.local('i32');
   const i = f.local('i32');
   const j = f.local('i32');
   const pb = f.local('i32');
   const rowJump = f.local('i32');
   const rowBases: Local[] = Array.from({ length: 4 }, () => f.local('i32'));
   const block = new RegisterBlock(f, { kind: 'gathered', bases: rowBases }, ldc, fusedMultiplyAdd);
-  const { pa, pc } = block;
+  const { pa } = block;
 
   // From the end of one row of k to the start of the next.
   f.get(iStep).get(kColumns).get(jStep).mul().sub().set(rowJump);
-  f.i32(0).set(row);
-  f.loopUntil(
-    () => f.get(row).get(m).geS(),
+  eachBlockOfC(
+    f,
+    block,
+    { b, c, ldc, m, n, accumulate, pb },
+    (row) => rowBases.forEach((base, r) => f.get(bases).get(row).i32(4).mul().add().i32Load(4 * r).set(base)),
     () => {
-      rowBases.forEach((base, r) => f.get(bases).get(row).i32(4).mul().add().i32Load(4 * r).set(base));
-      f.i32(0).set(column);
+      f.i32(0).set(pa);
+      f.i32(0).set(i);
       f.loopUntil(
-        () => f.get(column).get(n).geS(),
+        () => f.get(i).get(kRows).geS(),
         () => {
-          f.get(c).get(row).get(ldc).mul().add().get(column).i32(4).mul().add().set(pc);
-          block.start(accumulate);
-          f.get(b).get(column).i32(4).mul().add().set(pb);
-          f.i32(0).set(pa);
-          f.i32(0).set(i);
+          f.i32(0).set(j);
           f.loopUntil(
-            () => f.get(i).get(kRows).geS(),
+            () => f.get(j).get(kColumns).geS(),
             () => {
-              f.i32(0).set(j);
-              f.loopUntil(
-                () => f.get(j).get(kColumns).geS(),
-                () => {
-                  block.pass(pb);
-                  f.increment(pb, ldb);
-                  f.increment(pa, jStep);
-                  f.increment(j, { constant: 1 });
-                },
-              );
-              f.increment(pa, rowJump);
-              f.increment(i, { constant: 1 });
+              block.pass(pb);
+              f.increment(pb, ldb);
+              f.increment(pa, jStep);
+              f.increment(j, { constant: 1 });
             },
           );
-          block.store();
-          f.increment(column, { constant: 8 });
+          f.increment(pa, rowJump);
+          f.increment(i, { constant: 1 });
         },
       );
-      f.increment(row, { constant: 4 });
     },
   );
   return f;

@@ -6,17 +6,23 @@
 // Every job names its memory regions as element offsets into the shared memory; a job is one of
 //  - conv-images: for each image of a range, the patch matrix of the image, one GEMM with the
 //    packed weights, the result into the output (the usual im2col convolution);
+//  - conv-implicit: the same with no patch matrix: each image padded once, and one implicit GEMM
+//    that reads the patches there through a table of tap offsets (implicit-gemm-kernel.ts);
 //  - conv-channels: for each input channel of a range, the channel's patch matrix across all
 //    images (rows image and output position, columns kernel position), one GEMM with the
 //    channel's weights transposed, accumulated into this worker's partial sum (for convolutions
 //    whose kernel is larger than their output, such as the weight gradient);
+//  - conv-channels-implicit: the same with no patch matrix: each channel's images padded once,
+//    and one GEMM that reads each patch row there through a table of row starts
+//    (implicit-rows-gemm-kernel.ts);
 //  - conv-shifts: for each image of a range, one GEMM of the taps (output channel and kernel
 //    position, by input channel) with the image's channels, then each tap's row added into the
 //    output shifted by where the tap reads (for convolutions with fewer output channels than
-//    input channels, such as the input gradient);
+//    input channels that the implicit form does not take, such as a strided one's input gradient);
 //  - matmul: for each product of a range, both factors packed and one GEMM;
 //  - kernel: a range of a JavaScript kernel's output positions (javascript-kernel.ts), over
-//    arrays in shared memory of their own rather than the GEMM's memory.
+//    arrays in shared memory (the float arena's, which is the GEMM's too, where its element loop
+//    runs as SIMD).
 
 import { parentPort as port, workerData } from 'node:worker_threads';
 import type { StridedView } from './strided-view.ts';
@@ -25,7 +31,10 @@ import type {
 } from './worker-jobs.ts';
 import { paddedPlane } from './worker-jobs.ts';
 
-/** The module's functions (gemm-kernel.ts, implicit-gemm-kernel.ts, patch-kernel.ts, shift-add-kernel.ts); addresses and steps are in bytes. */
+/**
+ * The module's functions (gemm-kernel.ts, implicit-gemm-kernel.ts, implicit-rows-gemm-kernel.ts,
+ * patch-kernel.ts, shift-add-kernel.ts, transpose-kernel.ts); addresses and steps are in bytes.
+ */
 interface KernelExports {
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, accumulate: number): void;
   implicitGemm(
@@ -151,7 +160,7 @@ const padImages = (out: number, x: StridedView, channel: number, hp: number, wp:
 
 /**
  * The by-image form of a stride-1 convolution with no patch matrix: each image padded once (its
- * channels' planes, `paddedPlane` of conv2d-native.ts, zero where the padding is), then one
+ * channels' planes, `paddedPlane` of worker-jobs.ts, zero where the padding is), then one
  * implicit GEMM, which reads tap (c, p, q) of output position (i, j) at the padded plane's row
  * i + p * dy, column j + q * dx.
  */

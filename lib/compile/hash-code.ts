@@ -10,8 +10,9 @@
 //    mod 2^24 and the middle square floor(t^2 / 2^12) mod 2^24 directly, each exact there (t^2 <
 //    2^48 < 2^53, and a division by a power of two only moves the exponent). hash.ts computes the
 //    same integers limb by limb (props/random.test.ts checks the identities on any words). About
-//    a tenth of the operations: a draw's kernel runs a few hundred elements a step, too few for
-//    V8 to optimise it in a short run, so each operation costs what V8's interpreter makes it.
+//    26 operations a round against the limbs' 92, counted in a [128] draw's emitted kernel: a
+//    draw's kernel runs a few hundred elements a step, too few for V8 to optimise it in a short
+//    run, so each operation costs what V8's interpreter makes it.
 // Both carry trees, with which simd-kernel.ts can lower them.
 
 import { KEY_WORDS, LIMB, ROUND_CONSTANTS, WORD } from '../random/hash.ts';
